@@ -1,0 +1,71 @@
+import { CanActivate, ExecutionContext, HttpStatus, Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiSecurity, ApiUnauthorizedResponse, ApiForbiddenResponse } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AppError } from '../common/app-error';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import type { Scope } from '../api-keys/api-key.entity';
+import { ApiKeysService, AuthenticatedKey } from '../api-keys/api-keys.service';
+
+const SCOPE_KEY = 'wa-hub:scope';
+const PUBLIC_KEY = 'wa-hub:public';
+
+/**
+ * Requires an API key with `scope` (`X-API-Key: <key>` or `Authorization: Bearer <key>`) and documents it in
+ * Swagger. `admin` keys pass every scope. Missing/unknown/revoked/expired key → 401; key without the scope → 403.
+ */
+export function ApiKeyAuth(scope: Scope): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(SCOPE_KEY, scope),
+    ApiSecurity('apiKey'),
+    ApiSecurity('bearer'),
+    ApiUnauthorizedResponse({ description: 'Missing, unknown, revoked or expired API key', type: ErrorResponseDto }),
+    ApiForbiddenResponse({ description: `API key lacks the "${scope}" scope`, type: ErrorResponseDto }),
+  );
+}
+
+/** Marks a route that authenticates by other means (provider signatures) or needs none (health). */
+export const Public = () => SetMetadata(PUBLIC_KEY, true);
+
+
+
+/** The authenticated key of a request (set by {@link ApiKeyGuard}). */
+export function apiKeyOf(req: Request): AuthenticatedKey | undefined {
+  return (req as Request & { apiKey?: AuthenticatedKey }).apiKey;
+}
+
+/**
+ * Global guard. A route must be marked {@link Public} or carry {@link ApiKeyAuth}; a route with neither requires
+ * an admin key, so a forgotten decorator fails closed.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const scope = this.reflector.getAllAndOverride<Scope>(SCOPE_KEY, targets) ?? 'admin';
+    const req = context.switchToHttp().getRequest<Request>();
+    const secret = extractKey(req);
+    if (!secret) throw AppError.unauthorized('API key required: send it as X-API-Key or Authorization: Bearer');
+    const key = await this.keys.authenticate(secret);
+    if (!key) throw AppError.unauthorized('API key is unknown, revoked or expired');
+    if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
+      throw new AppError(HttpStatus.FORBIDDEN, 'FORBIDDEN', `API key lacks the "${scope}" scope`);
+    }
+    (req as Request & { apiKey?: AuthenticatedKey }).apiKey = key;
+    return true;
+  }
+}
+
+function extractKey(req: Request): string | undefined {
+  const header = req.headers['x-api-key'];
+  if (typeof header === 'string' && header.trim()) return header.trim();
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  return undefined;
+}

@@ -1,0 +1,63 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError, ErrorBody, ErrorCode } from './app-error';
+import { requestIdOf } from './request-id';
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'CAPABILITY_NOT_SUPPORTED',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * Renders every error as {@link ErrorBody}. Unknown errors become 500 `INTERNAL` with the stack logged and
+ * nothing of it echoed. Compat controllers that must keep a seed's own error shape install their own filter.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    const { status, body } = toErrorBody(exception, requestIdOf(req));
+    if (status >= 500) {
+      this.logger.error(`${req.method} ${req.path} → ${status} [${body.requestId}]`, (exception as Error)?.stack);
+    }
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  }
+}
+
+/** Maps any thrown value to an HTTP status and our error body. */
+export function toErrorBody(exception: unknown, requestId: string): { status: number; body: ErrorBody } {
+  if (exception instanceof AppError) {
+    return { status: exception.status, body: { error: { code: exception.code, message: exception.message, details: exception.details }, requestId } };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    const raw = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+    const messages = Array.isArray(raw.message) ? (raw.message as string[]) : undefined;
+    const message = messages ? messages.join('; ') : String(raw.message ?? exception.message);
+    const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
+    return { status, body: { error: { code, message, details: raw.details ?? (messages ? messages : undefined) }, requestId } };
+  }
+  // body-parser errors carry an HTTP status and a `type` (e.g. entity.too.large) but are not HttpExceptions.
+  const bp = exception as { status?: number; type?: string; message?: string };
+  if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500 && typeof bp.type === 'string') {
+    const code: ErrorCode =
+      bp.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : (CODE_BY_STATUS[bp.status] ?? 'VALIDATION_FAILED');
+    const message = bp.type === 'entity.parse.failed' ? 'Request body is not valid JSON' : (bp.message ?? 'Bad request');
+    return { status: bp.status, body: { error: { code, message }, requestId } };
+  }
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'INTERNAL', message: 'Internal server error' }, requestId } };
+}

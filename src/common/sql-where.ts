@@ -1,0 +1,21 @@
+/** Builds a parameterised WHERE clause: `add('m.type = ?', value)` numbers the placeholders. */
+export class SqlWhere {
+  readonly params: unknown[] = [];
+  private readonly parts: string[] = [];
+
+  /** Adds a condition; each `?` in `sql` takes the next value. */
+  add(sql: string, ...values: unknown[]): this {
+    let i = 0;
+    this.parts.push(sql.replace(/\?/g, () => `$${this.params.push(values[i++])}`));
+    return this;
+  }
+
+  /** Adds a value and returns its placeholder, for LIMIT/OFFSET and the like. */
+  param(value: unknown): string {
+    return `$${this.params.push(value)}`;
+  }
+
+  toString(): string {
+    return this.parts.length ? `WHERE ${this.parts.join(' AND ')}` : '';
+  }
+}

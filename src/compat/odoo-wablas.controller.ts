@@ -1,0 +1,115 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import { DataSource } from 'typeorm';
+import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
+import { AppError } from '../common/app-error';
+import { normalizePhone } from '../common/phone';
+import { SqlWhere } from '../common/sql-where';
+import { scopeToKey } from '../messages/messages.service';
+import { IngestService } from '../webhooks/ingest/ingest.service';
+import { WablasSecretGuard } from '../webhooks/providers/wablas/wablas-secret.guard';
+import { ingestWablas } from '../webhooks/providers/wablas/wablas-webhook.controller';
+import { WablasNormalizer } from '../webhooks/providers/wablas/wablas.normalizer';
+import { OdooConversationDto, OdooHistoryDto, OdooMessageDto, OdooWebhookAckDto } from './odoo-wablas.dto';
+import { SeedErrorFilter } from './seed-error.filter';
+
+const SELECT = `
+  SELECT m.id, m.provider_timestamp, m.chat_id, m.direction, m.text, m.caption,
+    COALESCE(c.name, c.profile_name, CASE WHEN m.direction = 'in' THEN m.sender_name END, 'Unknown') AS name
+  FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id`;
+
+/**
+ * Seed s0 (Odoo WhatsApp Headless on Wablas): its routes and response shapes, served from our store.
+ * Differences on purpose: reads need an API key (read scope) and the webhook needs the Wablas secret.
+ */
+@ApiTags('compat: s0 Odoo/Wablas')
+@UseFilters(SeedErrorFilter)
+@Controller('api/wa')
+export class OdooWablasCompatController {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly ingest: IngestService,
+    private readonly normalizer: WablasNormalizer,
+  ) {}
+
+  /** Wablas webhook at the seed's URL; same storage as POST /webhooks/wablas, answered in the seed's shape. */
+  @Post('webhook')
+  @Public()
+  @HttpCode(200)
+  @UseGuards(WablasSecretGuard)
+  @ApiOperation({ summary: 'Wablas webhook (seed s0 shape); needs ?secret=' })
+  @ApiQuery({ name: 'secret', required: false })
+  @ApiOkResponse({ type: OdooWebhookAckDto })
+  async webhook(@Req() req: Request & { rawBody?: Buffer }): Promise<OdooWebhookAckDto> {
+    const result = await ingestWablas(this.ingest, this.normalizer, req);
+    const id = result.messageIds[0];
+    return { status: 'success', message: result.state === 'failed' ? 'Payload stored, not understood' : 'Message received', record_id: id ? Number(id) : null };
+  }
+
+  /** All messages, newest first: `limit` default 100, at most 1000; `offset` default 0; optional `phone`. */
+  @Get('get_history')
+  @ApiKeyAuth('read')
+  @ApiOperation({ summary: 'Message history (seed s0 shape)' })
+  @ApiQuery({ name: 'phone', required: false })
+  @ApiQuery({ name: 'limit', required: false, example: 100 })
+  @ApiQuery({ name: 'offset', required: false, example: 0 })
+  @ApiOkResponse({ type: OdooHistoryDto })
+  async history(@Query() q: Record<string, string>, @Req() req: Request): Promise<OdooHistoryDto> {
+    const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
+    const offset = intParam(q.offset, 0, 'offset');
+    const where = new SqlWhere();
+    if (q.phone !== undefined && q.phone !== '') where.add('m.chat_id = ?', phoneParam(q.phone));
+    scopeToKey(where, apiKeyOf(req));
+    const total = Number((await this.db.query(`SELECT count(*)::bigint AS n FROM messages m ${where}`, where.params))[0].n);
+    const rows = await this.db.query(
+      `${SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)} OFFSET ${where.param(offset)}`,
+      where.params,
+    );
+    const data = rows.map(toOdooMessage);
+    return { status: 'success', count: data.length, total, limit, offset, data };
+  }
+
+  /** One contact's messages, newest first; `limit` default 100, at most 1000. */
+  @Get('conversation/:phone')
+  @ApiKeyAuth('read')
+  @ApiOperation({ summary: 'Conversation with a contact (seed s0 shape)' })
+  @ApiQuery({ name: 'limit', required: false, example: 100 })
+  @ApiOkResponse({ type: OdooConversationDto })
+  async conversation(@Param('phone') phone: string, @Query() q: Record<string, string>, @Req() req: Request): Promise<OdooConversationDto> {
+    const digits = phoneParam(phone);
+    const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
+    const where = new SqlWhere().add('m.chat_id = ?', digits);
+    scopeToKey(where, apiKeyOf(req));
+    const rows = await this.db.query(
+      `${SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,
+      where.params,
+    );
+    const messages = rows.map(toOdooMessage);
+    return { status: 'success', phone: digits, count: messages.length, messages };
+  }
+}
+
+function intParam(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{1,9}$/.test(value)) throw AppError.badRequest(`Invalid parameter: ${name} must be a non-negative integer`);
+  return Number(value);
+}
+
+function phoneParam(value: string): string {
+  const digits = normalizePhone(value);
+  if (!digits) throw AppError.badRequest('Phone number format invalid');
+  return digits;
+}
+
+function toOdooMessage(r: Record<string, unknown>): OdooMessageDto {
+  return {
+    id: Number(r.id),
+    time: new Date(r.provider_timestamp as string).toISOString().slice(0, 19).replace('T', ' '),
+    sender_number: r.chat_id as string,
+    sender_name: r.name as string,
+    message: ((r.text as string) ?? (r.caption as string)) ?? '',
+    direction: r.direction as string,
+  };
+}

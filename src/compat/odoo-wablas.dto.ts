@@ -1,0 +1,46 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** Response shapes of seed s0 (Odoo WhatsApp Headless), field for field. */
+
+export class OdooMessageDto {
+  @ApiProperty({ example: 82 })
+  id: number;
+
+  @ApiProperty({ example: '2026-02-16 07:51:30', description: 'UTC, "YYYY-MM-DD HH:MM:SS"' })
+  time: string;
+
+  @ApiProperty({ example: '6285137033257', description: 'Contact phone (person in conversation)' })
+  sender_number: string;
+
+  @ApiProperty({ example: 'Unknown', description: 'Contact book name, else profile name, else "Unknown"' })
+  sender_name: string;
+
+  @ApiProperty({ example: 'sudah mi ka' })
+  message: string;
+
+  @ApiProperty({ enum: ['in', 'out'] })
+  direction: string;
+}
+
+export class OdooHistoryDto {
+  @ApiProperty({ example: 'success' }) status: string;
+  @ApiProperty({ example: 2 }) count: number;
+  @ApiProperty({ example: 76 }) total: number;
+  @ApiProperty({ example: 50 }) limit: number;
+  @ApiProperty({ example: 0 }) offset: number;
+  @ApiProperty({ type: [OdooMessageDto] }) data: OdooMessageDto[];
+}
+
+export class OdooConversationDto {
+  @ApiProperty({ example: 'success' }) status: string;
+  @ApiProperty({ example: '6285137033257' }) phone: string;
+  @ApiProperty({ example: 5 }) count: number;
+  @ApiProperty({ type: [OdooMessageDto] }) messages: OdooMessageDto[];
+}
+
+export class OdooWebhookAckDto {
+  @ApiProperty({ example: 'success' }) status: string;
+  @ApiProperty({ example: 'Message received' }) message: string;
+  @ApiProperty({ example: 76, nullable: true, description: 'Id of the stored message (null for tracking callbacks)' }) record_id: number | null;
+}
+

@@ -1,0 +1,65 @@
+import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { AppError } from './common/app-error';
+import { requestIdMiddleware } from './common/request-id';
+import { AppConfig } from './config/app-config';
+import metadata from './metadata';
+
+/** Options every wa-hub app is created with (main.ts and the tests): raw bodies kept for signature checks. */
+export const APP_OPTIONS = { rawBody: true, bodyParser: false } as const;
+
+/**
+ * Everything main.ts and the e2e tests share: body parsers with our size limit, request ids, validation,
+ * Swagger at `/docs` and `/docs-json`.
+ * @returns the OpenAPI document served at `/docs-json`.
+ */
+export function configureApp(app: NestExpressApplication): OpenAPIObject {
+  const config = app.get(AppConfig);
+  app.disable('x-powered-by');
+  app.use(requestIdMiddleware);
+  app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] });
+  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => validationError(errors),
+    }),
+  );
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
+  return document;
+}
+
+/** Builds the OpenAPI document from the controllers and the generated plugin metadata (src/metadata.ts). */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  SwaggerModule.loadPluginMetadata(metadata);
+  const options = new DocumentBuilder()
+    .setTitle('wa-hub')
+    .setDescription(
+      'One place for an organisation\'s WhatsApp traffic: Meta Cloud API, Wablas, whatsapp-web.js and Baileys ' +
+        'webhooks normalised into one store. Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`. ' +
+        'Errors answer `{ "error": { "code", "message", "details" }, "requestId" }`; compat routes keep their seed\'s shape.',
+    )
+    .setVersion('0.1.0')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
+    .build();
+  return SwaggerModule.createDocument(app, options);
+}
+
+function validationError(errors: ValidationError[]): BadRequestException | AppError {
+  const details = flatten(errors);
+  const message = details.map((d) => d.errors.join('; ')).join('; ') || 'Validation failed';
+  return AppError.badRequest(message, details);
+}
+
+function flatten(errors: ValidationError[], prefix = ''): { field: string; errors: string[] }[] {
+  return errors.flatMap((e) => {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = e.constraints ? [{ field, errors: Object.values(e.constraints) }] : [];
+    return [...own, ...flatten(e.children ?? [], field)];
+  });
+}

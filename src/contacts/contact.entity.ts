@@ -1,0 +1,26 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/** A person we talk to, keyed by phone number in E.164 digits (no `+`). */
+@Entity('contacts')
+export class ContactEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  /** E.164 digits without `+`, e.g. `6281234567890`. */
+  @Column({ type: 'varchar', length: 20, unique: true })
+  phone: string;
+
+  /** Name from the contact book (set by admins); wins over the profile name. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  name: string | null;
+
+  /** Latest name the provider reported (Meta `profile.name`, Wablas `pushName`, wwebjs `notifyName`). */
+  @Column({ name: 'profile_name', type: 'varchar', length: 200, nullable: true })
+  profileName: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,81 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { PageQueryDto } from '../common/pagination';
+import { PROVIDERS } from '../sessions/session.entity';
+
+export class ListConversationsQueryDto extends PageQueryDto {
+  @IsOptional()
+  @IsUUID()
+  sessionId?: string;
+
+  @IsOptional()
+  @IsIn(PROVIDERS)
+  provider?: string;
+}
+
+export class ConversationContactDto {
+  @ApiProperty({ example: '16505551234', description: 'E.164 digits' })
+  phone: string;
+
+  @ApiProperty({ example: 'Sheena Nelson', nullable: true, description: 'Contact book name, else the provider profile name' })
+  name: string | null;
+}
+
+/** A conversation with its counters. Timestamps are ISO 8601 UTC. */
+export class ConversationResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ format: 'uuid' })
+  sessionId: string;
+
+  @ApiProperty({ enum: PROVIDERS, example: 'meta' })
+  provider: string;
+
+  @ApiProperty({ example: '16505551234', description: 'Contact E.164 digits, or group id' })
+  chatId: string;
+
+  @ApiProperty({ example: false })
+  isGroup: boolean;
+
+  @ApiProperty({ nullable: true, example: null })
+  subject: string | null;
+
+  @ApiProperty({ type: ConversationContactDto, nullable: true })
+  contact: ConversationContactDto | null;
+
+  @ApiProperty({ nullable: true, example: '2025-06-08T20:59:43.000Z' })
+  lastMessageAt: string | null;
+
+  @ApiProperty({ nullable: true, example: 'Does it come in another color?' })
+  lastMessagePreview: string | null;
+
+  @ApiProperty({ nullable: true, enum: ['in', 'out'], example: 'in' })
+  lastMessageDirection: string | null;
+
+  @ApiProperty({ example: 3 })
+  messageCount: number;
+
+  @ApiProperty({ example: 2 })
+  unreadCount: number;
+
+  @ApiProperty({ example: '2025-06-08T20:59:44.120Z' })
+  createdAt: string;
+}
+
+export class ConversationPageDto {
+  @ApiProperty({ type: [ConversationResponseDto] })
+  data: ConversationResponseDto[];
+
+  @ApiProperty({ example: 1 })
+  total: number;
+
+  @ApiProperty({ example: 100 })
+  limit: number;
+
+  @ApiProperty({ example: 0 })
+  offset: number;
+
+  @ApiProperty({ nullable: true, example: null })
+  nextCursor: string | null;
+}

@@ -1,0 +1,23 @@
+import { ApiKeyEntity } from '../api-keys/api-key.entity';
+import { ContactEntity } from '../contacts/contact.entity';
+import { ConversationEntity } from '../conversations/conversation.entity';
+import { MessageStatusEventEntity } from '../messages/message-status-event.entity';
+import { MessageEntity } from '../messages/message.entity';
+import { SessionEntity } from '../sessions/session.entity';
+import { ProviderErrorEntity } from '../webhooks/ingest/provider-error.entity';
+import { WebhookEventEntity } from '../webhooks/ingest/webhook-event.entity';
+import { InitialSchema1763683200000 } from '../../migrations/1763683200000-InitialSchema';
+
+/** Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI (STACK.md pitfall 3). */
+export const ENTITIES = [
+  SessionEntity,
+  ContactEntity,
+  ConversationEntity,
+  MessageEntity,
+  MessageStatusEventEntity,
+  WebhookEventEntity,
+  ProviderErrorEntity,
+  ApiKeyEntity,
+];
+
+export const MIGRATIONS = [InitialSchema1763683200000];

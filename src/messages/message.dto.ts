@@ -1,0 +1,166 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../common/pagination';
+import { PROVIDERS } from '../sessions/session.entity';
+import { MESSAGE_STATUSES, MESSAGE_TYPES } from './message.entity';
+
+/** Filters for `GET /v1/messages`. */
+export class ListMessagesQueryDto extends PageQueryDto {
+  /** The contact's number in any common form (`+1 650-555-1234`, `16505551234`, `16505551234@c.us`). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  phone?: string;
+
+  @IsOptional()
+  @IsUUID()
+  sessionId?: string;
+
+  @IsOptional()
+  @IsUUID()
+  conversationId?: string;
+
+  @IsOptional()
+  @IsIn(['in', 'out'])
+  direction?: 'in' | 'out';
+
+  @IsOptional()
+  @IsIn(MESSAGE_TYPES)
+  type?: string;
+
+  @IsOptional()
+  @IsIn(MESSAGE_STATUSES)
+  status?: string;
+
+  @IsOptional()
+  @IsIn(PROVIDERS)
+  provider?: string;
+
+  /** Messages at or after this instant (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  /** Messages before this instant (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+}
+
+export class MessageContactDto {
+  @ApiProperty({ example: '16505551234', description: 'E.164 digits' })
+  phone: string;
+
+  @ApiProperty({ example: 'Sheena Nelson', nullable: true, description: 'Contact book name, else the provider profile name' })
+  name: string | null;
+}
+
+export class MessageErrorDto {
+  @ApiProperty({ example: '131047', nullable: true })
+  code: string | null;
+
+  @ApiProperty({ example: 'Re-engagement message', nullable: true })
+  title: string | null;
+
+  @ApiProperty({ example: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.', nullable: true })
+  detail: string | null;
+}
+
+/** A stored message. Timestamps are ISO 8601 UTC. */
+export class MessageResponseDto {
+  @ApiProperty({ example: '1042', description: 'wa-hub id (bigint as string)' })
+  id: string;
+
+  @ApiProperty({ enum: PROVIDERS, example: 'meta' })
+  provider: string;
+
+  @ApiProperty({ format: 'uuid' })
+  sessionId: string;
+
+  @ApiProperty({ format: 'uuid' })
+  conversationId: string;
+
+  @ApiProperty({ example: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', nullable: true, description: 'Provider message id (wamid, Wablas id, wwebjs id)' })
+  externalId: string | null;
+
+  @ApiProperty({ enum: ['in', 'out'] })
+  direction: 'in' | 'out';
+
+  @ApiProperty({ enum: MESSAGE_TYPES, example: 'text' })
+  type: string;
+
+  @ApiProperty({ example: '16505551234', description: 'Contact E.164 digits, or group id' })
+  chatId: string;
+
+  @ApiPropertyOptional({ type: MessageContactDto, nullable: true })
+  contact: MessageContactDto | null;
+
+  @ApiProperty({ example: '16505551234', nullable: true })
+  sender: string | null;
+
+  @ApiProperty({ example: 'Sheena Nelson', nullable: true, description: 'Resolved when read: contact book, then provider profile name' })
+  senderName: string | null;
+
+  @ApiProperty({ example: 'Does it come in another color?', nullable: true })
+  text: string | null;
+
+  @ApiProperty({ example: null, nullable: true })
+  caption: string | null;
+
+  @ApiProperty({ nullable: true, example: { id: '1003383421387256', mimeType: 'image/jpeg', sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=' } })
+  media: Record<string, unknown> | null;
+
+  @ApiProperty({ nullable: true, example: { latitude: 37.422, longitude: -122.084, name: 'Philz Coffee' } })
+  location: Record<string, unknown> | null;
+
+  @ApiProperty({ nullable: true, example: { from: '15550783881', id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA' } })
+  context: Record<string, unknown> | null;
+
+  @ApiProperty({ nullable: true, example: null })
+  replyToExternalId: string | null;
+
+  @ApiProperty({ nullable: true, description: 'Type-specific fields (interactive, button, reaction, order, contacts, system)', example: null })
+  payload: Record<string, unknown> | null;
+
+  @ApiProperty({ enum: MESSAGE_STATUSES, example: 'received' })
+  status: string;
+
+  @ApiProperty({ nullable: true, example: '2025-06-08T20:59:43.000Z' })
+  statusAt: string | null;
+
+  @ApiPropertyOptional({ type: MessageErrorDto, nullable: true })
+  error: MessageErrorDto | null;
+
+  @ApiProperty({ example: '2025-06-08T20:59:43.000Z', description: 'Provider timestamp' })
+  timestamp: string;
+
+  @ApiProperty({ example: '2025-06-08T20:59:44.120Z', description: 'When wa-hub stored it' })
+  createdAt: string;
+
+  @ApiProperty({ nullable: true, example: null })
+  readAt: string | null;
+}
+
+export class MessageWithRawResponseDto extends MessageResponseDto {
+  @ApiProperty({ description: "The provider's own object for this message, verbatim", example: { from: '16505551234', type: 'text' } })
+  raw: unknown;
+}
+
+export class MessagePageDto {
+  @ApiProperty({ type: [MessageResponseDto] })
+  data: MessageResponseDto[];
+
+  @ApiProperty({ example: 1 })
+  total: number;
+
+  @ApiProperty({ example: 100 })
+  limit: number;
+
+  @ApiProperty({ example: 0 })
+  offset: number;
+
+  @ApiProperty({ nullable: true, example: null, description: 'Pass as `cursor` for the next page; null on the last page' })
+  nextCursor: string | null;
+}
+

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AuthenticatedKey } from '../api-keys/api-keys.service';
+import { AppError } from '../common/app-error';
+import { decodeCursor, encodeCursor, Page } from '../common/pagination';
+import { normalizePhone } from '../common/phone';
+import { SqlWhere } from '../common/sql-where';
+import type { ListMessagesQueryDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
+
+const SELECT = `
+  SELECT m.id, s.provider, m.session_id, m.conversation_id, m.external_id, m.direction, m.type, m.chat_id,
+    m.sender, m.sender_name, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name,
+    m.text, m.caption, m.media, m.location, m.context, m.reply_to_external_id, m.payload, m.status, m.status_at,
+    m.error_code, m.error_title, m.error_detail, m.provider_timestamp, m.created_at, m.read_at`;
+const FROM = `FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id`;
+
+type Row = Record<string, unknown> & { id: string; provider_timestamp: Date };
+
+/** Reads of the message store: history with filters and keyset pagination, single messages. */
+@Injectable()
+export class MessagesService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Lists messages newest first (provider timestamp, then id).
+   * @param key the caller; a key limited to sessions sees only theirs.
+   * @returns a page; `nextCursor` continues after its last row (null on the last page); `total` counts all matches.
+   * @throws AppError 400 for an unparseable `phone` or `cursor`.
+   */
+  async list(query: ListMessagesQueryDto, key?: AuthenticatedKey): Promise<Page<MessageResponseDto>> {
+    const limit = query.limit ?? 100;
+    const where = this.filters(query, key);
+    const total = Number((await this.db.query(`SELECT count(*)::bigint AS n ${FROM} ${where}`, where.params))[0].n);
+    let offset = query.offset ?? 0;
+    if (query.cursor) {
+      const pos = decodeCursor(query.cursor);
+      where.add('(m.provider_timestamp, m.id) < (?::timestamptz, ?::bigint)', pos.at, pos.id);
+      offset = 0;
+    }
+    const rows = (await this.db.query(
+      `${SELECT} ${FROM} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit + 1)} OFFSET ${where.param(offset)}`,
+      where.params,
+    )) as Row[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map(toMessageDto),
+      total,
+      limit,
+      offset: query.cursor ? 0 : offset,
+      nextCursor: more && last ? encodeCursor({ at: new Date(last.provider_timestamp).toISOString(), id: String(last.id) }) : null,
+    };
+  }
+
+  /**
+   * One message with its raw provider object.
+   * @throws AppError 404 when it does not exist or the key may not see its session.
+   */
+  async get(id: string, key?: AuthenticatedKey): Promise<MessageWithRawResponseDto> {
+    if (!/^\d{1,18}$/.test(id)) throw AppError.notFound('Message');
+    const where = new SqlWhere().add('m.id = ?', id);
+    scopeToKey(where, key);
+    const rows = (await this.db.query(`${SELECT}, m.raw ${FROM} ${where}`, where.params)) as Row[];
+    if (rows.length === 0) throw AppError.notFound('Message');
+    return { ...toMessageDto(rows[0]), raw: rows[0].raw };
+  }
+
+  private filters(q: ListMessagesQueryDto, key?: AuthenticatedKey): SqlWhere {
+    const where = new SqlWhere();
+    if (q.phone !== undefined) {
+      const phone = normalizePhone(q.phone);
+      if (!phone) throw AppError.badRequest('phone is not a valid phone number', [{ field: 'phone', errors: ['invalid phone number'] }]);
+      where.add('m.chat_id = ?', phone);
+    }
+    if (q.sessionId) where.add('m.session_id = ?', q.sessionId);
+    if (q.conversationId) where.add('m.conversation_id = ?', q.conversationId);
+    if (q.direction) where.add('m.direction = ?', q.direction);
+    if (q.type) where.add('m.type = ?', q.type);
+    if (q.status) where.add('m.status = ?', q.status);
+    if (q.provider) where.add('s.provider = ?', q.provider);
+    if (q.from) where.add('m.provider_timestamp >= ?::timestamptz', q.from);
+    if (q.to) where.add('m.provider_timestamp < ?::timestamptz', q.to);
+    scopeToKey(where, key);
+    return where;
+  }
+}
+
+/** Limits a query on `m` (messages) to the sessions a key may see. */
+export function scopeToKey(where: SqlWhere, key: AuthenticatedKey | undefined, column = 'm.session_id'): void {
+  if (key?.sessionIds) where.add(`${column} = ANY(?::uuid[])`, key.sessionIds);
+}
+
+const iso = (v: unknown): string | null => (v ? new Date(v as string).toISOString() : null);
+
+export function toMessageDto(r: Row): MessageResponseDto {
+  return {
+    id: String(r.id),
+    provider: r.provider as string,
+    sessionId: r.session_id as string,
+    conversationId: r.conversation_id as string,
+    externalId: (r.external_id as string) ?? null,
+    direction: r.direction as 'in' | 'out',
+    type: r.type as string,
+    chatId: r.chat_id as string,
+    contact: r.contact_phone ? { phone: r.contact_phone as string, name: (r.contact_name as string) ?? null } : null,
+    sender: (r.sender as string) ?? null,
+    senderName: (r.direction === 'in' ? ((r.contact_name as string) ?? (r.sender_name as string)) : (r.sender_name as string)) ?? null,
+    text: (r.text as string) ?? null,
+    caption: (r.caption as string) ?? null,
+    media: (r.media as Record<string, unknown>) ?? null,
+    location: (r.location as Record<string, unknown>) ?? null,
+    context: (r.context as Record<string, unknown>) ?? null,
+    replyToExternalId: (r.reply_to_external_id as string) ?? null,
+    payload: (r.payload as Record<string, unknown>) ?? null,
+    status: r.status as string,
+    statusAt: iso(r.status_at),
+    error: r.error_code || r.error_title ? { code: (r.error_code as string) ?? null, title: (r.error_title as string) ?? null, detail: (r.error_detail as string) ?? null } : null,
+    timestamp: iso(r.provider_timestamp)!,
+    createdAt: iso(r.created_at)!,
+    readAt: iso(r.read_at),
+  };
+}

@@ -1,0 +1,121 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { AppError } from '../../common/app-error';
+import { AppConfig } from '../../config/app-config';
+import type { Provider } from '../../sessions/session.entity';
+import { GroupCommitter } from './group-committer';
+import type { InboundEvent, WebhookNormalizer } from './inbound-event';
+import { IngestRepository } from './ingest.repository';
+import type { IngestJob, IngestResult } from './ingest.types';
+import type { WebhookEventState } from './webhook-event.entity';
+
+/** A verified webhook as the controller hands it over. */
+export interface IncomingWebhook {
+  /** Exact request bytes (hashed for dedupe). */
+  rawBody: Buffer;
+  /** Parsed body: JSON, or form fields. */
+  body: unknown;
+  contentType: string | null;
+}
+
+/**
+ * The ingest pipeline every provider shares: normalise (pure), then store the raw event and apply its canonical
+ * events in one transaction, grouped with whatever other webhooks arrived meanwhile (group commit). A body the
+ * normaliser does not understand is stored raw with state `failed` and still acknowledged, so nothing is lost
+ * and the provider stops retrying.
+ */
+@Injectable()
+export class IngestService {
+  private readonly logger = new Logger(IngestService.name);
+  private readonly committer: GroupCommitter<IngestJob, IngestResult>;
+
+  constructor(
+    private readonly repository: IngestRepository,
+    config: AppConfig,
+  ) {
+    this.committer = new GroupCommitter((jobs) => this.applyBatch(jobs), config.INGEST_BATCH_MAX);
+  }
+
+  /**
+   * Normalises and durably stores one webhook.
+   * @returns the stored raw event's id and state, and the ids of the message rows it holds.
+   * @throws AppError 503 `SERVICE_UNAVAILABLE` when the database cannot store it (the provider should retry).
+   */
+  async ingest(provider: Provider, normalizer: WebhookNormalizer, webhook: IncomingWebhook): Promise<IngestResult> {
+    const receivedAt = new Date();
+    let events: InboundEvent[];
+    try {
+      events = normalizer.normalize(webhook.body, receivedAt);
+    } catch (e) {
+      // Normalisers should not throw; if one does, the payload is still kept and reported.
+      this.logger.error(`${provider} normalizer threw`, (e as Error).stack);
+      events = [{ kind: 'unrecognized', reason: `normalizer error: ${(e as Error).message}` }];
+    }
+    const { state, error } = summarize(events);
+    const job: IngestJob = {
+      provider,
+      dedupeKey: createHash('sha256').update(webhook.rawBody).digest('hex'),
+      receivedAt,
+      contentType: webhook.contentType,
+      bodyJson: bodyAsJson(webhook),
+      events,
+      state,
+      error,
+    };
+    try {
+      return await this.committer.submit(job);
+    } catch (e) {
+      this.logger.error(`could not store ${provider} webhook`, (e as Error).stack);
+      throw new AppError(HttpStatus.SERVICE_UNAVAILABLE, 'SERVICE_UNAVAILABLE', 'Webhook could not be stored; retry later');
+    }
+  }
+
+  /** Applies a batch; if the batch fails, each job is retried alone so one bad webhook cannot sink the others. */
+  private async applyBatch(jobs: IngestJob[]): Promise<IngestResult[]> {
+    try {
+      return await this.repository.applyBatch(jobs);
+    } catch (e) {
+      if (jobs.length > 1) this.logger.warn(`batch of ${jobs.length} failed (${(e as Error).message}); applying one by one`);
+      else if (!isClientDataError(e)) throw e;
+    }
+    const results: IngestResult[] = [];
+    for (const job of jobs) {
+      try {
+        results.push((await this.repository.applyBatch([job]))[0]);
+      } catch (e) {
+        if (!isClientDataError(e)) throw e;
+        this.logger.warn(`${job.provider} webhook could not be applied: ${(e as Error).message}`);
+        results.push(await this.repository.storeFailed(job, `could not be applied: ${(e as Error).message}`));
+      }
+    }
+    return results;
+  }
+}
+
+/** Overall state of a webhook from its events. */
+function summarize(events: InboundEvent[]): { state: WebhookEventState; error: string | null } {
+  const stored = events.some((e) => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error');
+  const unrecognized = events.filter((e): e is Extract<InboundEvent, { kind: 'unrecognized' }> => e.kind === 'unrecognized');
+  if (unrecognized.length > 0) {
+    const reasons = [...new Set(unrecognized.map((e) => e.reason))].join('; ');
+    return { state: 'failed', error: stored ? `partly unrecognized: ${reasons}` : reasons };
+  }
+  if (stored) return { state: 'processed', error: null };
+  const ignored = events.filter((e): e is Extract<InboundEvent, { kind: 'ignored' }> => e.kind === 'ignored');
+  return { state: 'ignored', error: [...new Set(ignored.map((e) => e.reason))].join('; ') || null };
+}
+
+function bodyAsJson(webhook: IncomingWebhook): string {
+  // JSON bodies are stored from their own bytes (no re-serialisation); form bodies as their parsed fields.
+  if (webhook.contentType?.includes('json') && webhook.rawBody.length > 0) return webhook.rawBody.toString('utf8');
+  return JSON.stringify(webhook.body ?? null);
+}
+
+/**
+ * Errors caused by the data of a webhook (PostgreSQL SQLSTATE classes 22 data exception and 23 integrity
+ * violation), as opposed to the database being unavailable.
+ */
+function isClientDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}

@@ -1,0 +1,61 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import { PROVIDERS } from '../../sessions/session.entity';
+
+export class ListWebhookEventsQueryDto extends PageQueryDto {
+  @IsOptional()
+  @IsIn(['processed', 'ignored', 'failed'])
+  state?: 'processed' | 'ignored' | 'failed';
+
+  @IsOptional()
+  @IsIn(PROVIDERS)
+  provider?: string;
+}
+
+/** A stored raw webhook. */
+export class WebhookEventResponseDto {
+  @ApiProperty({ example: '42' })
+  id: string;
+
+  @ApiProperty({ enum: PROVIDERS, example: 'meta' })
+  provider: string;
+
+  @ApiProperty({ example: '2026-11-21T10:00:00.000Z' })
+  receivedAt: string;
+
+  @ApiProperty({ nullable: true, example: 'application/json' })
+  contentType: string | null;
+
+  @ApiProperty({ enum: ['processed', 'ignored', 'failed'], example: 'failed' })
+  state: string;
+
+  @ApiProperty({ nullable: true, example: 'not a WhatsApp Business Account webhook (expected object "whatsapp_business_account" with entry[])', description: 'Why it failed or was ignored' })
+  error: string | null;
+
+  @ApiProperty({ example: 0, description: 'Messages, statuses and errors it produced' })
+  eventCount: number;
+
+  @ApiProperty({ example: 1, description: 'Deliveries of these exact bytes (provider retries)' })
+  attempts: number;
+
+  @ApiProperty({ description: 'The body as received (form bodies as their fields)', example: { object: 'page', entry: [] } })
+  body: unknown;
+}
+
+export class WebhookEventPageDto {
+  @ApiProperty({ type: [WebhookEventResponseDto] })
+  data: WebhookEventResponseDto[];
+
+  @ApiProperty({ example: 1 })
+  total: number;
+
+  @ApiProperty({ example: 100 })
+  limit: number;
+
+  @ApiProperty({ example: 0 })
+  offset: number;
+
+  @ApiProperty({ nullable: true, example: null })
+  nextCursor: string | null;
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { IngestRepository } from './ingest/ingest.repository';
+import { IngestService } from './ingest/ingest.service';
+import { WebhookEventsController } from './ingest/webhook-events.controller';
+import { MetaSignatureGuard } from './providers/meta/meta-signature.guard';
+import { MetaWebhookController } from './providers/meta/meta-webhook.controller';
+import { MetaNormalizer } from './providers/meta/meta.normalizer';
+import { WablasSecretGuard } from './providers/wablas/wablas-secret.guard';
+import { WablasWebhookController } from './providers/wablas/wablas-webhook.controller';
+import { WablasNormalizer } from './providers/wablas/wablas.normalizer';
+
+@Module({
+  controllers: [MetaWebhookController, WablasWebhookController, WebhookEventsController],
+  providers: [IngestRepository, IngestService, MetaNormalizer, MetaSignatureGuard, WablasNormalizer, WablasSecretGuard],
+  exports: [IngestService, MetaNormalizer, WablasNormalizer, MetaSignatureGuard, WablasSecretGuard],
+})
+export class WebhooksModule {}
