@@ -1,7 +1,7 @@
 // Generates src/metadata.ts: the @nestjs/swagger CLI plugin's view of our DTOs and controllers.
 // SWC (Vitest) cannot run the TypeScript plugin, so without this file the OpenAPI schemas are empty
 // (see ../shared/STACK.md, pitfall 2). main.ts and the tests load it with SwaggerModule.loadPluginMetadata.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +11,9 @@ const { PluginMetadataGenerator } = require('@nestjs/cli/lib/compiler/plugins/pl
 const { ReadonlyVisitor } = require('@nestjs/swagger/plugin');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The generator type-checks the project, which imports src/metadata.ts: start from an empty one when absent.
-const target = join(root, 'src', 'metadata.ts');
-if (!existsSync(target)) writeFileSync(target, 'export default async () => ({});\n');
+// The generator type-checks the project, which imports src/metadata.ts; a stale one could fail that check,
+// so start from an empty one every time.
+writeFileSync(join(root, 'src', 'metadata.ts'), 'export default async () => ({});\n');
 new PluginMetadataGenerator().generate({
   visitors: [
     new ReadonlyVisitor({

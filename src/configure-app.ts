@@ -14,7 +14,7 @@ export const APP_OPTIONS = { rawBody: true, bodyParser: false } as const;
  * Swagger at `/docs` and `/docs-json`.
  * @returns the OpenAPI document served at `/docs-json`.
  */
-export function configureApp(app: NestExpressApplication): OpenAPIObject {
+export async function configureApp(app: NestExpressApplication): Promise<OpenAPIObject> {
   const config = app.get(AppConfig);
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
@@ -28,14 +28,14 @@ export function configureApp(app: NestExpressApplication): OpenAPIObject {
       exceptionFactory: (errors) => validationError(errors),
     }),
   );
-  const document = buildOpenApiDocument(app);
+  const document = await buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
   return document;
 }
 
 /** Builds the OpenAPI document from the controllers and the generated plugin metadata (src/metadata.ts). */
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  SwaggerModule.loadPluginMetadata(metadata);
+export async function buildOpenApiDocument(app: INestApplication): Promise<OpenAPIObject> {
+  await SwaggerModule.loadPluginMetadata(metadata);
   const options = new DocumentBuilder()
     .setTitle('wa-hub')
     .setDescription(

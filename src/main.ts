@@ -20,7 +20,7 @@ async function bootstrap(): Promise<void> {
     ...APP_OPTIONS,
     logger: logLevels(process.env.LOG_LEVEL),
   });
-  configureApp(app);
+  await configureApp(app);
   app.enableShutdownHooks();
   const config = app.get(AppConfig);
   await app.listen(config.PORT);

@@ -42,6 +42,21 @@ export function toErrorBody(exception: unknown, requestId: string): { status: nu
   if (exception instanceof AppError) {
     return { status: exception.status, body: { error: { code: exception.code, message: exception.message, details: exception.details }, requestId } };
   }
+  // body-parser errors (bad JSON, too large, bad charset) carry a `type`; Nest wraps them with them as `cause`.
+  const parserError = (exception instanceof HttpException ? exception.cause : exception) as { status?: number; type?: string; message?: string } | undefined;
+  if (typeof parserError?.type === 'string' && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+    const malformed = parserError.type === 'entity.parse.failed';
+    return {
+      status: parserError.status,
+      body: {
+        error: {
+          code: malformed ? 'MALFORMED_JSON' : (CODE_BY_STATUS[parserError.status] ?? 'VALIDATION_FAILED'),
+          message: malformed ? 'Request body is not valid JSON' : (parserError.message ?? 'Bad request'),
+        },
+        requestId,
+      },
+    };
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
@@ -50,14 +65,6 @@ export function toErrorBody(exception: unknown, requestId: string): { status: nu
     const message = messages ? messages.join('; ') : String(raw.message ?? exception.message);
     const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
     return { status, body: { error: { code, message, details: raw.details ?? (messages ? messages : undefined) }, requestId } };
-  }
-  // body-parser errors carry an HTTP status and a `type` (e.g. entity.too.large) but are not HttpExceptions.
-  const bp = exception as { status?: number; type?: string; message?: string };
-  if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500 && typeof bp.type === 'string') {
-    const code: ErrorCode =
-      bp.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : (CODE_BY_STATUS[bp.status] ?? 'VALIDATION_FAILED');
-    const message = bp.type === 'entity.parse.failed' ? 'Request body is not valid JSON' : (bp.message ?? 'Bad request');
-    return { status: bp.status, body: { error: { code, message }, requestId } };
   }
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'INTERNAL', message: 'Internal server error' }, requestId } };
 }

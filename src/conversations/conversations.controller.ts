@@ -3,7 +3,7 @@ import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nest
 import type { Request } from 'express';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { PageQueryDto } from '../common/pagination';
+import { PageQueryDto } from '../common/page-query.dto';
 import { MessagePageDto } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { ConversationPageDto, ListConversationsQueryDto } from './conversation.dto';

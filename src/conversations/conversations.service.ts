@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuthenticatedKey } from '../api-keys/api-keys.service';
 import { AppError } from '../common/app-error';
-import { decodeCursor, encodeCursor, Page } from '../common/pagination';
+import { decodeCursor, encodeCursor, Page } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.service';
 import type { ConversationResponseDto, ListConversationsQueryDto } from './conversation.dto';

@@ -32,7 +32,7 @@ export async function createTestApp(): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>(APP_OPTIONS);
   app.useLogger(['error']);
-  const openapi = configureApp(app);
+  const openapi = await configureApp(app);
   await app.init();
   const db = app.get(DataSource);
   const tables = (

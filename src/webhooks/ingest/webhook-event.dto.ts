@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
-import { PageQueryDto } from '../../common/pagination';
+import { PageQueryDto } from '../../common/page-query.dto';
 import { PROVIDERS } from '../../sessions/session.entity';
 
 export class ListWebhookEventsQueryDto extends PageQueryDto {

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ApiKeyAuth } from '../../auth/api-key.guard';
 import { AppError } from '../../common/app-error';
 import { ErrorResponseDto } from '../../common/error-response.dto';
-import { decodeCursor, encodeCursor } from '../../common/pagination';
+import { decodeCursor, encodeCursor } from '../../common/page-query.dto';
 import { SqlWhere } from '../../common/sql-where';
 import { ListWebhookEventsQueryDto, WebhookEventPageDto, WebhookEventResponseDto } from './webhook-event.dto';
 

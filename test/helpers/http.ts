@@ -1,0 +1,39 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { metaSignature, metaWireBytes } from './signing';
+import { TEST_ENV } from './test-app';
+
+/** POSTs `body` to /webhooks/meta exactly as Meta would: escaped wire bytes, signed with the app secret. */
+export function postMeta(app: NestExpressApplication, body: unknown, path = '/webhooks/meta') {
+  const bytes = metaWireBytes(body);
+  return request(app.getHttpServer())
+    .post(path)
+    .set('Content-Type', 'application/json')
+    .set('X-Hub-Signature-256', metaSignature(TEST_ENV.META_APP_SECRET, bytes))
+    .send(bytes.toString('utf8'));
+}
+
+/** POSTs a Wablas body as JSON (or form-urlencoded) with the shared secret in the query. */
+export function postWablas(app: NestExpressApplication, body: Record<string, unknown>, opts: { form?: boolean; path?: string } = {}) {
+  const req = request(app.getHttpServer()).post(`${opts.path ?? '/webhooks/wablas'}?secret=${TEST_ENV.WABLAS_WEBHOOK_SECRET}`);
+  if (opts.form) {
+    return req.set('Content-Type', 'application/x-www-form-urlencoded').send(new URLSearchParams(body as Record<string, string>).toString());
+  }
+  return req.set('Content-Type', 'application/json').send(JSON.stringify(body));
+}
+
+/** GET with the admin key. */
+export function apiGet(app: NestExpressApplication, path: string) {
+  return request(app.getHttpServer()).get(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY);
+}
+
+/** Gives every message and status id in a Meta body a suffix, so fixtures that share spec wamids stay distinct. */
+export function withFreshIds<T>(body: T, suffix: string): T {
+  const copy = structuredClone(body) as { entry?: { changes?: { value?: { messages?: { id: string }[]; statuses?: { id: string }[] } }[] }[] };
+  for (const entry of copy.entry ?? [])
+    for (const change of entry.changes ?? []) {
+      for (const m of change.value?.messages ?? []) m.id = `${m.id}.${suffix}`;
+      for (const s of change.value?.statuses ?? []) s.id = `${s.id}.${suffix}`;
+    }
+  return copy as T;
+}
