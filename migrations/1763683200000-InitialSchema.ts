@@ -56,7 +56,7 @@ export class InitialSchema1763683200000 implements MigrationInterface {
       CREATE TABLE webhook_events (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         provider varchar(16) NOT NULL,
-        dedupe_key char(64) NOT NULL,
+        dedupe_key varchar(64) NOT NULL,
         received_at timestamptz NOT NULL,
         content_type varchar(100),
         body jsonb,
@@ -146,7 +146,7 @@ export class InitialSchema1763683200000 implements MigrationInterface {
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         name varchar(100) NOT NULL,
         prefix varchar(16) NOT NULL,
-        key_hash char(64) NOT NULL,
+        key_hash varchar(64) NOT NULL,
         scopes text[] NOT NULL,
         session_ids uuid[],
         created_at timestamptz NOT NULL DEFAULT now(),

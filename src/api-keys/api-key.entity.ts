@@ -16,7 +16,7 @@ export class ApiKeyEntity {
   @Column({ type: 'varchar', length: 16 })
   prefix: string;
 
-  @Column({ name: 'key_hash', type: 'char', length: 64, unique: true })
+  @Column({ name: 'key_hash', type: 'varchar', length: 64, unique: true })
   keyHash: string;
 
   @Column({ type: 'text', array: true })

@@ -1,20 +1,40 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryRunner } from 'typeorm';
-import type { InboundEvent, InboundMessage, InboundStatus, SessionRef } from './inbound-event';
+import { randomBytes } from 'node:crypto';
+import { escapeLiteral, type Pool, type QueryResult } from 'pg';
+import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import type { InboundEvent, InboundMessage, SessionRef } from './inbound-event';
 import type { IngestJob, IngestResult } from './ingest.types';
 
 type MessageEvent = Extract<InboundEvent, { kind: 'message' }>;
 type StatusEvent = Extract<InboundEvent, { kind: 'status' }>;
 type ErrorEvent = Extract<InboundEvent, { kind: 'provider_error' }>;
+type Stored = MessageEvent | StatusEvent | ErrorEvent;
 
 const sessionKey = (s: SessionRef) => `${s.provider}\u0000${s.externalId}`;
+/**
+ * A jsonb literal for `rows`. Dollar-quoted with a random tag (checked absent from the text), so the JSON needs
+ * no escaping: pg's escapeLiteral walks the string character by character, which showed in the ingest profile.
+ */
+function jsonb(rows: unknown[]): string {
+  const json = JSON.stringify(rows);
+  let tag: string;
+  do tag = `$j${randomBytes(6).toString('hex')}$`;
+  while (json.includes(tag));
+  return `${tag}${json}${tag}::jsonb`;
+}
+
+// Rows reach PostgreSQL as one jsonb literal per statement; these joins find the ids of rows written by the
+// statements before (same transaction), so no statement waits for another's answer in Node.
+const SESSION_JOIN = `JOIN sessions s ON s.provider = x.provider AND s.external_id = x.session_external_id`;
 
 /**
- * Writes batches of normalised webhooks with set-based SQL: one statement per table for the whole batch,
- * idempotent through unique constraints (`ON CONFLICT`), counters incremented in SQL (no read-modify-write),
- * statuses applied by rank so they only move forward. Everything of a batch commits in one transaction, which
- * also stores the raw events: the caller answers 2xx only after this returns.
+ * Writes batches of normalised webhooks with set-based SQL. A whole batch is ONE multi-statement simple query:
+ * PostgreSQL runs it as a single implicit transaction (all or nothing) in one round trip, so a batch costs one
+ * trip and one commit however many webhooks it holds. Writes are idempotent through unique constraints
+ * (`ON CONFLICT`), counters are incremented in SQL (no read-modify-write), statuses are applied by rank so they
+ * only move forward. The caller answers 2xx only after this returns.
  */
 @Injectable()
 export class IngestRepository {
@@ -26,19 +46,24 @@ export class IngestRepository {
    * @throws the database error; nothing of the batch is written then.
    */
   async applyBatch(jobs: IngestJob[]): Promise<IngestResult[]> {
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
+    const script = buildScript(jobs);
+    const client = await this.pool().connect();
+    let results: QueryResult[];
     try {
-      await qr.startTransaction();
-      const results = await this.write(qr, jobs);
-      await qr.commitTransaction();
-      return results;
-    } catch (e) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-      throw e;
+      const out = (await client.query(script.sql)) as QueryResult | QueryResult[];
+      results = Array.isArray(out) ? out : [out];
     } finally {
-      await qr.release();
+      client.release();
     }
+    const rawIds = new Map(results[script.rawIndex].rows.map((r: { id: string; dedupe_key: string; provider: string }) => [`${r.provider}:${r.dedupe_key}`, String(r.id)]));
+    const messageIds = new Map<number, string>();
+    if (script.messageIndex >= 0) for (const r of results[script.messageIndex].rows as { idx: number; id: string }[]) messageIds.set(r.idx, String(r.id));
+    return jobs.map((job) => ({
+      webhookEventId: rawIds.get(`${job.provider}:${job.dedupeKey}`)!,
+      state: job.state,
+      error: job.error,
+      messageIds: (script.messageRefs.get(job) ?? []).map((idx) => messageIds.get(idx)!).filter(Boolean),
+    }));
   }
 
   /**
@@ -63,294 +88,267 @@ export class IngestRepository {
     return { webhookEventId: String(rows[0].id), state: 'failed', error, messageIds: [] };
   }
 
-  private async write(qr: QueryRunner, jobs: IngestJob[]): Promise<IngestResult[]> {
-    const eventIds = await this.insertRawEvents(qr, jobs);
-    const all = jobs.flatMap((job, j) => job.events.map((event) => ({ event, eventId: eventIds[j] })));
-    const messages = all.filter((x): x is { event: MessageEvent; eventId: string } => x.event.kind === 'message');
-    const statuses = all.filter((x): x is { event: StatusEvent; eventId: string } => x.event.kind === 'status');
-    const errors = all.filter((x): x is { event: ErrorEvent; eventId: string } => x.event.kind === 'provider_error');
-
-    const sessionIds = await this.upsertSessions(qr, [...messages, ...statuses, ...errors].map((x) => x.event));
-    const messageIds = await this.insertMessages(qr, messages, sessionIds);
-    await this.insertStatuses(qr, statuses, sessionIds);
-    const outboundKeys = messages
-      .filter((m) => m.event.message.direction === 'out')
-      .map((m) => ({ sessionId: sessionIds.get(sessionKey(m.event.session))!, externalId: m.event.message.externalId }));
-    const statusKeys = statuses.map((s) => ({ sessionId: sessionIds.get(sessionKey(s.event.session))!, externalId: s.event.status.externalId }));
-    await this.applyStatuses(qr, [...statusKeys, ...outboundKeys]);
-    await this.insertProviderErrors(qr, errors, sessionIds);
-
-    return jobs.map((job, j) => ({
-      webhookEventId: eventIds[j],
-      state: job.state,
-      error: job.error,
-      messageIds: job.events.flatMap((e) =>
-        e.kind === 'message' ? [messageIds.get(`${sessionIds.get(sessionKey(e.session))}\u0000${e.message.externalId}`)!] : [],
-      ),
-    }));
-  }
-
-  private async insertRawEvents(qr: QueryRunner, jobs: IngestJob[]): Promise<string[]> {
-    // A provider retry inside the same batch would make ON CONFLICT DO UPDATE touch a row twice: send each key once.
-    const firstIndex = new Map<string, number>();
-    jobs.forEach((j, i) => firstIndex.has(`${j.provider}:${j.dedupeKey}`) || firstIndex.set(`${j.provider}:${j.dedupeKey}`, i));
-    const unique = [...firstIndex.values()].map((i) => jobs[i]);
-    const rows = (await qr.query(
-      `INSERT INTO webhook_events (provider, dedupe_key, received_at, content_type, body, state, error, event_count)
-       SELECT p, k, r, c, b::jsonb, s, e, n
-       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])
-         AS x(p, k, r, c, b, s, e, n)
-       ON CONFLICT (provider, dedupe_key) DO UPDATE
-         SET attempts = webhook_events.attempts + 1, state = EXCLUDED.state, error = EXCLUDED.error, event_count = EXCLUDED.event_count
-       RETURNING id, provider, dedupe_key`,
-      [
-        unique.map((j) => j.provider),
-        unique.map((j) => j.dedupeKey),
-        unique.map((j) => j.receivedAt.toISOString()),
-        unique.map((j) => j.contentType),
-        unique.map((j) => j.bodyJson),
-        unique.map((j) => j.state),
-        unique.map((j) => j.error),
-        unique.map((j) => j.events.filter((e) => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error').length),
-      ],
-    )) as { id: string; provider: string; dedupe_key: string }[];
-    const ids = new Map(rows.map((r) => [`${r.provider}:${r.dedupe_key}`, String(r.id)]));
-    return jobs.map((j) => ids.get(`${j.provider}:${j.dedupeKey}`)!);
-  }
-
-  /** Upserts every session the events mention; Meta numbers and Wablas devices are connected once they deliver. */
-  private async upsertSessions(qr: QueryRunner, events: (MessageEvent | StatusEvent | ErrorEvent)[]): Promise<Map<string, string>> {
-    const refs = new Map<string, { ref: SessionRef; at: Date }>();
-    for (const e of events) {
-      if (!e.session) continue;
-      const at = e.kind === 'message' ? e.message.timestamp : e.kind === 'status' ? e.status.timestamp : e.timestamp;
-      const prev = refs.get(sessionKey(e.session));
-      if (!prev || prev.at < at || (!prev.ref.displayNumber && e.session.displayNumber)) {
-        refs.set(sessionKey(e.session), { ref: { ...e.session, displayNumber: e.session.displayNumber ?? prev?.ref.displayNumber }, at: prev && prev.at > at ? prev.at : at });
-      }
-    }
-    if (refs.size === 0) return new Map();
-    // Sorted so that concurrent batches (several processes) lock session rows in the same order.
-    const list = [...refs.values()].sort((a, b) => sessionKey(a.ref).localeCompare(sessionKey(b.ref)));
-    const rows = (await qr.query(
-      `INSERT INTO sessions (provider, external_id, display_number, status, last_event_at, connected_at)
-       SELECT p, x, d, 'session_connected', t, now()
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS u(p, x, d, t)
-       ON CONFLICT (provider, external_id) DO UPDATE SET
-         display_number = COALESCE(EXCLUDED.display_number, sessions.display_number),
-         last_event_at = GREATEST(sessions.last_event_at, EXCLUDED.last_event_at),
-         status = CASE WHEN sessions.provider IN ('meta', 'wablas') THEN 'session_connected' ELSE sessions.status END,
-         connected_at = COALESCE(sessions.connected_at, EXCLUDED.connected_at),
-         updated_at = now()
-       RETURNING id, provider, external_id`,
-      [list.map((s) => s.ref.provider), list.map((s) => s.ref.externalId), list.map((s) => s.ref.displayNumber ?? null), list.map((s) => s.at.toISOString())],
-    )) as { id: string; provider: string; external_id: string }[];
-    return new Map(rows.map((r) => [`${r.provider}\u0000${r.external_id}`, r.id]));
-  }
-
-  /**
-   * Inserts contacts, conversations and messages; bumps conversation counters for the messages that were new.
-   * @returns message id by `sessionId \0 externalId`, for new and already-stored messages alike.
-   */
-  private async insertMessages(
-    qr: QueryRunner,
-    items: { event: MessageEvent; eventId: string }[],
-    sessionIds: Map<string, string>,
-  ): Promise<Map<string, string>> {
-    if (items.length === 0) return new Map();
-    const contactIds = await this.upsertContacts(qr, items.map((i) => i.event.message));
-    const conversationIds = await this.upsertConversations(qr, items, sessionIds, contactIds);
-
-    const seen = new Set<string>();
-    const rows: Record<string, unknown>[] = [];
-    for (const { event, eventId } of items) {
-      const m = event.message;
-      const sessionId = sessionIds.get(sessionKey(event.session))!;
-      const key = `${sessionId}\u0000${m.externalId}`;
-      if (seen.has(key)) continue; // the same message twice in one batch (a retry racing the original)
-      seen.add(key);
-      rows.push(messageRow(m, sessionId, conversationIds.get(`${sessionId}\u0000${m.chatId}`)!, m.contact ? contactIds.get(m.contact.phone) : null, eventId));
-    }
-    const inserted = (await qr.query(
-      `WITH input AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
-           session_id uuid, conversation_id uuid, contact_id uuid, external_id text, direction text, type text,
-           chat_id text, sender text, sender_name text, text text, caption text, media jsonb, location jsonb,
-           context jsonb, reply_to_external_id text, payload jsonb, status text, provider_timestamp timestamptz,
-           webhook_event_id bigint, raw jsonb)
-       ), ins AS (
-         INSERT INTO messages (session_id, conversation_id, contact_id, external_id, direction, type, chat_id, sender,
-           sender_name, text, caption, media, location, context, reply_to_external_id, payload, status, status_at,
-           provider_timestamp, webhook_event_id, raw)
-         SELECT session_id, conversation_id, contact_id, external_id, direction, type, chat_id, sender, sender_name,
-           text, caption, media, location, context, reply_to_external_id, payload, status, provider_timestamp,
-           provider_timestamp, webhook_event_id, raw
-         FROM input
-         ON CONFLICT (session_id, external_id) DO NOTHING
-         RETURNING id, session_id, external_id, conversation_id, direction, provider_timestamp,
-           left(COALESCE(text, caption, '[' || type || ']'), 200) AS preview
-       ), agg AS (
-         SELECT conversation_id, count(*) AS n, count(*) FILTER (WHERE direction = 'in') AS n_in,
-           max(provider_timestamp) AS last_at,
-           (array_agg(preview ORDER BY provider_timestamp DESC, id DESC))[1] AS preview,
-           (array_agg(direction ORDER BY provider_timestamp DESC, id DESC))[1] AS dir
-         FROM ins GROUP BY conversation_id
-       ), bump AS (
-         UPDATE conversations c SET
-           message_count = c.message_count + agg.n,
-           unread_count = c.unread_count + agg.n_in,
-           last_message_preview = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at THEN agg.preview ELSE c.last_message_preview END,
-           last_message_direction = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at THEN agg.dir ELSE c.last_message_direction END,
-           last_message_at = GREATEST(c.last_message_at, agg.last_at),
-           updated_at = now()
-         FROM agg WHERE c.id = agg.conversation_id
-       )
-       SELECT id, session_id, external_id FROM ins`,
-      [JSON.stringify(rows)],
-    )) as { id: string; session_id: string; external_id: string }[];
-    const ids = new Map(inserted.map((r) => [`${r.session_id}\u0000${r.external_id}`, String(r.id)]));
-    if (ids.size < rows.length) {
-      // Duplicates (provider retries): look up the rows stored earlier.
-      const missing = rows.filter((r) => !ids.has(`${r.session_id}\u0000${r.external_id}`));
-      const existing = (await qr.query(
-        `SELECT m.id, m.session_id, m.external_id FROM messages m
-         JOIN unnest($1::uuid[], $2::text[]) AS k(s, x) ON m.session_id = k.s AND m.external_id = k.x`,
-        [missing.map((r) => r.session_id), missing.map((r) => r.external_id)],
-      )) as { id: string; session_id: string; external_id: string }[];
-      for (const r of existing) ids.set(`${r.session_id}\u0000${r.external_id}`, String(r.id));
-    }
-    return ids;
-  }
-
-  private async upsertContacts(qr: QueryRunner, messages: InboundMessage[]): Promise<Map<string, string>> {
-    const names = new Map<string, string | null>();
-    for (const m of messages) {
-      if (!m.contact) continue;
-      const name = m.contact.profileName ?? null;
-      if (!names.has(m.contact.phone) || name) names.set(m.contact.phone, name ?? names.get(m.contact.phone) ?? null);
-    }
-    if (names.size === 0) return new Map();
-    const phones = [...names.keys()].sort();
-    const rows = (await qr.query(
-      `INSERT INTO contacts (phone, profile_name)
-       SELECT * FROM unnest($1::text[], $2::text[])
-       ON CONFLICT (phone) DO UPDATE SET
-         profile_name = COALESCE(EXCLUDED.profile_name, contacts.profile_name),
-         updated_at = CASE WHEN EXCLUDED.profile_name IS DISTINCT FROM contacts.profile_name AND EXCLUDED.profile_name IS NOT NULL
-                           THEN now() ELSE contacts.updated_at END
-       RETURNING id, phone`,
-      [phones, phones.map((p) => names.get(p))],
-    )) as { id: string; phone: string }[];
-    return new Map(rows.map((r) => [r.phone, r.id]));
-  }
-
-  private async upsertConversations(
-    qr: QueryRunner,
-    items: { event: MessageEvent }[],
-    sessionIds: Map<string, string>,
-    contactIds: Map<string, string>,
-  ): Promise<Map<string, string>> {
-    const convs = new Map<string, { sessionId: string; chatId: string; isGroup: boolean; contactId: string | null; subject: string | null }>();
-    for (const { event } of items) {
-      const m = event.message;
-      const sessionId = sessionIds.get(sessionKey(event.session))!;
-      const key = `${sessionId}\u0000${m.chatId}`;
-      const prev = convs.get(key);
-      convs.set(key, {
-        sessionId,
-        chatId: m.chatId,
-        isGroup: m.isGroup,
-        contactId: (m.contact ? contactIds.get(m.contact.phone) : null) ?? prev?.contactId ?? null,
-        subject: m.groupSubject ?? prev?.subject ?? null,
-      });
-    }
-    const list = [...convs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
-    const rows = (await qr.query(
-      `INSERT INTO conversations (session_id, chat_id, is_group, contact_id, subject)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::uuid[], $5::text[])
-       ON CONFLICT (session_id, chat_id) DO UPDATE SET
-         contact_id = COALESCE(conversations.contact_id, EXCLUDED.contact_id),
-         subject = COALESCE(EXCLUDED.subject, conversations.subject)
-       RETURNING id, session_id, chat_id`,
-      [list.map((c) => c.sessionId), list.map((c) => c.chatId), list.map((c) => c.isGroup), list.map((c) => c.contactId), list.map((c) => c.subject)],
-    )) as { id: string; session_id: string; chat_id: string }[];
-    return new Map(rows.map((r) => [`${r.session_id}\u0000${r.chat_id}`, r.id]));
-  }
-
-  private async insertStatuses(qr: QueryRunner, items: { event: StatusEvent; eventId: string }[], sessionIds: Map<string, string>): Promise<void> {
-    if (items.length === 0) return;
-    const rows = items.map(({ event, eventId }) => statusRow(event.status, sessionIds.get(sessionKey(event.session))!, eventId));
-    await qr.query(
-      `INSERT INTO message_status_events (session_id, external_id, status, occurred_at, recipient, error_code,
-         error_title, error_detail, payload, webhook_event_id)
-       SELECT session_id, external_id, status, occurred_at, recipient, error_code, error_title, error_detail, payload, webhook_event_id
-       FROM jsonb_to_recordset($1::jsonb) AS x(session_id uuid, external_id text, status text, occurred_at timestamptz,
-         recipient text, error_code text, error_title text, error_detail text, payload jsonb, webhook_event_id bigint)
-       ON CONFLICT (session_id, external_id, status) DO NOTHING`,
-      [JSON.stringify(rows)],
-    );
-  }
-
-  /**
-   * Moves each keyed message to the highest-ranked status recorded for it (see `wa_status_rank` in the
-   * migrations), so callbacks may arrive in any order, before their message, or twice. A `failed` event's error
-   * is kept on the message.
-   */
-  private async applyStatuses(qr: QueryRunner, keys: { sessionId: string; externalId: string }[]): Promise<void> {
-    if (keys.length === 0) return;
-    await qr.query(
-      `WITH keys AS (
-         SELECT DISTINCT s AS session_id, x AS external_id FROM unnest($1::uuid[], $2::text[]) AS k(s, x)
-       ), best AS (
-         SELECT DISTINCT ON (e.session_id, e.external_id) e.session_id, e.external_id, e.status, e.occurred_at
-         FROM message_status_events e JOIN keys USING (session_id, external_id)
-         ORDER BY e.session_id, e.external_id, wa_status_rank(e.status) DESC
-       ), failure AS (
-         SELECT e.session_id, e.external_id, e.error_code, e.error_title, e.error_detail
-         FROM message_status_events e JOIN keys USING (session_id, external_id)
-         WHERE e.status = 'failed'
-       )
-       UPDATE messages m SET
-         status = best.status,
-         status_at = best.occurred_at,
-         error_code = COALESCE(failure.error_code, m.error_code),
-         error_title = COALESCE(failure.error_title, m.error_title),
-         error_detail = COALESCE(failure.error_detail, m.error_detail)
-       FROM best LEFT JOIN failure USING (session_id, external_id)
-       WHERE m.session_id = best.session_id AND m.external_id = best.external_id
-         AND (wa_status_rank(best.status) > wa_status_rank(m.status)
-              OR (failure.error_code IS NOT NULL AND m.error_code IS NULL))`,
-      [keys.map((k) => k.sessionId), keys.map((k) => k.externalId)],
-    );
-  }
-
-  private async insertProviderErrors(qr: QueryRunner, items: { event: ErrorEvent; eventId: string }[], sessionIds: Map<string, string>): Promise<void> {
-    if (items.length === 0) return;
-    const rows = items.map(({ event, eventId }) => ({
-      session_id: event.session ? (sessionIds.get(sessionKey(event.session)) ?? null) : null,
-      provider: event.session?.provider ?? 'meta',
-      code: event.error.code,
-      title: event.error.title,
-      detail: event.error.detail,
-      raw: event.error.raw,
-      occurred_at: event.timestamp.toISOString(),
-      webhook_event_id: eventId,
-    }));
-    await qr.query(
-      `INSERT INTO provider_errors (session_id, provider, code, title, detail, raw, occurred_at, webhook_event_id)
-       SELECT session_id, provider, code, title, detail, raw, occurred_at, webhook_event_id
-       FROM jsonb_to_recordset($1::jsonb) AS x(session_id uuid, provider text, code text, title text, detail text,
-         raw jsonb, occurred_at timestamptz, webhook_event_id bigint)`,
-      [JSON.stringify(rows)],
-    );
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 }
 
-function messageRow(m: InboundMessage, sessionId: string, conversationId: string, contactId: string | null | undefined, eventId: string) {
+interface Script {
+  sql: string;
+  rawIndex: number;
+  messageIndex: number;
+  /** For each job, the indexes of its messages in the message statement's input. */
+  messageRefs: Map<IngestJob, number[]>;
+}
+
+/** Builds the batch's statements; only the ones the batch needs are included. */
+function buildScript(jobs: IngestJob[]): Script {
+  const statements: string[] = [rawEventsSql(jobs)];
+  const stored: { event: Stored; job: IngestJob }[] = jobs.flatMap((job) =>
+    job.events.filter((e): e is Stored => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error').map((event) => ({ event, job })),
+  );
+  const messages = stored.filter((x): x is { event: MessageEvent; job: IngestJob } => x.event.kind === 'message');
+  const statuses = stored.filter((x): x is { event: StatusEvent; job: IngestJob } => x.event.kind === 'status');
+  const errors = stored.filter((x): x is { event: ErrorEvent; job: IngestJob } => x.event.kind === 'provider_error');
+  const messageRefs = new Map<IngestJob, number[]>();
+  let messageIndex = -1;
+
+  if (stored.length > 0) statements.push(sessionsSql(stored.map((x) => x.event)));
+  if (messages.length > 0) {
+    const contacts = contactsSql(messages.map((m) => m.event.message));
+    if (contacts) statements.push(contacts);
+    statements.push(conversationsSql(messages.map((m) => m.event)));
+    const input = messages.map(({ event, job }, idx) => {
+      messageRefs.set(job, [...(messageRefs.get(job) ?? []), idx]);
+      return messageRow(idx, event, job);
+    });
+    messageIndex = statements.push(messagesSql(input)) - 1;
+  }
+  if (statuses.length > 0) statements.push(statusEventsSql(statuses));
+  const applyKeys = [
+    ...statuses.map((s) => ({ provider: s.event.session.provider, session_external_id: s.event.session.externalId, external_id: s.event.status.externalId })),
+    ...messages
+      .filter((m) => m.event.message.direction === 'out')
+      .map((m) => ({ provider: m.event.session.provider, session_external_id: m.event.session.externalId, external_id: m.event.message.externalId })),
+  ];
+  if (applyKeys.length > 0) statements.push(applyStatusesSql(applyKeys));
+  if (errors.length > 0) statements.push(providerErrorsSql(errors));
+  return { sql: statements.join(';\n'), rawIndex: 0, messageIndex, messageRefs };
+}
+
+function rawEventsSql(jobs: IngestJob[]): string {
+  // A provider retry inside the same batch would make ON CONFLICT DO UPDATE touch a row twice: one row per key.
+  const unique = new Map<string, IngestJob>();
+  for (const j of jobs) if (!unique.has(`${j.provider}:${j.dedupeKey}`)) unique.set(`${j.provider}:${j.dedupeKey}`, j);
+  // Bodies travel as text and are cast here, so JSON bodies are stored from their own bytes.
+  const rows = [...unique.values()].map((j) => ({
+    p: j.provider,
+    k: j.dedupeKey,
+    r: j.receivedAt.toISOString(),
+    c: j.contentType,
+    b: j.bodyJson,
+    s: j.state,
+    e: j.error,
+    n: j.events.filter((e) => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error').length,
+  }));
+  return `INSERT INTO webhook_events (provider, dedupe_key, received_at, content_type, body, state, error, event_count)
+    SELECT p, k, r, c, b::jsonb, s, e, n FROM jsonb_to_recordset(${jsonb(rows)})
+      AS x(p text, k text, r timestamptz, c text, b text, s text, e text, n int)
+    ON CONFLICT (provider, dedupe_key) DO UPDATE
+      SET attempts = webhook_events.attempts + 1, state = EXCLUDED.state, error = EXCLUDED.error, event_count = EXCLUDED.event_count
+    RETURNING id, provider, dedupe_key`;
+}
+
+/** Upserts every session the events mention; Meta numbers and Wablas devices are connected once they deliver. */
+function sessionsSql(events: Stored[]): string {
+  const refs = new Map<string, { provider: string; external_id: string; display_number: string | null; at: Date }>();
+  for (const e of events) {
+    if (!e.session) continue;
+    const at = e.kind === 'message' ? e.message.timestamp : e.kind === 'status' ? e.status.timestamp : e.timestamp;
+    const prev = refs.get(sessionKey(e.session));
+    refs.set(sessionKey(e.session), {
+      provider: e.session.provider,
+      external_id: e.session.externalId,
+      display_number: e.session.displayNumber ?? prev?.display_number ?? null,
+      at: prev && prev.at > at ? prev.at : at,
+    });
+  }
+  // Sorted so that concurrent batches (several processes) lock rows in the same order.
+  const rows = [...refs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => ({ ...v, at: v.at.toISOString() }));
+  return `INSERT INTO sessions (provider, external_id, display_number, status, last_event_at, connected_at)
+    SELECT provider, external_id, display_number, 'session_connected', at, now()
+    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, external_id text, display_number text, at timestamptz)
+    ON CONFLICT (provider, external_id) DO UPDATE SET
+      display_number = COALESCE(EXCLUDED.display_number, sessions.display_number),
+      last_event_at = GREATEST(sessions.last_event_at, EXCLUDED.last_event_at),
+      status = CASE WHEN sessions.provider IN ('meta', 'wablas') THEN 'session_connected' ELSE sessions.status END,
+      connected_at = COALESCE(sessions.connected_at, EXCLUDED.connected_at),
+      updated_at = now()`;
+}
+
+function contactsSql(messages: InboundMessage[]): string | null {
+  const names = new Map<string, string | null>();
+  for (const m of messages) {
+    if (!m.contact) continue;
+    names.set(m.contact.phone, m.contact.profileName ?? names.get(m.contact.phone) ?? null);
+  }
+  if (names.size === 0) return null;
+  const rows = [...names.keys()].sort().map((phone) => ({ phone, name: names.get(phone) }));
+  // Existing contacts are only rewritten when the provider reports a new profile name.
+  return `INSERT INTO contacts (phone, profile_name)
+    SELECT phone, name FROM jsonb_to_recordset(${jsonb(rows)}) AS x(phone text, name text)
+    ON CONFLICT (phone) DO UPDATE SET profile_name = EXCLUDED.profile_name, updated_at = now()
+      WHERE EXCLUDED.profile_name IS NOT NULL AND EXCLUDED.profile_name IS DISTINCT FROM contacts.profile_name`;
+}
+
+function conversationsSql(events: MessageEvent[]): string {
+  const convs = new Map<string, { provider: string; session_external_id: string; chat_id: string; is_group: boolean; phone: string | null; subject: string | null }>();
+  for (const { session, message: m } of events) {
+    const key = `${sessionKey(session)}\u0000${m.chatId}`;
+    const prev = convs.get(key);
+    convs.set(key, {
+      provider: session.provider,
+      session_external_id: session.externalId,
+      chat_id: m.chatId,
+      is_group: m.isGroup,
+      phone: m.contact?.phone ?? prev?.phone ?? null,
+      subject: m.groupSubject ?? prev?.subject ?? null,
+    });
+  }
+  const rows = [...convs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+  return `INSERT INTO conversations (session_id, chat_id, is_group, contact_id, subject)
+    SELECT s.id, x.chat_id, x.is_group, c.id, x.subject
+    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, session_external_id text, chat_id text, is_group boolean, phone text, subject text)
+    ${SESSION_JOIN} LEFT JOIN contacts c ON c.phone = x.phone
+    ON CONFLICT (session_id, chat_id) DO UPDATE SET
+      contact_id = COALESCE(conversations.contact_id, EXCLUDED.contact_id),
+      subject = COALESCE(EXCLUDED.subject, conversations.subject)
+      WHERE (conversations.contact_id IS NULL AND EXCLUDED.contact_id IS NOT NULL)
+         OR (EXCLUDED.subject IS NOT NULL AND EXCLUDED.subject IS DISTINCT FROM conversations.subject)`;
+}
+
+/**
+ * Inserts the messages that are new and bumps their conversations' counters in the same statement; returns the
+ * id of every input message (new or stored earlier) by its input index.
+ */
+function messagesSql(rows: ReturnType<typeof messageRow>[]): string {
+  // The same message twice in one batch (a retry racing the original) is inserted once.
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => {
+    const key = `${r.provider}\u0000${r.session_external_id}\u0000${r.external_id}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  return `WITH input AS (
+      SELECT x.*, s.id AS session_id, v.id AS conversation_id, c.id AS contact_id, w.id AS webhook_event_id
+      FROM jsonb_to_recordset(${jsonb(rows)}) AS x(
+        idx int, provider text, session_external_id text, dedupe_key text, phone text, external_id text,
+        direction text, type text, chat_id text, sender text, sender_name text, text text, caption text, media jsonb,
+        location jsonb, context jsonb, reply_to_external_id text, payload jsonb, status text,
+        provider_timestamp timestamptz, raw jsonb)
+      ${SESSION_JOIN}
+      JOIN conversations v ON v.session_id = s.id AND v.chat_id = x.chat_id
+      LEFT JOIN contacts c ON c.phone = x.phone
+      LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key
+    ), ins AS (
+      INSERT INTO messages (session_id, conversation_id, contact_id, external_id, direction, type, chat_id, sender,
+        sender_name, text, caption, media, location, context, reply_to_external_id, payload, status, status_at,
+        provider_timestamp, webhook_event_id, raw)
+      SELECT session_id, conversation_id, contact_id, external_id, direction, type, chat_id, sender, sender_name,
+        text, caption, media, location, context, reply_to_external_id, payload, status, provider_timestamp,
+        provider_timestamp, webhook_event_id, raw
+      FROM input WHERE idx = ANY(${escapeLiteral(`{${unique.map((r) => r.idx).join(',')}}`)}::int[])
+      ON CONFLICT (session_id, external_id) DO NOTHING
+      RETURNING id, session_id, external_id, conversation_id, direction, provider_timestamp,
+        left(COALESCE(text, caption, '[' || type || ']'), 200) AS preview
+    ), agg AS (
+      SELECT conversation_id, count(*) AS n, count(*) FILTER (WHERE direction = 'in') AS n_in,
+        max(provider_timestamp) AS last_at,
+        (array_agg(preview ORDER BY provider_timestamp DESC, id DESC))[1] AS preview,
+        (array_agg(direction ORDER BY provider_timestamp DESC, id DESC))[1] AS dir
+      FROM ins GROUP BY conversation_id
+    ), bump AS (
+      UPDATE conversations c SET
+        message_count = c.message_count + agg.n,
+        unread_count = c.unread_count + agg.n_in,
+        last_message_preview = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at THEN agg.preview ELSE c.last_message_preview END,
+        last_message_direction = CASE WHEN c.last_message_at IS NULL OR agg.last_at >= c.last_message_at THEN agg.dir ELSE c.last_message_direction END,
+        last_message_at = GREATEST(c.last_message_at, agg.last_at),
+        updated_at = now()
+      FROM agg WHERE c.id = agg.conversation_id
+    )
+    SELECT input.idx, COALESCE(ins.id, m.id) AS id
+    FROM input
+    LEFT JOIN ins ON ins.session_id = input.session_id AND ins.external_id = input.external_id
+    LEFT JOIN messages m ON m.session_id = input.session_id AND m.external_id = input.external_id`;
+}
+
+function statusEventsSql(items: { event: StatusEvent; job: IngestJob }[]): string {
+  const rows = items.map(({ event, job }) => statusRow(event, job));
+  return `INSERT INTO message_status_events (session_id, external_id, status, occurred_at, recipient, error_code,
+      error_title, error_detail, payload, webhook_event_id)
+    SELECT s.id, x.external_id, x.status, x.occurred_at, x.recipient, x.error_code, x.error_title, x.error_detail, x.payload, w.id
+    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, session_external_id text, dedupe_key text,
+      external_id text, status text, occurred_at timestamptz, recipient text, error_code text, error_title text,
+      error_detail text, payload jsonb)
+    ${SESSION_JOIN}
+    LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key
+    ON CONFLICT (session_id, external_id, status) DO NOTHING`;
+}
+
+/**
+ * Moves each keyed message to the highest-ranked status recorded for it (`wa_status_rank`, see the migrations),
+ * so callbacks may arrive in any order, before their message, or twice. A `failed` event's error is kept.
+ */
+function applyStatusesSql(keys: { provider: string; session_external_id: string; external_id: string }[]): string {
+  return `WITH keys AS (
+      SELECT DISTINCT s.id AS session_id, x.external_id
+      FROM jsonb_to_recordset(${jsonb(keys)}) AS x(provider text, session_external_id text, external_id text) ${SESSION_JOIN}
+    ), best AS (
+      SELECT DISTINCT ON (e.session_id, e.external_id) e.session_id, e.external_id, e.status, e.occurred_at
+      FROM message_status_events e JOIN keys USING (session_id, external_id)
+      ORDER BY e.session_id, e.external_id, wa_status_rank(e.status) DESC
+    ), failure AS (
+      SELECT e.session_id, e.external_id, e.error_code, e.error_title, e.error_detail
+      FROM message_status_events e JOIN keys USING (session_id, external_id)
+      WHERE e.status = 'failed'
+    )
+    UPDATE messages m SET
+      status = CASE WHEN wa_status_rank(best.status) > wa_status_rank(m.status) THEN best.status ELSE m.status END,
+      status_at = CASE WHEN wa_status_rank(best.status) > wa_status_rank(m.status) THEN best.occurred_at ELSE m.status_at END,
+      error_code = COALESCE(m.error_code, failure.error_code),
+      error_title = COALESCE(m.error_title, failure.error_title),
+      error_detail = COALESCE(m.error_detail, failure.error_detail)
+    FROM best LEFT JOIN failure USING (session_id, external_id)
+    WHERE m.session_id = best.session_id AND m.external_id = best.external_id
+      AND (wa_status_rank(best.status) > wa_status_rank(m.status) OR (failure.error_code IS NOT NULL AND m.error_code IS NULL))`;
+}
+
+function providerErrorsSql(items: { event: ErrorEvent; job: IngestJob }[]): string {
+  const rows = items.map(({ event, job }) => ({
+    provider: event.session?.provider ?? job.provider,
+    session_external_id: event.session?.externalId ?? null,
+    dedupe_key: job.dedupeKey,
+    code: event.error.code,
+    title: event.error.title,
+    detail: event.error.detail,
+    raw: event.error.raw,
+    occurred_at: event.timestamp.toISOString(),
+  }));
+  return `INSERT INTO provider_errors (session_id, provider, code, title, detail, raw, occurred_at, webhook_event_id)
+    SELECT s.id, x.provider, x.code, x.title, x.detail, x.raw, x.occurred_at, w.id
+    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, session_external_id text, dedupe_key text,
+      code text, title text, detail text, raw jsonb, occurred_at timestamptz)
+    LEFT JOIN sessions s ON s.provider = x.provider AND s.external_id = x.session_external_id
+    LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key`;
+}
+
+function messageRow(idx: number, { session, message: m }: MessageEvent, job: IngestJob) {
   return {
-    session_id: sessionId,
-    conversation_id: conversationId,
-    contact_id: contactId ?? null,
+    idx,
+    provider: session.provider,
+    session_external_id: session.externalId,
+    dedupe_key: job.dedupeKey,
+    phone: m.contact?.phone ?? null,
     external_id: m.externalId,
     direction: m.direction,
     type: m.type,
@@ -367,14 +365,15 @@ function messageRow(m: InboundMessage, sessionId: string, conversationId: string
     // Inbound messages are received; our own echoed messages (Wablas isFromMe, wwebjs fromMe) were sent.
     status: m.direction === 'in' ? 'received' : 'sent',
     provider_timestamp: m.timestamp.toISOString(),
-    webhook_event_id: eventId,
     raw: m.raw,
   };
 }
 
-function statusRow(s: InboundStatus, sessionId: string, eventId: string) {
+function statusRow({ session, status: s }: StatusEvent, job: IngestJob) {
   return {
-    session_id: sessionId,
+    provider: session.provider,
+    session_external_id: session.externalId,
+    dedupe_key: job.dedupeKey,
     external_id: s.externalId,
     status: s.status,
     occurred_at: s.timestamp.toISOString(),
@@ -383,6 +382,6 @@ function statusRow(s: InboundStatus, sessionId: string, eventId: string) {
     error_title: s.error?.title ?? null,
     error_detail: s.error?.detail ?? null,
     payload: s.payload ?? null,
-    webhook_event_id: eventId,
   };
 }
+

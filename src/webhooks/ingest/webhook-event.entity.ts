@@ -15,7 +15,7 @@ export class WebhookEventEntity {
   @Column({ type: 'varchar', length: 16 })
   provider: string;
 
-  @Column({ name: 'dedupe_key', type: 'char', length: 64 })
+  @Column({ name: 'dedupe_key', type: 'varchar', length: 64 })
   dedupeKey: string;
 
   @Column({ name: 'received_at', type: 'timestamptz' })
