@@ -66,7 +66,8 @@ export class InitialSchema1763683200000 implements MigrationInterface {
         attempts integer NOT NULL DEFAULT 1,
         CONSTRAINT uq_webhook_events_dedupe UNIQUE (provider, dedupe_key)
       )`);
-    await q.query(`CREATE INDEX ix_webhook_events_state ON webhook_events (state, id DESC)`);
+    await q.query(`CREATE INDEX ix_webhook_events_state ON webhook_events (state, received_at DESC, id DESC)`);
+    await q.query(`CREATE INDEX ix_webhook_events_recent ON webhook_events (received_at DESC, id DESC)`);
     await q.query(`
       CREATE TABLE messages (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,3 +1,4 @@
+import { PageMetaDto } from '../common/page-meta.dto';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -63,19 +64,7 @@ export class ConversationResponseDto {
   createdAt: string;
 }
 
-export class ConversationPageDto {
+export class ConversationPageDto extends PageMetaDto {
   @ApiProperty({ type: [ConversationResponseDto] })
   data: ConversationResponseDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 100 })
-  limit: number;
-
-  @ApiProperty({ example: 0 })
-  offset: number;
-
-  @ApiProperty({ nullable: true, example: null })
-  nextCursor: string | null;
 }

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuthenticatedKey } from '../api-keys/api-keys.service';
 import { AppError } from '../common/app-error';
-import { decodeCursor, encodeCursor, Page } from '../common/page-query.dto';
+import { keysetPage } from '../common/keyset-page';
+import type { Page } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.service';
 import type { ConversationResponseDto, ListConversationsQueryDto } from './conversation.dto';
@@ -22,36 +23,21 @@ export class ConversationsService {
    * @throws AppError 400 for a bad cursor.
    */
   async list(query: ListConversationsQueryDto, key?: AuthenticatedKey): Promise<Page<ConversationResponseDto>> {
-    const limit = query.limit ?? 100;
     const where = new SqlWhere();
     if (query.sessionId) where.add('v.session_id = ?', query.sessionId);
     if (query.provider) where.add('s.provider = ?', query.provider);
     scopeToKey(where, key, 'v.session_id');
-    const from = `FROM conversations v JOIN sessions s ON s.id = v.session_id LEFT JOIN contacts c ON c.id = v.contact_id`;
-    const total = Number((await this.db.query(`SELECT count(*)::bigint AS n ${from} ${where}`, where.params))[0].n);
-    let offset = query.offset ?? 0;
-    if (query.cursor) {
-      const pos = decodeCursor(query.cursor);
-      where.add(`(${SORT_AT}, v.id) < (?::timestamptz, ?::uuid)`, pos.at, pos.id);
-      offset = 0;
-    }
-    const rows = (await this.db.query(
-      `SELECT v.*, s.provider, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name ${from} ${where}
-       ORDER BY ${SORT_AT} DESC, v.id DESC LIMIT ${where.param(limit + 1)} OFFSET ${where.param(offset)}`,
-      where.params,
-    )) as Record<string, unknown>[];
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      data: page.map(toConversationDto),
-      total,
-      limit,
-      offset,
-      nextCursor:
-        rows.length > limit && last
-          ? encodeCursor({ at: new Date((last.last_message_at as string) ?? 0).toISOString(), id: String(last.id) })
-          : null,
-    };
+    return keysetPage(this.db, {
+      select: `SELECT v.*, s.provider, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name`,
+      from: `FROM conversations v JOIN sessions s ON s.id = v.session_id LEFT JOIN contacts c ON c.id = v.contact_id`,
+      where,
+      query,
+      sortAt: SORT_AT,
+      id: 'v.id',
+      idType: 'uuid',
+      sortValue: (r) => r.last_message_at,
+      map: toConversationDto,
+    });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { PageMetaDto } from '../common/page-meta.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
@@ -147,20 +148,8 @@ export class MessageWithRawResponseDto extends MessageResponseDto {
   raw: unknown;
 }
 
-export class MessagePageDto {
+export class MessagePageDto extends PageMetaDto {
   @ApiProperty({ type: [MessageResponseDto] })
   data: MessageResponseDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 100 })
-  limit: number;
-
-  @ApiProperty({ example: 0 })
-  offset: number;
-
-  @ApiProperty({ nullable: true, example: null, description: 'Pass as `cursor` for the next page; null on the last page' })
-  nextCursor: string | null;
 }
 

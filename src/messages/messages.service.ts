@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuthenticatedKey } from '../api-keys/api-keys.service';
 import { AppError } from '../common/app-error';
-import { decodeCursor, encodeCursor, Page } from '../common/page-query.dto';
+import { keysetPage } from '../common/keyset-page';
+import type { Page } from '../common/page-query.dto';
 import { normalizePhone } from '../common/phone';
 import { SqlWhere } from '../common/sql-where';
 import type { ListMessagesQueryDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
@@ -29,29 +30,17 @@ export class MessagesService {
    * @throws AppError 400 for an unparseable `phone` or `cursor`.
    */
   async list(query: ListMessagesQueryDto, key?: AuthenticatedKey): Promise<Page<MessageResponseDto>> {
-    const limit = query.limit ?? 100;
-    const where = this.filters(query, key);
-    const total = Number((await this.db.query(`SELECT count(*)::bigint AS n ${FROM} ${where}`, where.params))[0].n);
-    let offset = query.offset ?? 0;
-    if (query.cursor) {
-      const pos = decodeCursor(query.cursor);
-      where.add('(m.provider_timestamp, m.id) < (?::timestamptz, ?::bigint)', pos.at, pos.id);
-      offset = 0;
-    }
-    const rows = (await this.db.query(
-      `${SELECT} ${FROM} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit + 1)} OFFSET ${where.param(offset)}`,
-      where.params,
-    )) as Row[];
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      data: page.map(toMessageDto),
-      total,
-      limit,
-      offset: query.cursor ? 0 : offset,
-      nextCursor: more && last ? encodeCursor({ at: new Date(last.provider_timestamp).toISOString(), id: String(last.id) }) : null,
-    };
+    return keysetPage(this.db, {
+      select: SELECT,
+      from: FROM,
+      where: this.filters(query, key),
+      query,
+      sortAt: 'm.provider_timestamp',
+      id: 'm.id',
+      idType: 'bigint',
+      sortValue: (r) => r.provider_timestamp,
+      map: (r) => toMessageDto(r as Row),
+    });
   }
 
   /**

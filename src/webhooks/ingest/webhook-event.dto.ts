@@ -1,3 +1,4 @@
+import { PageMetaDto } from '../../common/page-meta.dto';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../../common/page-query.dto';
@@ -43,19 +44,7 @@ export class WebhookEventResponseDto {
   body: unknown;
 }
 
-export class WebhookEventPageDto {
+export class WebhookEventPageDto extends PageMetaDto {
   @ApiProperty({ type: [WebhookEventResponseDto] })
   data: WebhookEventResponseDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 100 })
-  limit: number;
-
-  @ApiProperty({ example: 0 })
-  offset: number;
-
-  @ApiProperty({ nullable: true, example: null })
-  nextCursor: string | null;
 }

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ApiKeyAuth } from '../../auth/api-key.guard';
 import { AppError } from '../../common/app-error';
 import { ErrorResponseDto } from '../../common/error-response.dto';
-import { decodeCursor, encodeCursor } from '../../common/page-query.dto';
+import { keysetPage } from '../../common/keyset-page';
 import { SqlWhere } from '../../common/sql-where';
 import { ListWebhookEventsQueryDto, WebhookEventPageDto, WebhookEventResponseDto } from './webhook-event.dto';
 
@@ -23,29 +23,20 @@ export class WebhookEventsController {
   @ApiOperation({ summary: 'List stored webhooks, newest first' })
   @ApiOkResponse({ type: WebhookEventPageDto })
   async list(@Query() q: ListWebhookEventsQueryDto): Promise<WebhookEventPageDto> {
-    const limit = q.limit ?? 100;
     const where = new SqlWhere();
     if (q.state) where.add('state = ?', q.state);
     if (q.provider) where.add('provider = ?', q.provider);
-    const total = Number((await this.db.query(`SELECT count(*)::bigint AS n FROM webhook_events ${where}`, where.params))[0].n);
-    let offset = q.offset ?? 0;
-    if (q.cursor) {
-      where.add('id < ?::bigint', decodeCursor(q.cursor).id);
-      offset = 0;
-    }
-    const rows = (await this.db.query(
-      `SELECT * FROM webhook_events ${where} ORDER BY id DESC LIMIT ${where.param(limit + 1)} OFFSET ${where.param(offset)}`,
-      where.params,
-    )) as Record<string, unknown>[];
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      data: page.map(toDto),
-      total,
-      limit,
-      offset,
-      nextCursor: rows.length > limit && last ? encodeCursor({ at: new Date(last.received_at as string).toISOString(), id: String(last.id) }) : null,
-    };
+    return keysetPage(this.db, {
+      select: 'SELECT *',
+      from: 'FROM webhook_events',
+      where,
+      query: q,
+      sortAt: 'received_at',
+      id: 'id',
+      idType: 'bigint',
+      sortValue: (r) => r.received_at,
+      map: toDto,
+    });
   }
 
   @Get(':id')

@@ -1,0 +1,53 @@
+import type { DataSource } from 'typeorm';
+import { decodeCursor, encodeCursor, Page, PageQueryDto } from './page-query.dto';
+import type { SqlWhere } from './sql-where';
+
+type Row = Record<string, unknown>;
+
+export interface KeysetPageOptions<T> {
+  /** `SELECT ...` list. */
+  select: string;
+  /** `FROM ... JOIN ...`. */
+  from: string;
+  /** Filters; the cursor condition is added to it. */
+  where: SqlWhere;
+  query: PageQueryDto;
+  /** Sort expression (a timestamp), newest first; ties broken by `id` descending. */
+  sortAt: string;
+  /** Id column and its SQL type, e.g. `m.id` / `bigint`. */
+  id: string;
+  idType: 'bigint' | 'uuid';
+  /** The row's sort value (the selected column behind `sortAt`). */
+  sortValue: (row: Row) => unknown;
+  map: (row: Row) => T;
+}
+
+/**
+ * One page of a `/v1` list, newest first: `total` counts every match; with `cursor` the page starts after the
+ * cursor's row (keyset, stable under inserts, fast at any depth), else at `offset`. `nextCursor` is null on the
+ * last page.
+ * @throws AppError 400 for a cursor that is not ours.
+ */
+export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Promise<Page<T>> {
+  const limit = o.query.limit ?? 100;
+  const total = Number((await db.query(`SELECT count(*)::bigint AS n ${o.from} ${o.where}`, o.where.params))[0].n);
+  let offset = o.query.offset ?? 0;
+  if (o.query.cursor) {
+    const pos = decodeCursor(o.query.cursor);
+    o.where.add(`(${o.sortAt}, ${o.id}) < (?::timestamptz, ?::${o.idType})`, pos.at, pos.id);
+    offset = 0;
+  }
+  const rows = (await db.query(
+    `${o.select} ${o.from} ${o.where} ORDER BY ${o.sortAt} DESC, ${o.id} DESC LIMIT ${o.where.param(limit + 1)} OFFSET ${o.where.param(offset)}`,
+    o.where.params,
+  )) as Row[];
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map(o.map),
+    total,
+    limit,
+    offset,
+    nextCursor: rows.length > limit && last ? encodeCursor({ at: new Date((o.sortValue(last) as string) ?? 0).toISOString(), id: String(last.id) }) : null,
+  };
+}
