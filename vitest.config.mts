@@ -27,6 +27,8 @@ export default defineConfig({
       META_APP_SECRET: 'test-meta-app-secret',
       META_VERIFY_TOKEN: 'meatyhamhock',
       WABLAS_WEBHOOK_SECRET: 'wablas-test-secret',
+      WWEBJS_WEBHOOK_SECRET: 'wwebjs-test-hmac-secret',
+      WWEBJS_API_KEY: 'wwebjs-test-api-key',
       LOG_LEVEL: 'error',
       // Real PostgreSQL: the suite's own schema (reset by test/global-setup.ts). Embedded: a fresh in-memory PGlite per app.
       ...(process.env.DATABASE_URL ? { DB_SCHEMA: 'wahub_test' } : { DATA_DIR: 'memory://' }),

@@ -7,10 +7,11 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
+import { SessionsModule } from './sessions/sessions.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, CompatModule, HealthModule],
+  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SessionsModule, CompatModule, HealthModule],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class AppModule {}

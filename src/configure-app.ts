@@ -1,6 +1,8 @@
 import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { json } from 'body-parser';
+import type { IncomingMessage } from 'node:http';
 import { AppError } from './common/app-error';
 import { requestIdMiddleware } from './common/request-id';
 import { AppConfig } from './config/app-config';
@@ -18,6 +20,9 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   const config = app.get(AppConfig);
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
+  // wwebjs `media` webhooks carry whole files base64-encoded: their routes get a larger limit, parsed first.
+  const wwebjsJson = json({ limit: config.WWEBJS_BODY_LIMIT_BYTES, verify: keepRawBody });
+  app.use(['/webhooks/wwebjs', '/api/whatsapp/webhook'], wwebjsJson);
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
   app.useGlobalPipes(
@@ -48,6 +53,10 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
     .build();
   return SwaggerModule.createDocument(app, options);
+}
+
+function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
 }
 
 function validationError(errors: ValidationError[]): BadRequestException | AppError {

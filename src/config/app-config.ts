@@ -63,6 +63,24 @@ export class AppConfig {
   @MinLength(8, { message: 'WABLAS_WEBHOOK_SECRET must be at least 8 characters' })
   WABLAS_WEBHOOK_SECRET?: string;
 
+  /** HMAC secret of seed s1's universal webhook (`X-Webhook-Signature: sha256=<hex>`), shared with the wwebjs server. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @MinLength(8, { message: 'WWEBJS_WEBHOOK_SECRET must be at least 8 characters' })
+  WWEBJS_WEBHOOK_SECRET?: string;
+
+  /** API_KEY of the whatsapp-web.js servers; their native webhooks carry it as `x-api-key`. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @MinLength(8, { message: 'WWEBJS_API_KEY must be at least 8 characters' })
+  WWEBJS_API_KEY?: string;
+
+  /** Largest webhook body from a wwebjs server, in bytes: `media` events carry the file base64-encoded (10 MB files by default). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  WWEBJS_BODY_LIMIT_BYTES: number = 16 * 1_048_576;
+
   /** Largest accepted request body, in bytes (Meta batches up to 1,000 notifications per POST). */
   @Transform(toInt)
   @IsInt()
@@ -91,7 +109,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET']) {
+  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET', 'WWEBJS_WEBHOOK_SECRET', 'WWEBJS_API_KEY']) {
     if (env[key] !== undefined) picked[key] = env[key];
   }
   const config = plainToInstance(AppConfig, picked);

@@ -7,6 +7,7 @@ import { SessionEntity } from '../sessions/session.entity';
 import { ProviderErrorEntity } from '../webhooks/ingest/provider-error.entity';
 import { WebhookEventEntity } from '../webhooks/ingest/webhook-event.entity';
 import { InitialSchema1763683200000 } from '../../migrations/1763683200000-InitialSchema';
+import { SessionLifecycle1763769600000 } from '../../migrations/1763769600000-SessionLifecycle';
 
 /** Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI (STACK.md pitfall 3). */
 export const ENTITIES = [
@@ -20,4 +21,4 @@ export const ENTITIES = [
   ApiKeyEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1763683200000];
+export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000];

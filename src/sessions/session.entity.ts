@@ -26,6 +26,21 @@ export class SessionEntity {
   @Column({ type: 'varchar', length: 32, default: 'unknown' })
   status: string;
 
+  /** Owner in the integrator's system (seed s4 `userId`). */
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true })
+  userId: string | null;
+
+  /** Current login QR string while one is live (cleared by ready/disconnected). */
+  @Column({ type: 'text', nullable: true })
+  qr: string | null;
+
+  @Column({ name: 'qr_at', type: 'timestamptz', nullable: true })
+  qrAt: Date | null;
+
+  /** wwebjs loading_screen progress, 0–100. */
+  @Column({ name: 'loading_percent', type: 'smallint', nullable: true })
+  loadingPercent: number | null;
+
   @Column({ name: 'status_message', type: 'text', nullable: true })
   statusMessage: string | null;
 

@@ -8,10 +8,13 @@ import { MetaNormalizer } from './providers/meta/meta.normalizer';
 import { WablasSecretGuard } from './providers/wablas/wablas-secret.guard';
 import { WablasWebhookController } from './providers/wablas/wablas-webhook.controller';
 import { WablasNormalizer } from './providers/wablas/wablas.normalizer';
+import { WwebjsAuthGuard } from './providers/wwebjs/wwebjs-auth.guard';
+import { WwebjsWebhookController } from './providers/wwebjs/wwebjs-webhook.controller';
+import { WwebjsNormalizer } from './providers/wwebjs/wwebjs.normalizer';
 
 @Module({
-  controllers: [MetaWebhookController, WablasWebhookController, WebhookEventsController],
-  providers: [IngestRepository, IngestService, MetaNormalizer, MetaSignatureGuard, WablasNormalizer, WablasSecretGuard],
-  exports: [IngestService, MetaNormalizer, WablasNormalizer, MetaSignatureGuard, WablasSecretGuard],
+  controllers: [MetaWebhookController, WablasWebhookController, WwebjsWebhookController, WebhookEventsController],
+  providers: [IngestRepository, IngestService, MetaNormalizer, MetaSignatureGuard, WablasNormalizer, WablasSecretGuard, WwebjsNormalizer, WwebjsAuthGuard],
+  exports: [IngestService, MetaNormalizer, WablasNormalizer, MetaSignatureGuard, WablasSecretGuard, WwebjsNormalizer, WwebjsAuthGuard],
 })
 export class WebhooksModule {}

@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
+import { createHmac } from 'node:crypto';
 import { metaSignature, metaWireBytes } from './signing';
 import { TEST_ENV } from './test-app';
 
@@ -36,4 +37,21 @@ export function withFreshIds<T>(body: T, suffix: string): T {
       for (const s of change.value?.statuses ?? []) s.id = `${s.id}.${suffix}`;
     }
   return copy as T;
+}
+
+/** A native wwebjs-api body as the server sends it: `x-api-key` header, no signature. */
+export function postWwebjsNative(app: NestExpressApplication, body: unknown, path = '/webhooks/wwebjs') {
+  return request(app.getHttpServer()).post(path).set('Content-Type', 'application/json').set('x-api-key', TEST_ENV.WWEBJS_API_KEY).send(JSON.stringify(body));
+}
+
+/** Seed s1's universal body `{ sessionId, event, data }`, signed as its triggerWebhook does (HMAC of JSON.stringify). */
+export function postWwebjsSeed(app: NestExpressApplication, body: { sessionId?: string; event: string; data?: unknown }, path = '/webhooks/wwebjs') {
+  const bytes = JSON.stringify(body);
+  const signature = `sha256=${createHmac('sha256', TEST_ENV.WWEBJS_WEBHOOK_SECRET).update(bytes).digest('hex')}`;
+  return request(app.getHttpServer()).post(path).set('Content-Type', 'application/json').set('X-Webhook-Signature', signature).send(bytes);
+}
+
+/** Native `{ dataType, data, sessionId }` → seed `{ sessionId, event, data }` (data omitted when absent, as axios drops it). */
+export function toSeedEnvelope(native: { dataType: string; data?: unknown; sessionId: string }): { sessionId: string; event: string; data?: unknown } {
+  return { sessionId: native.sessionId, event: native.dataType, ...(native.data !== undefined ? { data: native.data } : {}) };
 }

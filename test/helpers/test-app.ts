@@ -12,6 +12,8 @@ export const TEST_ENV = {
   META_APP_SECRET: 'test-meta-app-secret',
   META_VERIFY_TOKEN: 'meatyhamhock',
   WABLAS_WEBHOOK_SECRET: 'wablas-test-secret',
+  WWEBJS_WEBHOOK_SECRET: 'wwebjs-test-hmac-secret',
+  WWEBJS_API_KEY: 'wwebjs-test-api-key',
 };
 
 export interface TestApp {

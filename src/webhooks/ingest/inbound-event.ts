@@ -53,6 +53,28 @@ export interface InboundProviderError {
   raw: unknown;
 }
 
+/** Session statuses (seed s4's state machine). */
+export const SESSION_STATUSES = [
+  'qr_generated', 'connecting', 'loading', 'authenticated', 'session_connected', 'session_not_connected', 'auth_failure', 'error',
+] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+/** A lifecycle or bookkeeping event of a session; recorded in session_events, and applied when it sets fields. */
+export interface InboundSessionEvent {
+  /** Provider event name (`qr`, `ready`, `change_state`, `group_join`, ...). */
+  event: string;
+  /** New status, or null when the event does not change it. */
+  status: SessionStatus | null;
+  message?: string | null;
+  /** `set` stores `qr`, `clear` removes the live QR, undefined leaves it. */
+  qr?: { action: 'set'; value: string } | { action: 'clear' };
+  loadingPercent?: number | null;
+  /** The session became connected at `timestamp`. */
+  connected?: boolean;
+  payload?: Record<string, unknown> | null;
+  timestamp: Date;
+}
+
 /**
  * What a normalizer makes of one webhook body. `ignored` marks parts understood but not stored (e.g. Meta
  * `group_lifecycle_update`); `unrecognized` marks parts that match no known shape.
@@ -61,6 +83,11 @@ export type InboundEvent =
   | { kind: 'message'; session: SessionRef; message: InboundMessage }
   | { kind: 'status'; session: SessionRef; status: InboundStatus }
   | { kind: 'provider_error'; session: SessionRef | null; error: InboundProviderError; timestamp: Date }
+  | { kind: 'session'; session: SessionRef; change: InboundSessionEvent }
+  | { kind: 'call'; session: SessionRef; call: { externalId: string; chatId: string; fromMe: boolean; isVideo: boolean; isGroup: boolean; timestamp: Date; raw: unknown } }
+  | { kind: 'message_update'; session: SessionRef; externalId: string; update: { deleted?: boolean; newText?: string | null; previousText?: string | null; timestamp: Date } }
+  | { kind: 'reaction'; session: SessionRef; targetExternalId: string; sender: string; emoji: string | null; timestamp: Date }
+  | { kind: 'media'; session: SessionRef; externalId: string; media: { mimeType: string | null; filename: string | null; size: number | null; base64: string } }
   | { kind: 'ignored'; reason: string }
   | { kind: 'unrecognized'; reason: string };
 
@@ -70,4 +97,31 @@ export type InboundEvent =
  */
 export interface WebhookNormalizer {
   normalize(body: unknown, receivedAt: Date): InboundEvent[];
+}
+
+/** Events that write something (everything but `ignored` and `unrecognized`). */
+export type StoredEvent = Exclude<InboundEvent, { kind: 'ignored' } | { kind: 'unrecognized' }>;
+
+export function isStoredEvent(e: InboundEvent): e is StoredEvent {
+  return e.kind !== 'ignored' && e.kind !== 'unrecognized';
+}
+
+/** When a stored event happened (provider time where given). */
+export function eventTimestamp(e: StoredEvent): Date {
+  switch (e.kind) {
+    case 'message':
+      return e.message.timestamp;
+    case 'status':
+      return e.status.timestamp;
+    case 'session':
+      return e.change.timestamp;
+    case 'call':
+      return e.call.timestamp;
+    case 'message_update':
+      return e.update.timestamp;
+    case 'media':
+      return new Date(0);
+    default:
+      return e.timestamp;
+  }
 }

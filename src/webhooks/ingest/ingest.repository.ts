@@ -4,13 +4,21 @@ import { randomBytes } from 'node:crypto';
 import { escapeLiteral, type Pool, type QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
-import type { InboundEvent, InboundMessage, SessionRef } from './inbound-event';
+import { eventTimestamp, isStoredEvent, type InboundEvent, type InboundMessage, type SessionRef, type StoredEvent } from './inbound-event';
 import type { IngestJob, IngestResult } from './ingest.types';
 
 type MessageEvent = Extract<InboundEvent, { kind: 'message' }>;
 type StatusEvent = Extract<InboundEvent, { kind: 'status' }>;
 type ErrorEvent = Extract<InboundEvent, { kind: 'provider_error' }>;
-type Stored = MessageEvent | StatusEvent | ErrorEvent;
+type SessionEvent = Extract<InboundEvent, { kind: 'session' }>;
+type CallEvent = Extract<InboundEvent, { kind: 'call' }>;
+type UpdateEvent = Extract<InboundEvent, { kind: 'message_update' }>;
+type ReactionEvent = Extract<InboundEvent, { kind: 'reaction' }>;
+type MediaEvent = Extract<InboundEvent, { kind: 'media' }>;
+type Stored = StoredEvent;
+type Item<E> = { event: E; job: IngestJob };
+const ofKind = <K extends Stored['kind']>(items: Item<Stored>[], kind: K) =>
+  items.filter((x): x is Item<Extract<Stored, { kind: K }>> => x.event.kind === kind);
 
 const sessionKey = (s: SessionRef) => `${s.provider}\u0000${s.externalId}`;
 /**
@@ -104,16 +112,15 @@ interface Script {
 /** Builds the batch's statements; only the ones the batch needs are included. */
 function buildScript(jobs: IngestJob[]): Script {
   const statements: string[] = [rawEventsSql(jobs)];
-  const stored: { event: Stored; job: IngestJob }[] = jobs.flatMap((job) =>
-    job.events.filter((e): e is Stored => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error').map((event) => ({ event, job })),
-  );
-  const messages = stored.filter((x): x is { event: MessageEvent; job: IngestJob } => x.event.kind === 'message');
-  const statuses = stored.filter((x): x is { event: StatusEvent; job: IngestJob } => x.event.kind === 'status');
-  const errors = stored.filter((x): x is { event: ErrorEvent; job: IngestJob } => x.event.kind === 'provider_error');
+  const stored: Item<Stored>[] = jobs.flatMap((job) => job.events.filter(isStoredEvent).map((event) => ({ event, job })));
+  const messages = ofKind(stored, 'message');
+  const statuses = ofKind(stored, 'status');
   const messageRefs = new Map<IngestJob, number[]>();
   let messageIndex = -1;
 
   if (stored.length > 0) statements.push(sessionsSql(stored.map((x) => x.event)));
+  // Lifecycle events change state step by step: one statement each, in arrival order.
+  for (const item of ofKind(stored, 'session')) statements.push(sessionEventSql(item));
   if (messages.length > 0) {
     const contacts = contactsSql(messages.map((m) => m.event.message));
     if (contacts) statements.push(contacts);
@@ -132,7 +139,14 @@ function buildScript(jobs: IngestJob[]): Script {
       .map((m) => ({ provider: m.event.session.provider, session_external_id: m.event.session.externalId, external_id: m.event.message.externalId })),
   ];
   if (applyKeys.length > 0) statements.push(applyStatusesSql(applyKeys));
+  const errors = ofKind(stored, 'provider_error');
   if (errors.length > 0) statements.push(providerErrorsSql(errors));
+  const calls = ofKind(stored, 'call');
+  if (calls.length > 0) statements.push(callsSql(calls));
+  const media = ofKind(stored, 'media');
+  if (media.length > 0) statements.push(mediaSql(media));
+  for (const item of ofKind(stored, 'message_update')) statements.push(messageUpdateSql(item));
+  for (const item of ofKind(stored, 'reaction')) statements.push(reactionSql(item));
   return { sql: statements.join(';\n'), rawIndex: 0, messageIndex, messageRefs };
 }
 
@@ -149,7 +163,7 @@ function rawEventsSql(jobs: IngestJob[]): string {
     b: j.bodyJson,
     s: j.state,
     e: j.error,
-    n: j.events.filter((e) => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error').length,
+    n: j.events.filter(isStoredEvent).length,
   }));
   return `INSERT INTO webhook_events (provider, dedupe_key, received_at, content_type, body, state, error, event_count)
     SELECT p, k, r, c, b::jsonb, s, e, n FROM jsonb_to_recordset(${jsonb(rows)})
@@ -159,31 +173,162 @@ function rawEventsSql(jobs: IngestJob[]): string {
     RETURNING id, provider, dedupe_key`;
 }
 
-/** Upserts every session the events mention; Meta numbers and Wablas devices are connected once they deliver. */
+/**
+ * Upserts every session the events mention. Meta numbers and Wablas devices are connected once they deliver; a
+ * new session of another provider starts in the status of its first lifecycle event (connected when its first
+ * event is a message: wwebjs emits messages only from a ready client).
+ */
 function sessionsSql(events: Stored[]): string {
-  const refs = new Map<string, { provider: string; external_id: string; display_number: string | null; at: Date }>();
+  const refs = new Map<string, { provider: string; external_id: string; display_number: string | null; at: Date; initial_status: string }>();
   for (const e of events) {
-    if (!e.session) continue;
-    const at = e.kind === 'message' ? e.message.timestamp : e.kind === 'status' ? e.status.timestamp : e.timestamp;
+    if (!('session' in e) || !e.session) continue;
+    const at = eventTimestamp(e);
     const prev = refs.get(sessionKey(e.session));
     refs.set(sessionKey(e.session), {
       provider: e.session.provider,
       external_id: e.session.externalId,
       display_number: e.session.displayNumber ?? prev?.display_number ?? null,
       at: prev && prev.at > at ? prev.at : at,
+      initial_status: prev?.initial_status ?? (e.kind === 'session' ? (e.change.status ?? 'connecting') : 'session_connected'),
     });
   }
   // Sorted so that concurrent batches (several processes) lock rows in the same order.
   const rows = [...refs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => ({ ...v, at: v.at.toISOString() }));
   return `INSERT INTO sessions (provider, external_id, display_number, status, last_event_at, connected_at)
-    SELECT provider, external_id, display_number, 'session_connected', at, now()
-    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, external_id text, display_number text, at timestamptz)
+    SELECT provider, external_id, display_number, initial_status, at, CASE WHEN initial_status = 'session_connected' THEN now() END
+    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, external_id text, display_number text, at timestamptz, initial_status text)
     ON CONFLICT (provider, external_id) DO UPDATE SET
       display_number = COALESCE(EXCLUDED.display_number, sessions.display_number),
       last_event_at = GREATEST(sessions.last_event_at, EXCLUDED.last_event_at),
       status = CASE WHEN sessions.provider IN ('meta', 'wablas') THEN 'session_connected' ELSE sessions.status END,
-      connected_at = COALESCE(sessions.connected_at, EXCLUDED.connected_at),
+      connected_at = CASE WHEN sessions.provider IN ('meta', 'wablas') THEN COALESCE(sessions.connected_at, EXCLUDED.connected_at) ELSE sessions.connected_at END,
       updated_at = now()`;
+}
+
+/**
+ * Applies one lifecycle event to its session (status, message, QR, loading, connection time) and records it,
+ * with the status before and after, in session_events.
+ */
+function sessionEventSql({ event, job }: Item<SessionEvent>): string {
+  const c = event.change;
+  const row = {
+    provider: event.session.provider,
+    session_external_id: event.session.externalId,
+    dedupe_key: job.dedupeKey,
+    event: c.event,
+    status: c.status,
+    message: c.message ?? null,
+    qr_action: c.qr?.action ?? null,
+    qr: c.qr?.action === 'set' ? c.qr.value : null,
+    has_loading: c.loadingPercent !== undefined,
+    loading_percent: c.loadingPercent ?? null,
+    connected: c.connected === true,
+    payload: c.payload ?? null,
+    at: c.timestamp.toISOString(),
+  };
+  return `WITH x AS (
+      SELECT * FROM jsonb_to_recordset(${jsonb([row])}) AS x(provider text, session_external_id text, dedupe_key text,
+        event text, status text, message text, qr_action text, qr text, has_loading boolean, loading_percent int,
+        connected boolean, payload jsonb, at timestamptz)
+    ), prev AS (
+      SELECT s.id, s.status FROM sessions s JOIN x ON s.provider = x.provider AND s.external_id = x.session_external_id
+    ), upd AS (
+      UPDATE sessions s SET
+        status = COALESCE(x.status, s.status),
+        status_message = COALESCE(x.message, s.status_message),
+        qr = CASE x.qr_action WHEN 'set' THEN x.qr WHEN 'clear' THEN NULL ELSE s.qr END,
+        qr_at = CASE x.qr_action WHEN 'set' THEN x.at WHEN 'clear' THEN NULL ELSE s.qr_at END,
+        loading_percent = CASE WHEN x.has_loading THEN x.loading_percent ELSE s.loading_percent END,
+        connected_at = CASE WHEN x.connected THEN x.at ELSE s.connected_at END,
+        last_event_at = GREATEST(s.last_event_at, x.at),
+        updated_at = now()
+      FROM x WHERE s.provider = x.provider AND s.external_id = x.session_external_id
+    )
+    INSERT INTO session_events (session_id, event, from_status, to_status, message, payload, occurred_at, webhook_event_id)
+    SELECT prev.id, x.event, prev.status, COALESCE(x.status, prev.status), x.message, x.payload, x.at, w.id
+    FROM prev CROSS JOIN x LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key`;
+}
+
+function callsSql(items: Item<CallEvent>[]): string {
+  const rows = items.map(({ event, job }) => ({
+    provider: event.session.provider,
+    session_external_id: event.session.externalId,
+    dedupe_key: job.dedupeKey,
+    external_id: event.call.externalId,
+    chat_id: event.call.chatId,
+    from_me: event.call.fromMe,
+    is_video: event.call.isVideo,
+    is_group: event.call.isGroup,
+    occurred_at: event.call.timestamp.toISOString(),
+    raw: event.call.raw,
+  }));
+  return `INSERT INTO calls (session_id, external_id, chat_id, from_me, is_video, is_group, occurred_at, raw, webhook_event_id)
+    SELECT s.id, x.external_id, x.chat_id, x.from_me, x.is_video, x.is_group, x.occurred_at, x.raw, w.id
+    FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, session_external_id text, dedupe_key text, external_id text,
+      chat_id text, from_me boolean, is_video boolean, is_group boolean, occurred_at timestamptz, raw jsonb)
+    ${SESSION_JOIN}
+    LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key
+    ON CONFLICT (session_id, external_id) DO NOTHING`;
+}
+
+/** Stores delivered media bytes and completes the message's media descriptor when the message is stored. */
+function mediaSql(items: Item<MediaEvent>[]): string {
+  const rows = items.map(({ event }) => ({
+    provider: event.session.provider,
+    session_external_id: event.session.externalId,
+    external_id: event.externalId,
+    mime_type: event.media.mimeType,
+    filename: event.media.filename,
+    size: event.media.size,
+    data: event.media.base64,
+  }));
+  return `WITH x AS (
+      SELECT s.id AS session_id, x.* FROM jsonb_to_recordset(${jsonb(rows)}) AS x(provider text, session_external_id text,
+        external_id text, mime_type text, filename text, size int, data text) ${SESSION_JOIN}
+    ), ins AS (
+      INSERT INTO message_media (session_id, external_id, mime_type, filename, size, data)
+      SELECT session_id, external_id, mime_type, filename, COALESCE(size, length(decode(data, 'base64'))), decode(data, 'base64') FROM x
+      ON CONFLICT (session_id, external_id) DO NOTHING
+    )
+    UPDATE messages m SET media = COALESCE(m.media, '{}'::jsonb) || jsonb_strip_nulls(jsonb_build_object(
+        'mimeType', x.mime_type, 'filename', x.filename, 'size', x.size, 'stored', true))
+    FROM x WHERE m.session_id = x.session_id AND m.external_id = x.external_id`;
+}
+
+/** Deletion for everyone or an edit of a stored message; the text before an edit is kept in `edits`. */
+function messageUpdateSql({ event }: Item<UpdateEvent>): string {
+  const row = {
+    provider: event.session.provider,
+    session_external_id: event.session.externalId,
+    external_id: event.externalId,
+    deleted: event.update.deleted === true,
+    new_text: event.update.newText ?? null,
+    previous_text: event.update.previousText ?? null,
+    at: event.update.timestamp.toISOString(),
+  };
+  return `UPDATE messages m SET
+      deleted_at = CASE WHEN x.deleted THEN COALESCE(m.deleted_at, x.at) ELSE m.deleted_at END,
+      text = CASE WHEN x.new_text IS NOT NULL AND m.caption IS NULL THEN x.new_text ELSE m.text END,
+      caption = CASE WHEN x.new_text IS NOT NULL AND m.caption IS NOT NULL THEN x.new_text ELSE m.caption END,
+      edited_at = CASE WHEN x.new_text IS NOT NULL THEN x.at ELSE m.edited_at END,
+      edits = CASE WHEN x.new_text IS NOT NULL
+        THEN COALESCE(m.edits, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('text', COALESCE(x.previous_text, m.text, m.caption), 'replacedAt', x.at))
+        ELSE m.edits END
+    FROM jsonb_to_recordset(${jsonb([row])}) AS x(provider text, session_external_id text, external_id text, deleted boolean,
+      new_text text, previous_text text, at timestamptz)
+    ${SESSION_JOIN}
+    WHERE m.session_id = s.id AND m.external_id = x.external_id`;
+}
+
+/** Sets (or, for an empty emoji, removes) one sender's reaction on the reacted message: `{ "<sender>": "👍" }`. */
+function reactionSql({ event }: Item<ReactionEvent>): string {
+  const row = { provider: event.session.provider, session_external_id: event.session.externalId, external_id: event.targetExternalId, sender: event.sender, emoji: event.emoji };
+  return `UPDATE messages m SET reactions = CASE WHEN x.emoji IS NULL
+        THEN NULLIF(COALESCE(m.reactions, '{}'::jsonb) - x.sender, '{}'::jsonb)
+        ELSE COALESCE(m.reactions, '{}'::jsonb) || jsonb_build_object(x.sender, x.emoji) END
+    FROM jsonb_to_recordset(${jsonb([row])}) AS x(provider text, session_external_id text, external_id text, sender text, emoji text)
+    ${SESSION_JOIN}
+    WHERE m.session_id = s.id AND m.external_id = x.external_id`;
 }
 
 function contactsSql(messages: InboundMessage[]): string | null {
@@ -282,7 +427,7 @@ function messagesSql(rows: ReturnType<typeof messageRow>[]): string {
     LEFT JOIN messages m ON m.session_id = input.session_id AND m.external_id = input.external_id`;
 }
 
-function statusEventsSql(items: { event: StatusEvent; job: IngestJob }[]): string {
+function statusEventsSql(items: Item<StatusEvent>[]): string {
   const rows = items.map(({ event, job }) => statusRow(event, job));
   return `INSERT INTO message_status_events (session_id, external_id, status, occurred_at, recipient, error_code,
       error_title, error_detail, payload, webhook_event_id)
@@ -323,7 +468,7 @@ function applyStatusesSql(keys: { provider: string; session_external_id: string;
       AND (wa_status_rank(best.status) > wa_status_rank(m.status) OR (failure.error_code IS NOT NULL AND m.error_code IS NULL))`;
 }
 
-function providerErrorsSql(items: { event: ErrorEvent; job: IngestJob }[]): string {
+function providerErrorsSql(items: Item<ErrorEvent>[]): string {
   const rows = items.map(({ event, job }) => ({
     provider: event.session?.provider ?? job.provider,
     session_external_id: event.session?.externalId ?? null,

@@ -4,7 +4,7 @@ import { AppError } from '../../common/app-error';
 import { AppConfig } from '../../config/app-config';
 import type { Provider } from '../../sessions/session.entity';
 import { GroupCommitter } from './group-committer';
-import type { InboundEvent, WebhookNormalizer } from './inbound-event';
+import { isStoredEvent, type InboundEvent, type WebhookNormalizer } from './inbound-event';
 import { IngestRepository } from './ingest.repository';
 import type { IngestJob, IngestResult } from './ingest.types';
 import type { WebhookEventState } from './webhook-event.entity';
@@ -94,7 +94,7 @@ export class IngestService {
 
 /** Overall state of a webhook from its events. */
 function summarize(events: InboundEvent[]): { state: WebhookEventState; error: string | null } {
-  const stored = events.some((e) => e.kind === 'message' || e.kind === 'status' || e.kind === 'provider_error');
+  const stored = events.some(isStoredEvent);
   const unrecognized = events.filter((e): e is Extract<InboundEvent, { kind: 'unrecognized' }> => e.kind === 'unrecognized');
   if (unrecognized.length > 0) {
     const reasons = [...new Set(unrecognized.map((e) => e.reason))].join('; ');

@@ -17,7 +17,11 @@ export class MetaSignatureGuard implements CanActivate {
   constructor(private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>();
+    return this.check(context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>());
+  }
+
+  /** The check itself, for routes that pick the provider from the body (seed s3's shared URL). @throws AppError 401 */
+  check(req: Request & { rawBody?: Buffer }): true {
     const secret = this.config.META_APP_SECRET;
     if (!secret) {
       this.logger.warn('Meta webhook refused: META_APP_SECRET is not configured');

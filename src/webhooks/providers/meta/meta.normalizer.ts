@@ -65,6 +65,10 @@ export class MetaNormalizer implements WebhookNormalizer {
     for (const m of objs(value.messages)) {
       const message = this.toMessage(m, names, receivedAt);
       events.push(message ? { kind: 'message', session, message } : { kind: 'unrecognized', reason: 'message without id or from' });
+      // A reaction is kept as its own row and also folded onto the message it reacts to.
+      if (message?.type === 'reaction' && message.replyToExternalId && message.sender) {
+        events.push({ kind: 'reaction', session, targetExternalId: message.replyToExternalId, sender: message.sender, emoji: message.text ?? null, timestamp: message.timestamp });
+      }
     }
     for (const s of objs(value.statuses)) {
       const id = str(s.id);

@@ -1,0 +1,135 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import * as QRCode from 'qrcode';
+import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
+import { isObj, str } from '../common/guards';
+import { AppConfig } from '../config/app-config';
+import { SessionsService, toSessionDto } from '../sessions/sessions.service';
+import { IngestService } from '../webhooks/ingest/ingest.service';
+import { MetaSignatureGuard } from '../webhooks/providers/meta/meta-signature.guard';
+import { verifyMetaSubscription } from '../webhooks/providers/meta/meta-webhook.controller';
+import { MetaNormalizer } from '../webhooks/providers/meta/meta.normalizer';
+import { WwebjsAuthGuard } from '../webhooks/providers/wwebjs/wwebjs-auth.guard';
+import { ingestWwebjs } from '../webhooks/providers/wwebjs/wwebjs-webhook.controller';
+import { WwebjsNormalizer } from '../webhooks/providers/wwebjs/wwebjs.normalizer';
+import { SeedSessionDto, SeedSessionListDto, SeedSessionStatusDto, SeedWebhookAckDto } from './nextjs-sessions.dto';
+import { SeedS4ErrorFilter } from './seed-s4-error.filter';
+
+type RawRequest = Request & { rawBody?: Buffer };
+// Seed s4's list filter also takes the short names its example uses (`?status=connected`).
+const STATUS_ALIASES: Record<string, string> = { connected: 'session_connected', disconnected: 'session_not_connected' };
+
+/**
+ * Seeds s1 and s4 (Next.js WhatsApp session webhooks) and seed s3's Meta URL, which is the same
+ * `/api/whatsapp/webhook/`: a GET with `hub.*` parameters or a POST of a `whatsapp_business_account` object goes
+ * to the Meta handler under Meta's signature rules; anything else is a wwebjs event.
+ */
+@ApiTags('compat: s1/s3/s4 Next.js + Django')
+@UseFilters(SeedS4ErrorFilter)
+@Controller('api/whatsapp')
+export class NextjsSessionsCompatController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly ingest: IngestService,
+    private readonly wwebjs: WwebjsNormalizer,
+    private readonly meta: MetaNormalizer,
+    private readonly wwebjsAuth: WwebjsAuthGuard,
+    private readonly metaAuth: MetaSignatureGuard,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  @Get('webhook')
+  @Public()
+  @ApiOperation({ summary: 'Availability (s1), or Meta verification when hub.* parameters are present (s3)' })
+  available(@Query() query: Record<string, unknown>, @Res() res: Response): void {
+    if (query['hub.mode'] !== undefined) return verifyMetaSubscription(this.config, query, res);
+    res.status(200).json({ success: true, message: 'Webhook endpoint is active' });
+  }
+
+  @Post('webhook')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Universal webhook: wwebjs events (s1) or Meta notifications (s3)' })
+  @ApiOkResponse({ type: SeedWebhookAckDto })
+  async universal(@Req() req: RawRequest): Promise<SeedWebhookAckDto> {
+    if (isObj(req.body) && req.body.object === 'whatsapp_business_account') {
+      this.metaAuth.check(req);
+      await this.ingest.ingest('meta', this.meta, { rawBody: req.rawBody ?? Buffer.alloc(0), body: req.body, contentType: req.headers['content-type'] ?? null });
+      return { success: true, message: 'Webhook processed successfully', event: 'whatsapp_business_account', sessionId: null };
+    }
+    this.wwebjsAuth.check(req);
+    await ingestWwebjs(this.ingest, this.wwebjs, req);
+    return this.ack(req);
+  }
+
+  @Get('webhook/:sessionId')
+  @Public()
+  @ApiOperation({ summary: 'Per-session webhook verification (s4)' })
+  availableFor(@Param('sessionId') sessionId: string): { success: true; message: string; sessionId: string } {
+    return { success: true, message: 'Webhook endpoint is active', sessionId };
+  }
+
+  @Post('webhook/:sessionId')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Per-session wwebjs webhook (s4)' })
+  @ApiOkResponse({ type: SeedWebhookAckDto })
+  async perSession(@Param('sessionId') sessionId: string, @Req() req: RawRequest): Promise<SeedWebhookAckDto> {
+    this.wwebjsAuth.check(req);
+    await ingestWwebjs(this.ingest, this.wwebjs, req, sessionId);
+    return this.ack(req, sessionId);
+  }
+
+  /** Seed s4's status of one session by its provider session id. */
+  @Get('session/status/:sessionId')
+  @ApiKeyAuth('read')
+  @ApiOperation({ summary: 'Session status with flags and QR image (s4)' })
+  @ApiOkResponse({ type: SeedSessionStatusDto })
+  async status(@Param('sessionId') sessionId: string, @Req() req: Request): Promise<SeedSessionStatusDto> {
+    const row = await this.sessions.findByExternalId(sessionId, apiKeyOf(req));
+    const s = toSeedSession(row);
+    return { success: true, data: { ...s, qrImage: s.qr ? await QRCode.toDataURL(s.qr) : null } };
+  }
+
+  /** Seed s4's realtime list: filters `userId`, `status` (also `connected`/`disconnected`), with a summary. */
+  @Get('session/list-realtime')
+  @ApiKeyAuth('read')
+  @ApiOperation({ summary: 'Session list with flags and summary (s4)' })
+  @ApiQuery({ name: 'userId', required: false })
+  @ApiQuery({ name: 'status', required: false })
+  @ApiOkResponse({ type: SeedSessionListDto })
+  async listRealtime(@Query('userId') userId: string | undefined, @Query('status') status: string | undefined, @Req() req: Request): Promise<SeedSessionListDto> {
+    const filters = { userId: typeof userId === 'string' && userId ? userId : undefined, status: typeof status === 'string' && status ? (STATUS_ALIASES[status] ?? status) : undefined };
+    const key = apiKeyOf(req);
+    const { connected, disconnected, loading, needsQR, error, total } = await this.sessions.summary(this.sessions.filters(filters, key));
+    const rows = await this.sessions.listRows(filters, key);
+    const data = rows.map((r) => {
+      const s = toSeedSession(r);
+      return { ...s, hasQR: s.qr !== null, lastUpdated: s.updatedAt };
+    });
+    return { success: true, data, summary: { connected, disconnected, loading, needsQR, error, total }, timestamp: new Date().toISOString() };
+  }
+
+  private ack(req: Request, pathSessionId?: string): SeedWebhookAckDto {
+    const body = isObj(req.body) ? req.body : {};
+    return { success: true, message: 'Webhook processed successfully', event: str(body.event) ?? str(body.dataType) ?? null, sessionId: pathSessionId ?? str(body.sessionId) ?? null };
+  }
+}
+
+function toSeedSession(row: Record<string, unknown>): SeedSessionDto {
+  const s = toSessionDto(row);
+  return {
+    sessionId: s.externalId,
+    status: s.status,
+    message: s.message,
+    qr: s.qr,
+    userId: s.userId,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    isConnected: s.isConnected,
+    needsQR: s.needsQR,
+    isLoading: s.isLoading,
+    hasError: s.hasError,
+  };
+}

@@ -1,0 +1,175 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import * as QRCode from 'qrcode';
+import { DataSource } from 'typeorm';
+import type { AuthenticatedKey } from '../api-keys/api-keys.service';
+import { AppError } from '../common/app-error';
+import { keysetPage } from '../common/keyset-page';
+import type { Page, PageQueryDto } from '../common/page-query.dto';
+import { SqlWhere } from '../common/sql-where';
+import type { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventResponseDto, SessionPageDto, SessionResponseDto, SessionSummaryDto } from './session.dto';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+type Row = Record<string, unknown>;
+
+// Seed s4's computed flags, in SQL for the summary and in TS for rows (keep the two in step).
+const FLAGS_SQL = {
+  connected: `s.status = 'session_connected'`,
+  disconnected: `s.status = 'session_not_connected'`,
+  loading: `s.status IN ('loading', 'connecting')`,
+  needsQR: `s.status = 'qr_generated' AND s.qr IS NOT NULL`,
+  hasQR: `s.qr IS NOT NULL`,
+  error: `s.status IN ('auth_failure', 'error')`,
+};
+
+/** Sessions: list with flags and summary, detail with the QR rendered, status history, owner updates. */
+@Injectable()
+export class SessionsService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Sessions newest-updated first, with a summary over all matches. */
+  async list(q: ListSessionsQueryDto, key?: AuthenticatedKey): Promise<SessionPageDto> {
+    const where = this.filters(q, key);
+    const summary = await this.summary(where);
+    const page = await keysetPage(this.db, {
+      select: 'SELECT s.*',
+      from: 'FROM sessions s',
+      where,
+      query: q,
+      sortAt: 's.updated_at',
+      id: 's.id',
+      idType: 'uuid',
+      sortValue: (r) => r.updated_at,
+      map: toSessionDto,
+    });
+    return { ...page, summary };
+  }
+
+  /** Counts of each flag over the sessions `where` selects. */
+  async summary(where: SqlWhere): Promise<SessionSummaryDto> {
+    const cols = Object.entries(FLAGS_SQL).map(([k, cond]) => `count(*) FILTER (WHERE ${cond})::int AS "${k}"`);
+    const [row] = await this.db.query(`SELECT ${cols.join(', ')}, count(*)::int AS total FROM sessions s ${where}`, where.params);
+    return row as SessionSummaryDto;
+  }
+
+  filters(q: { status?: string; provider?: string; userId?: string }, key?: AuthenticatedKey): SqlWhere {
+    const where = new SqlWhere();
+    if (q.status) where.add('s.status = ?', q.status);
+    if (q.provider) where.add('s.provider = ?', q.provider);
+    if (q.userId) where.add('s.user_id = ?', q.userId);
+    if (key?.sessionIds) where.add('s.id = ANY(?::uuid[])', key.sessionIds);
+    return where;
+  }
+
+  /**
+   * A session by wa-hub id, with the live QR as a PNG data URL.
+   * @throws AppError 404 when it does not exist or the key may not see it.
+   */
+  async get(id: string, key?: AuthenticatedKey): Promise<SessionDetailResponseDto> {
+    const row = await this.findRow(id, key);
+    return { ...toSessionDto(row), qrImage: row.qr ? await QRCode.toDataURL(row.qr as string) : null };
+  }
+
+  /**
+   * Finds a session by wa-hub id (uuid) or, with `provider`, by the provider's id.
+   * @throws AppError 404 when missing or outside the key's sessions.
+   */
+  async findRow(id: string, key?: AuthenticatedKey, provider?: string): Promise<Row> {
+    const where = new SqlWhere();
+    if (provider) where.add('s.provider = ? AND s.external_id = ?', provider, id);
+    else if (UUID.test(id)) where.add('s.id = ?', id);
+    else throw AppError.notFound('Session');
+    if (key?.sessionIds) where.add('s.id = ANY(?::uuid[])', key.sessionIds);
+    const rows = (await this.db.query(`SELECT s.* FROM sessions s ${where}`, where.params)) as Row[];
+    if (rows.length === 0) throw AppError.notFound('Session');
+    return rows[0];
+  }
+
+  /**
+   * A session by the provider's session id (wwebjs first when several providers use the same id).
+   * @throws AppError 404 when missing or outside the key's sessions.
+   */
+  async findByExternalId(externalId: string, key?: AuthenticatedKey): Promise<Row> {
+    const where = new SqlWhere().add('s.external_id = ?', externalId);
+    if (key?.sessionIds) where.add('s.id = ANY(?::uuid[])', key.sessionIds);
+    const rows = (await this.db.query(`SELECT s.* FROM sessions s ${where} ORDER BY (s.provider = 'wwebjs') DESC, s.created_at LIMIT 1`, where.params)) as Row[];
+    if (rows.length === 0) throw AppError.notFound('Session');
+    return rows[0];
+  }
+
+  /** Every session matching the filters, most recently updated first (at most 1,000). */
+  async listRows(q: { status?: string; provider?: string; userId?: string }, key?: AuthenticatedKey): Promise<Row[]> {
+    const where = this.filters(q, key);
+    return (await this.db.query(`SELECT s.* FROM sessions s ${where} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1000`, where.params)) as Row[];
+  }
+
+  /**
+   * The live QR as PNG bytes.
+   * @throws AppError 404 when the session is unknown or has no live QR.
+   */
+  async qrPng(id: string, key?: AuthenticatedKey): Promise<Buffer> {
+    const row = await this.findRow(id, key);
+    if (!row.qr) throw AppError.notFound('QR code (the session has no live QR)');
+    return QRCode.toBuffer(row.qr as string, { type: 'png', margin: 2, width: 320 });
+  }
+
+  /** The session's recorded events and status transitions, newest first. */
+  async events(id: string, q: PageQueryDto, key?: AuthenticatedKey): Promise<Page<SessionEventResponseDto>> {
+    const row = await this.findRow(id, key);
+    return keysetPage(this.db, {
+      select: 'SELECT e.*',
+      from: 'FROM session_events e',
+      where: new SqlWhere().add('e.session_id = ?', row.id),
+      query: q,
+      sortAt: 'e.occurred_at',
+      id: 'e.id',
+      idType: 'bigint',
+      sortValue: (r) => r.occurred_at,
+      map: (r) => ({
+        id: String(r.id),
+        event: r.event as string,
+        fromStatus: (r.from_status as string) ?? null,
+        toStatus: (r.to_status as string) ?? null,
+        message: (r.message as string) ?? null,
+        payload: (r.payload as Record<string, unknown>) ?? null,
+        occurredAt: new Date(r.occurred_at as string).toISOString(),
+      }),
+    });
+  }
+
+  /** Sets the owner (`userId`). @throws AppError 404 when the session does not exist. */
+  async update(id: string, userId: string | null | undefined): Promise<SessionDetailResponseDto> {
+    const row = await this.findRow(id);
+    if (userId !== undefined) await this.db.query(`UPDATE sessions SET user_id = $1, updated_at = now() WHERE id = $2`, [userId, row.id]);
+    return this.get(row.id as string);
+  }
+}
+
+const iso = (v: unknown): string | null => (v ? new Date(v as string).toISOString() : null);
+
+/** Row → response with seed s4's flags. */
+export function toSessionDto(r: Row): SessionResponseDto {
+  const status = r.status as string;
+  const hasQR = r.qr !== null && r.qr !== undefined;
+  return {
+    id: r.id as string,
+    provider: r.provider as string,
+    externalId: r.external_id as string,
+    displayNumber: (r.display_number as string) ?? null,
+    userId: (r.user_id as string) ?? null,
+    status,
+    message: (r.status_message as string) ?? null,
+    qr: (r.qr as string) ?? null,
+    qrAt: iso(r.qr_at),
+    loadingPercent: (r.loading_percent as number) ?? null,
+    lastEventAt: iso(r.last_event_at),
+    connectedAt: iso(r.connected_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    isConnected: status === 'session_connected',
+    needsQR: status === 'qr_generated' && hasQR,
+    isLoading: status === 'loading' || status === 'connecting',
+    hasError: status === 'auth_failure' || status === 'error',
+    hasQR,
+  };
+}
