@@ -14,7 +14,7 @@ import { WwebjsAuthGuard } from '../webhooks/providers/wwebjs/wwebjs-auth.guard'
 import { ingestWwebjs } from '../webhooks/providers/wwebjs/wwebjs-webhook.controller';
 import { WwebjsNormalizer } from '../webhooks/providers/wwebjs/wwebjs.normalizer';
 import { SeedSessionDto, SeedSessionListDto, SeedSessionStatusDto, SeedWebhookAckDto } from './nextjs-sessions.dto';
-import { SeedS4ErrorFilter } from './seed-s4-error.filter';
+import { NEXTJS_ERRORS } from './seed-error.filter';
 
 type RawRequest = Request & { rawBody?: Buffer };
 // Seed s4's list filter also takes the short names its example uses (`?status=connected`).
@@ -26,7 +26,7 @@ const STATUS_ALIASES: Record<string, string> = { connected: 'session_connected',
  * to the Meta handler under Meta's signature rules; anything else is a wwebjs event.
  */
 @ApiTags('compat: s1/s3/s4 Next.js + Django')
-@UseFilters(SeedS4ErrorFilter)
+@UseFilters(NEXTJS_ERRORS)
 @Controller('api/whatsapp')
 export class NextjsSessionsCompatController {
   constructor(

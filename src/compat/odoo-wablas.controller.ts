@@ -13,7 +13,7 @@ import { WablasSecretGuard } from '../webhooks/providers/wablas/wablas-secret.gu
 import { ingestWablas } from '../webhooks/providers/wablas/wablas-webhook.controller';
 import { WablasNormalizer } from '../webhooks/providers/wablas/wablas.normalizer';
 import { OdooConversationDto, OdooHistoryDto, OdooMessageDto, OdooWebhookAckDto } from './odoo-wablas.dto';
-import { SeedErrorFilter } from './seed-error.filter';
+import { ODOO_ERRORS } from './seed-error.filter';
 
 const SELECT = `
   SELECT m.id, m.provider_timestamp, m.chat_id, m.direction, m.text, m.caption,
@@ -25,7 +25,7 @@ const SELECT = `
  * Differences on purpose: reads need an API key (read scope) and the webhook needs the Wablas secret.
  */
 @ApiTags('compat: s0 Odoo/Wablas')
-@UseFilters(SeedErrorFilter)
+@UseFilters(ODOO_ERRORS)
 @Controller('api/wa')
 export class OdooWablasCompatController {
   constructor(
