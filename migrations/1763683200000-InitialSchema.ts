@@ -66,12 +66,13 @@ export class InitialSchema1763683200000 implements MigrationInterface {
         attempts integer NOT NULL DEFAULT 1,
         CONSTRAINT uq_webhook_events_dedupe UNIQUE (provider, dedupe_key)
       )`);
-    await q.query(`CREATE INDEX ix_webhook_events_state ON webhook_events (state, received_at DESC, id DESC)`);
+    // Operators look for what failed; a partial index costs nothing on the ingest of processed events.
+    await q.query(`CREATE INDEX ix_webhook_events_failed ON webhook_events (received_at DESC, id DESC) WHERE state = 'failed'`);
     await q.query(`CREATE INDEX ix_webhook_events_recent ON webhook_events (received_at DESC, id DESC)`);
     await q.query(`
       CREATE TABLE messages (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        session_id uuid NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        session_id uuid NOT NULL, -- no FK: the conversation FK below already ties it to its session (and cascades)
         conversation_id uuid NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
         contact_id uuid REFERENCES contacts(id) ON DELETE SET NULL,
         external_id varchar(255),
@@ -95,7 +96,7 @@ export class InitialSchema1763683200000 implements MigrationInterface {
         provider_timestamp timestamptz NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         read_at timestamptz,
-        webhook_event_id bigint REFERENCES webhook_events(id) ON DELETE SET NULL,
+        webhook_event_id bigint, -- no FK: written in the same transaction as its raw event
         raw jsonb
       )`);
     // NULL external ids (outbound messages not yet accepted by the provider) do not collide.
@@ -104,7 +105,6 @@ export class InitialSchema1763683200000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_messages_recent ON messages (provider_timestamp DESC, id DESC)`);
     await q.query(`CREATE INDEX ix_messages_conversation_recent ON messages (conversation_id, provider_timestamp DESC, id DESC)`);
     await q.query(`CREATE INDEX ix_messages_chat_recent ON messages (chat_id, provider_timestamp DESC, id DESC)`);
-    await q.query(`CREATE INDEX ix_messages_webhook_event ON messages (webhook_event_id)`);
     await q.query(`
       CREATE TABLE message_status_events (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -118,10 +118,9 @@ export class InitialSchema1763683200000 implements MigrationInterface {
         error_detail text,
         payload jsonb,
         received_at timestamptz NOT NULL DEFAULT now(),
-        webhook_event_id bigint REFERENCES webhook_events(id) ON DELETE SET NULL,
+        webhook_event_id bigint, -- no FK: written in the same transaction as its raw event
         CONSTRAINT uq_status_events UNIQUE (session_id, external_id, status)
       )`);
-    await q.query(`CREATE INDEX ix_status_events_webhook_event ON message_status_events (webhook_event_id)`);
     // Status order for monotonic updates (mirrors STATUS_RANK in src/messages/message.entity.ts).
     await q.query(`
       CREATE FUNCTION wa_status_rank(status text) RETURNS integer

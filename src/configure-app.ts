@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { AppError } from './common/app-error';
 import { requestIdMiddleware } from './common/request-id';
 import { AppConfig } from './config/app-config';
+import { WebhookFastLane } from './webhooks/fast-lane/webhook-fast-lane';
 import metadata from './metadata';
 
 /** Options every wa-hub app is created with (main.ts and the tests): raw bodies kept for signature checks. */
@@ -33,6 +34,7 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
       exceptionFactory: (errors) => validationError(errors),
     }),
   );
+  app.get(WebhookFastLane).attach(app.getHttpServer());
   const document = await buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
   return document;

@@ -202,6 +202,25 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     expect(list.body.data[0]).toMatchObject({ provider: 'meta', state: 'failed', body: { object: 'instagram' }, error: expect.stringContaining('whatsapp_business_account') });
   });
 
+  it('a body over BODY_LIMIT_BYTES → 413 in our error shape, nothing stored', async () => {
+    const body = { object: 'whatsapp_business_account', entry: [], padding: 'x'.repeat(1_100_000) };
+    const res = await postMeta(t.app, body);
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' }, requestId: res.headers['x-request-id'] });
+    expect(await count(t, 'webhook_events')).toBe(0);
+  });
+
+  it('a non-JSON content type is refused: the signature is over JSON bytes Meta sends as application/json', async () => {
+    const bytes = metaWireBytes(loadFixture('meta/inbound/text.json'));
+    const res = await request(t.app.getHttpServer())
+      .post('/webhooks/meta')
+      .set('Content-Type', 'text/plain')
+      .set('X-Hub-Signature-256', metaSignature(TEST_ENV.META_APP_SECRET, bytes))
+      .send(bytes.toString());
+    expect(res.status).toBe(401);
+    expect(await count(t, 'webhook_events')).toBe(0);
+  });
+
   it('malformed JSON → 400 MALFORMED_JSON in our error shape, nothing stored', async () => {
     const bytes = '{"object": "whatsapp_business_account", "entry": [';
     const res = await request(t.app.getHttpServer())

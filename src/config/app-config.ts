@@ -94,6 +94,13 @@ export class AppConfig {
   @Max(1000)
   INGEST_BATCH_MAX: number = 128;
 
+  /** Ingest batches in flight at once on PostgreSQL (each holds a pool connection; keep below DB_POOL_SIZE). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  INGEST_CONCURRENCY: number = 4;
+
   /** Log level: error, warn, log, debug, verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

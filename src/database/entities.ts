@@ -8,6 +8,7 @@ import { ProviderErrorEntity } from '../webhooks/ingest/provider-error.entity';
 import { WebhookEventEntity } from '../webhooks/ingest/webhook-event.entity';
 import { InitialSchema1763683200000 } from '../../migrations/1763683200000-InitialSchema';
 import { SessionLifecycle1763769600000 } from '../../migrations/1763769600000-SessionLifecycle';
+import { IngestBatchFunction1763856000000 } from '../../migrations/1763856000000-IngestBatchFunction';
 
 /** Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI (STACK.md pitfall 3). */
 export const ENTITIES = [
@@ -21,4 +22,4 @@ export const ENTITIES = [
   ApiKeyEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000];
+export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000];

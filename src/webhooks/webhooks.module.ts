@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { WebhookFastLane } from './fast-lane/webhook-fast-lane';
 import { IngestRepository } from './ingest/ingest.repository';
 import { IngestService } from './ingest/ingest.service';
 import { WebhookEventsController } from './ingest/webhook-events.controller';
@@ -14,7 +15,7 @@ import { WwebjsNormalizer } from './providers/wwebjs/wwebjs.normalizer';
 
 @Module({
   controllers: [MetaWebhookController, WablasWebhookController, WwebjsWebhookController, WebhookEventsController],
-  providers: [IngestRepository, IngestService, MetaNormalizer, MetaSignatureGuard, WablasNormalizer, WablasSecretGuard, WwebjsNormalizer, WwebjsAuthGuard],
-  exports: [IngestService, MetaNormalizer, WablasNormalizer, MetaSignatureGuard, WablasSecretGuard, WwebjsNormalizer, WwebjsAuthGuard],
+  providers: [WebhookFastLane, IngestRepository, IngestService, MetaNormalizer, MetaSignatureGuard, WablasNormalizer, WablasSecretGuard, WwebjsNormalizer, WwebjsAuthGuard],
+  exports: [WebhookFastLane, IngestService, MetaNormalizer, WablasNormalizer, MetaSignatureGuard, WablasSecretGuard, WwebjsNormalizer, WwebjsAuthGuard],
 })
 export class WebhooksModule {}

@@ -5,24 +5,27 @@
  */
 export class GroupCommitter<J, R> {
   private queue: { job: J; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  private flushers = 0;
 
   /**
    * @param apply applies a batch; must return one result per job, in order. If it throws, every job of the batch
    *   is rejected with that error.
    * @param maxBatch most jobs per flush.
+   * @param maxFlushers most flushes in flight at once (each on its own connection), so one batch's round trip
+   *   does not hold back the webhooks that arrive meanwhile.
    */
   constructor(
     private readonly apply: (jobs: J[]) => Promise<R[]>,
     private readonly maxBatch: number,
+    private readonly maxFlushers = 1,
   ) {}
 
   /** Queues `job`; resolves with its result once its batch is committed. */
   submit(job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
-      if (!this.running) {
-        this.running = true;
+      if (this.flushers < this.maxFlushers) {
+        this.flushers++;
         setImmediate(() => void this.drain());
       }
     });
@@ -43,6 +46,6 @@ export class GroupCommitter<J, R> {
         batch.forEach((b) => b.reject(e));
       }
     }
-    this.running = false;
+    this.flushers--;
   }
 }

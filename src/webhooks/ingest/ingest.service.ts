@@ -11,7 +11,7 @@ import type { WebhookEventState } from './webhook-event.entity';
 
 /** A verified webhook as the controller hands it over. */
 export interface IncomingWebhook {
-  /** Exact request bytes (hashed for dedupe). */
+  /** Exact request bytes (hashed for dedupe). For JSON content types, the bytes `body` was parsed from. */
   rawBody: Buffer;
   /** Parsed body: JSON, or form fields. */
   body: unknown;
@@ -33,7 +33,9 @@ export class IngestService {
     private readonly repository: IngestRepository,
     config: AppConfig,
   ) {
-    this.committer = new GroupCommitter((jobs) => this.applyBatch(jobs), config.INGEST_BATCH_MAX);
+    // The embedded database has one connection: concurrent flushes would only queue for it.
+    const flushers = config.DATABASE_URL ? config.INGEST_CONCURRENCY : 1;
+    this.committer = new GroupCommitter((jobs) => this.applyBatch(jobs), config.INGEST_BATCH_MAX, flushers);
   }
 
   /**
@@ -106,9 +108,10 @@ function summarize(events: InboundEvent[]): { state: WebhookEventState; error: s
 }
 
 function bodyAsJson(webhook: IncomingWebhook): string {
-  // JSON bodies are stored from their own bytes (no re-serialisation); form bodies as their parsed fields.
-  if (webhook.contentType?.includes('json') && webhook.rawBody.length > 0) return webhook.rawBody.toString('utf8');
-  return JSON.stringify(webhook.body ?? null);
+  // JSON bodies are stored from their own bytes (no re-serialisation; the repository splices this text into the
+  // batch, so it must be exactly what a JSON parser turned into \`body\`); anything else as its parsed value.
+  const parsedFromRaw = webhook.contentType?.includes('json') && typeof webhook.body === 'object' && webhook.body !== null && webhook.rawBody.length > 0;
+  return parsedFromRaw ? webhook.rawBody.toString('utf8') : JSON.stringify(webhook.body ?? null);
 }
 
 /**
