@@ -30,3 +30,4 @@ createServer((req, res) => {
     }
   });
 }).listen(Number(process.env.PORT ?? 3101), () => process.send?.('ready'));
+process.on('SIGINT', () => process.exit(0));

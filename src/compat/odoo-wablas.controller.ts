@@ -7,7 +7,7 @@ import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
 import { SqlWhere } from '../common/sql-where';
-import { scopeToKey } from '../messages/messages.service';
+import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
 import { IngestService } from '../webhooks/ingest/ingest.service';
 import { WablasSecretGuard } from '../webhooks/providers/wablas/wablas-secret.guard';
 import { ingestWablas } from '../webhooks/providers/wablas/wablas-webhook.controller';
@@ -60,7 +60,7 @@ export class OdooWablasCompatController {
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
     const offset = intParam(q.offset, 0, 'offset');
     const where = new SqlWhere();
-    if (q.phone !== undefined && q.phone !== '') where.add('m.chat_id = ?', phoneParam(q.phone));
+    if (q.phone !== undefined && q.phone !== '') where.add(CHAT_FILTER, phoneParam(q.phone));
     scopeToKey(where, apiKeyOf(req));
     const total = Number((await this.db.query(`SELECT count(*)::bigint AS n FROM messages m ${where}`, where.params))[0].n);
     const rows = await this.db.query(
@@ -80,7 +80,7 @@ export class OdooWablasCompatController {
   async conversation(@Param('phone') phone: string, @Query() q: Record<string, string>, @Req() req: Request): Promise<OdooConversationDto> {
     const digits = phoneParam(phone);
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
-    const where = new SqlWhere().add('m.chat_id = ?', digits);
+    const where = new SqlWhere().add(CHAT_FILTER, digits);
     scopeToKey(where, apiKeyOf(req));
     const rows = await this.db.query(
       `${SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,

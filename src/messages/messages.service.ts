@@ -61,7 +61,7 @@ export class MessagesService {
     if (q.phone !== undefined) {
       const phone = normalizePhone(q.phone);
       if (!phone) throw AppError.badRequest('phone is not a valid phone number', [{ field: 'phone', errors: ['invalid phone number'] }]);
-      where.add('m.chat_id = ?', phone);
+      where.add(CHAT_FILTER, phone);
     }
     if (q.sessionId) where.add('m.session_id = ?', q.sessionId);
     if (q.conversationId) where.add('m.conversation_id = ?', q.conversationId);
@@ -75,6 +75,12 @@ export class MessagesService {
     return where;
   }
 }
+
+/**
+ * Condition on `m` (messages) for one chat (contact E.164 digits or group id), through its conversations: that
+ * uses ix_messages_conversation_recent, so messages need no chat_id index of their own.
+ */
+export const CHAT_FILTER = 'm.conversation_id IN (SELECT v.id FROM conversations v WHERE v.chat_id = ?)';
 
 /** Limits a query on `m` (messages) to the sessions a key may see. */
 export function scopeToKey(where: SqlWhere, key: AuthenticatedKey | undefined, column = 'm.session_id'): void {

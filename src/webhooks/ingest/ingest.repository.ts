@@ -10,6 +10,8 @@ type Item<E> = { event: E; job: IngestJob };
 type Of<K extends StoredEvent['kind']> = Extract<InboundEvent, { kind: K }>;
 const ofKind = <K extends StoredEvent['kind']>(items: Item<StoredEvent>[], kind: K) =>
   items.filter((x): x is Item<Of<K>> => x.event.kind === kind);
+// Binary order (not localeCompare, which showed in the ingest profile): any fixed order keeps locks consistent.
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
 const sessionKey = (s: SessionRef) => `${s.provider}\u0000${s.externalId}`;
 const sessionCols = (s: SessionRef) => ({ provider: s.provider, session_external_id: s.externalId });
 
@@ -173,7 +175,7 @@ function sessionRows(events: StoredEvent[]) {
       initial_status: prev?.initial_status ?? (e.kind === 'session' ? (e.change.status ?? 'connecting') : 'session_connected'),
     });
   }
-  return [...refs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => ({ ...v, at: v.at.toISOString() }));
+  return [...refs.entries()].sort(byKey).map(([, v]) => ({ ...v, at: v.at.toISOString() }));
 }
 
 function sessionEventRow({ event, job }: Item<Of<'session'>>) {
@@ -213,7 +215,7 @@ function conversationRows(events: Of<'message'>[]) {
       subject: m.groupSubject ?? prev?.subject ?? null,
     });
   }
-  return [...convs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+  return [...convs.entries()].sort(byKey).map(([, v]) => v);
 }
 
 function messageRow(idx: number, dup: boolean, { session, message: m }: Of<'message'>, job: IngestJob) {
