@@ -29,6 +29,8 @@ export default defineConfig({
       WABLAS_WEBHOOK_SECRET: 'wablas-test-secret',
       WWEBJS_WEBHOOK_SECRET: 'wwebjs-test-hmac-secret',
       WWEBJS_API_KEY: 'wwebjs-test-api-key',
+      // The suite makes thousands of requests with one key: the limit is tested on its own (test/security-throttling).
+      RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'error',
       // Real PostgreSQL: the suite's own schema (reset by test/global-setup.ts). Embedded: a fresh in-memory PGlite per app.
       ...(process.env.DATABASE_URL ? { DB_SCHEMA: 'wahub_test' } : { DATA_DIR: 'memory://' }),

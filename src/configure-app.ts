@@ -2,6 +2,8 @@ import { BadRequestException, INestApplication, ValidationError, ValidationPipe 
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { json } from 'body-parser';
+import helmet from 'helmet';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './common/json-depth';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from './common/app-error';
 import { requestIdMiddleware } from './common/request-id';
@@ -20,11 +22,17 @@ export const APP_OPTIONS = { rawBody: true, bodyParser: false } as const;
 export async function configureApp(app: NestExpressApplication): Promise<OpenAPIObject> {
   const config = app.get(AppConfig);
   app.disable('x-powered-by');
+  // Hop count, never `true`: trusting every proxy would let clients forge X-Forwarded-For (STACK.md pitfall 7).
+  if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(requestIdMiddleware);
+  // The Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } }));
+  const origins = config.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [];
+  if (origins.length > 0) app.enableCors({ origin: origins, exposedHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 });
   // wwebjs `media` webhooks carry whole files base64-encoded: their routes get a larger limit, parsed first.
   const wwebjsJson = json({ limit: config.WWEBJS_BODY_LIMIT_BYTES, verify: keepRawBody });
   app.use(['/webhooks/wwebjs', '/api/whatsapp/webhook'], wwebjsJson);
-  app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] });
+  app.use(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
   app.useGlobalPipes(
     new ValidationPipe({
@@ -57,7 +65,11 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
   return SwaggerModule.createDocument(app, options);
 }
 
+/** body-parser `verify`: keeps the exact bytes (signatures are over them) and refuses absurdly deep JSON. */
 function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) {
+    throw Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { status: 400, type: 'entity.verify.failed' });
+  }
   (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
 }
 

@@ -9,6 +9,7 @@ import { ApiKeyEntity, Scope } from './api-key.entity';
 export interface AuthenticatedKey {
   id: string;
   name: string;
+  prefix: string;
   scopes: Scope[];
   /** Sessions the key may see; null = all. */
   sessionIds: string[] | null;
@@ -62,6 +63,26 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return { key, secret };
   }
 
+  /** Every key, newest first (secrets are not stored, so never listed). */
+  list(): Promise<ApiKeyEntity[]> {
+    return this.keys.find({ order: { createdAt: 'DESC' } });
+  }
+
+  /**
+   * Revokes a key at once (the next request with it gets 401).
+   * @returns the key, or null when there is none with that id.
+   */
+  async revoke(id: string): Promise<ApiKeyEntity | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const key = await this.keys.findOne({ where: { id } });
+    if (!key) return null;
+    if (!key.revokedAt) {
+      key.revokedAt = new Date();
+      await this.keys.save(key);
+    }
+    return key;
+  }
+
   /**
    * Looks a secret up.
    * @returns the key when it exists, is not revoked and has not expired; null otherwise.
@@ -75,6 +96,6 @@ export class ApiKeysService implements OnApplicationBootstrap {
       this.lastUsedWritten.set(key.id, now);
       void this.keys.update(key.id, { lastUsedAt: new Date(now) }).catch(() => undefined);
     }
-    return { id: key.id, name: key.name, scopes: key.scopes, sessionIds: key.sessionIds };
+    return { id: key.id, name: key.name, prefix: key.prefix, scopes: key.scopes, sessionIds: key.sessionIds };
   }
 }

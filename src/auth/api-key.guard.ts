@@ -6,6 +6,7 @@ import { AppError } from '../common/app-error';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import type { Scope } from '../api-keys/api-key.entity';
 import { ApiKeysService, AuthenticatedKey } from '../api-keys/api-keys.service';
+import { FailedAuthLimiter } from './failed-auth-limiter';
 
 const SCOPE_KEY = 'wa-hub:scope';
 const PUBLIC_KEY = 'wa-hub:public';
@@ -27,6 +28,16 @@ export function ApiKeyAuth(scope: Scope): MethodDecorator & ClassDecorator {
 /** Marks a route that authenticates by other means (provider signatures) or needs none (health). */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
+/** Whether the route handling `context` is {@link Public}. */
+export function isPublicRoute(reflector: Reflector, context: ExecutionContext): boolean {
+  return reflector.getAllAndOverride<boolean>(PUBLIC_KEY, [context.getHandler(), context.getClass()]) === true;
+}
+
+/** The scope a route requires (admin when it declares none). */
+export function requiredScope(reflector: Reflector, context: ExecutionContext): Scope {
+  return reflector.getAllAndOverride<Scope>(SCOPE_KEY, [context.getHandler(), context.getClass()]) ?? 'admin';
+}
+
 
 
 /** The authenticated key of a request (set by {@link ApiKeyGuard}). */
@@ -43,17 +54,21 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
+    private readonly failures: FailedAuthLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const scope = this.reflector.getAllAndOverride<Scope>(SCOPE_KEY, targets) ?? 'admin';
+    if (isPublicRoute(this.reflector, context)) return true;
+    const scope = requiredScope(this.reflector, context);
     const req = context.switchToHttp().getRequest<Request>();
     const secret = extractKey(req);
     if (!secret) throw AppError.unauthorized('API key required: send it as X-API-Key or Authorization: Bearer');
+    this.failures.assertAllowed(this.failures.ipOf(req));
     const key = await this.keys.authenticate(secret);
-    if (!key) throw AppError.unauthorized('API key is unknown, revoked or expired');
+    if (!key) {
+      this.failures.recordFailure(this.failures.ipOf(req));
+      throw AppError.unauthorized('API key is unknown, revoked or expired');
+    }
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
       throw new AppError(HttpStatus.FORBIDDEN, 'FORBIDDEN', `API key lacks the "${scope}" scope`);
     }

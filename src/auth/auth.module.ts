@@ -2,13 +2,37 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from '../api-keys/api-key.entity';
+import { ApiKeysController } from '../api-keys/api-keys.controller';
 import { ApiKeysService } from '../api-keys/api-keys.service';
-import { ApiKeyGuard } from './api-key.guard';
+import { AuditService } from '../audit/audit.service';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppConfig } from '../config/app-config';
+import { ApiKeyGuard, requiredScope } from './api-key.guard';
+import { ApiThrottlerGuard } from './api-throttler.guard';
+import { FailedAuthLimiter } from './failed-auth-limiter';
 
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
-  providers: [ApiKeysService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
-  exports: [ApiKeysService],
+  imports: [
+    TypeOrmModule.forFeature([ApiKeyEntity]),
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        const reflector = new Reflector();
+        const perScope = {
+          read: config.RATE_LIMIT_READ_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
+          send: config.RATE_LIMIT_SEND_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
+          admin: config.RATE_LIMIT_ADMIN_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
+        };
+        return { throttlers: [{ name: 'default', ttl: 60_000, limit: (ctx: ExecutionContext) => perScope[requiredScope(reflector, ctx)] }] };
+      },
+    }),
+  ],
+  controllers: [ApiKeysController],
+  // Guard order matters: the key is authenticated first, so the throttler can count per key.
+  providers: [ApiKeysService, AuditService, FailedAuthLimiter, { provide: APP_GUARD, useClass: ApiKeyGuard }, { provide: APP_GUARD, useClass: ApiThrottlerGuard }],
+  exports: [ApiKeysService, AuditService, FailedAuthLimiter],
 })
 export class AuthModule {}

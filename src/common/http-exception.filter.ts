@@ -33,6 +33,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.error(`${req.method} ${req.path} → ${status} [${body.requestId}]`, (exception as Error)?.stack);
     }
     if (res.headersSent) return;
+    if (exception instanceof AppError && exception.headers) res.set(exception.headers);
     res.status(status).json(body);
   }
 }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import type { Request, Response } from 'express';
 import * as QRCode from 'qrcode';
 import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
+import { FailedAuthLimiter } from '../auth/failed-auth-limiter';
 import { isObj, str } from '../common/guards';
 import { AppConfig } from '../config/app-config';
 import { SessionsService, toSessionDto } from '../sessions/sessions.service';
@@ -37,13 +38,14 @@ export class NextjsSessionsCompatController {
     private readonly wwebjsAuth: WwebjsAuthGuard,
     private readonly metaAuth: MetaSignatureGuard,
     private readonly sessions: SessionsService,
+    private readonly failures: FailedAuthLimiter,
   ) {}
 
   @Get('webhook')
   @Public()
   @ApiOperation({ summary: 'Availability (s1), or Meta verification when hub.* parameters are present (s3)' })
-  available(@Query() query: Record<string, unknown>, @Res() res: Response): void {
-    if (query['hub.mode'] !== undefined) return verifyMetaSubscription(this.config, query, res);
+  available(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): void {
+    if (query['hub.mode'] !== undefined) return this.failures.guard(req, () => verifyMetaSubscription(this.config, query, res));
     res.status(200).json({ success: true, message: 'Webhook endpoint is active' });
   }
 
@@ -54,11 +56,11 @@ export class NextjsSessionsCompatController {
   @ApiOkResponse({ type: SeedWebhookAckDto })
   async universal(@Req() req: RawRequest): Promise<SeedWebhookAckDto> {
     if (isObj(req.body) && req.body.object === 'whatsapp_business_account') {
-      this.metaAuth.check(req);
+      this.metaAuth.verify(req);
       await this.ingest.ingest('meta', this.meta, { rawBody: req.rawBody ?? Buffer.alloc(0), body: req.body, contentType: req.headers['content-type'] ?? null });
       return { success: true, message: 'Webhook processed successfully', event: 'whatsapp_business_account', sessionId: null };
     }
-    this.wwebjsAuth.check(req);
+    this.wwebjsAuth.verify(req);
     await ingestWwebjs(this.ingest, this.wwebjs, req);
     return this.ack(req);
   }
@@ -76,7 +78,7 @@ export class NextjsSessionsCompatController {
   @ApiOperation({ summary: 'Per-session wwebjs webhook (s4)' })
   @ApiOkResponse({ type: SeedWebhookAckDto })
   async perSession(@Param('sessionId') sessionId: string, @Req() req: RawRequest): Promise<SeedWebhookAckDto> {
-    this.wwebjsAuth.check(req);
+    this.wwebjsAuth.verify(req);
     await ingestWwebjs(this.ingest, this.wwebjs, req, sessionId);
     return this.ack(req, sessionId);
   }

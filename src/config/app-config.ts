@@ -101,6 +101,49 @@ export class AppConfig {
   @Max(64)
   INGEST_CONCURRENCY: number = 4;
 
+  /** API requests per minute per key (per IP without a key); the per-scope values below override it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_MINUTE: number = 100;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_READ_PER_MINUTE?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_SEND_PER_MINUTE?: number;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_ADMIN_PER_MINUTE?: number;
+
+  /** Failed authentications (bad key, signature or webhook secret) allowed per IP per minute before 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  AUTH_FAILURES_PER_MINUTE: number = 30;
+
+  /** Reverse proxies in front of wa-hub (hop count for X-Forwarded-For); 0 = clients connect directly. Never "trust all". */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  TRUST_PROXY: number = 0;
+
+  /** Comma-separated browser origins allowed by CORS (e.g. https://app.example.com); unset = no cross-origin access. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
   /** Log level: error, warn, log, debug, verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
@@ -116,7 +159,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET', 'WWEBJS_WEBHOOK_SECRET', 'WWEBJS_API_KEY']) {
+  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET', 'WWEBJS_WEBHOOK_SECRET', 'WWEBJS_API_KEY', 'RATE_LIMIT_READ_PER_MINUTE', 'RATE_LIMIT_SEND_PER_MINUTE', 'RATE_LIMIT_ADMIN_PER_MINUTE', 'CORS_ORIGINS']) {
     if (env[key] !== undefined) picked[key] = env[key];
   }
   const config = plainToInstance(AppConfig, picked);

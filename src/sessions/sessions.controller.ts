@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Patch, Query, Req, Res } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { AuditService } from '../audit/audit.service';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { PageQueryDto } from '../common/page-query.dto';
@@ -11,7 +12,10 @@ import { SessionsService } from './sessions.service';
 @ApiKeyAuth('read')
 @Controller('v1/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+  ) {}
 
   /** Sessions of every provider with status flags and a summary; filters `status`, `provider`, `userId`. */
   @Get()
@@ -57,7 +61,9 @@ export class SessionsController {
   @ApiOperation({ summary: 'Update a session (owner)' })
   @ApiOkResponse({ type: SessionDetailResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  update(@Param('id') id: string, @Body() body: UpdateSessionDto): Promise<SessionDetailResponseDto> {
-    return this.sessions.update(id, body.userId);
+  async update(@Param('id') id: string, @Body() body: UpdateSessionDto, @Req() req: Request): Promise<SessionDetailResponseDto> {
+    const updated = await this.sessions.update(id, body.userId, apiKeyOf(req));
+    await this.audit.record(req, 'session.updated', { type: 'session', id: updated.id }, { userId: updated.userId });
+    return updated;
   }
 }

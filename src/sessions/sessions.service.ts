@@ -137,9 +137,9 @@ export class SessionsService {
     });
   }
 
-  /** Sets the owner (`userId`). @throws AppError 404 when the session does not exist. */
-  async update(id: string, userId: string | null | undefined): Promise<SessionDetailResponseDto> {
-    const row = await this.findRow(id);
+  /** Sets the owner (`userId`). @throws AppError 404 when the session does not exist or the key may not see it. */
+  async update(id: string, userId: string | null | undefined, key?: AuthenticatedKey): Promise<SessionDetailResponseDto> {
+    const row = await this.findRow(id, key);
     if (userId !== undefined) await this.db.query(`UPDATE sessions SET user_id = $1, updated_at = now() WHERE id = $2`, [userId, row.id]);
     return this.get(row.id as string);
   }

@@ -30,8 +30,16 @@ export interface TestApp {
  * wahub_test) or a fresh in-memory PGlite, with migrations run at start-up. Listens on an ephemeral port so
  * supertest and fake provider servers talk real HTTP.
  */
-export async function createTestApp(): Promise<TestApp> {
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  // Configuration is read when the module is compiled: overrides apply to this app only.
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .compile()
+    .finally(() => {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    });
   const app = moduleRef.createNestApplication<NestExpressApplication>(APP_OPTIONS);
   app.useLogger(['error']);
   const openapi = await configureApp(app);

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppError } from '../../common/app-error';
 import { toErrorBody } from '../../common/http-exception.filter';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../../common/json-depth';
 import { requestIdOf } from '../../common/request-id';
 import { AppConfig } from '../../config/app-config';
 import { IngestService } from '../ingest/ingest.service';
@@ -53,7 +54,8 @@ export class WebhookFastLane {
     const requestId = requestIdOf(req);
     try {
       const rawBody = await readBody(req, this.config.BODY_LIMIT_BYTES);
-      this.signature.check(Object.assign(req, { rawBody }) as never);
+      this.signature.verify(Object.assign(req, { rawBody }) as never);
+      if (jsonDepthExceeds(rawBody, MAX_JSON_DEPTH)) throw new AppError(400, 'VALIDATION_FAILED', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       let body: unknown;
       try {
         body = JSON.parse(rawBody.toString('utf8'));
@@ -67,6 +69,7 @@ export class WebhookFastLane {
       if (status >= 500) this.logger.error(`POST ${req.url} → ${status} [${requestId}]`, (e as Error)?.stack);
       // A body we stopped reading (too large) must not be left for the next request on this connection.
       if (status === 413) res.setHeader('Connection', 'close');
+      if (e instanceof AppError && e.headers) for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
       send(res, status, requestId, body);
     }
   }

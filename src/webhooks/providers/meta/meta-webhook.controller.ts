@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res, UseGuards
 import { ApiBody, ApiForbiddenResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../../../auth/api-key.guard';
+import { FailedAuthLimiter } from '../../../auth/failed-auth-limiter';
 import { AppError } from '../../../common/app-error';
 import { safeEqual } from '../../../common/crypto';
 import { ErrorResponseDto } from '../../../common/error-response.dto';
@@ -21,6 +22,7 @@ export class MetaWebhookController {
     private readonly config: AppConfig,
     private readonly ingest: IngestService,
     private readonly normalizer: MetaNormalizer,
+    private readonly failures: FailedAuthLimiter,
   ) {}
 
   /**
@@ -35,8 +37,8 @@ export class MetaWebhookController {
   @ApiQuery({ name: 'hub.challenge', example: '1158201444' })
   @ApiOkResponse({ description: 'The challenge, verbatim', content: { 'text/plain': { example: '1158201444' } } })
   @ApiForbiddenResponse({ description: 'Wrong mode or verify token', type: ErrorResponseDto })
-  verify(@Query() query: Record<string, unknown>, @Res() res: Response): void {
-    verifyMetaSubscription(this.config, query, res);
+  verify(@Query() query: Record<string, unknown>, @Req() req: Request, @Res() res: Response): void {
+    this.failures.guard(req, () => verifyMetaSubscription(this.config, query, res));
   }
 
   /**

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/commo
 import type { Request } from 'express';
 import { AppError } from '../../../common/app-error';
 import { safeEqual } from '../../../common/crypto';
+import { FailedAuthLimiter } from '../../../auth/failed-auth-limiter';
 import { AppConfig } from '../../../config/app-config';
 
 /**
@@ -14,10 +15,17 @@ import { AppConfig } from '../../../config/app-config';
 export class WablasSecretGuard implements CanActivate {
   private readonly logger = new Logger(WablasSecretGuard.name);
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly failures: FailedAuthLimiter,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
+    return this.failures.guard(req, () => this.check(req));
+  }
+
+  private check(req: Request): true {
     const expected = this.config.WABLAS_WEBHOOK_SECRET;
     if (!expected) {
       this.logger.warn('Wablas webhook refused: WABLAS_WEBHOOK_SECRET is not configured');

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { AppError } from '../../../common/app-error';
 import { safeEqual, verifySha256Signature } from '../../../common/crypto';
+import { FailedAuthLimiter } from '../../../auth/failed-auth-limiter';
 import { AppConfig } from '../../../config/app-config';
 
 /**
@@ -13,10 +14,18 @@ import { AppConfig } from '../../../config/app-config';
  */
 @Injectable()
 export class WwebjsAuthGuard implements CanActivate {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly failures: FailedAuthLimiter,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    return this.check(context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>());
+    return this.verify(context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>());
+  }
+
+  /** {@link check} behind the per-IP failed-authentication limit (429 past it). @throws AppError 401 or 429 */
+  verify(req: Request & { rawBody?: Buffer }): true {
+    return this.failures.guard(req, () => this.check(req));
   }
 
   /** The check itself, for routes that pick the provider from the body. @throws AppError 401 */

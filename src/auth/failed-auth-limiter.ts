@@ -1,0 +1,70 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../common/app-error';
+import { AppConfig } from '../config/app-config';
+
+const WINDOW_MS = 60_000;
+
+/**
+ * Limits failed authentications (unknown API keys, bad signatures, wrong webhook secrets, wrong verify tokens)
+ * per client IP, so guessing is slow: past `AUTH_FAILURES_PER_MINUTE` failures in a minute, that IP gets 429
+ * with `Retry-After` until the minute ends. Verified traffic is never counted. In memory, per process.
+ */
+@Injectable()
+export class FailedAuthLimiter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** @throws AppError 429 `RATE_LIMITED` when `ip` has failed too often this minute. */
+  assertAllowed(ip: string): void {
+    const w = this.windows.get(ip);
+    const now = Date.now();
+    if (w && w.resetAt > now && w.count >= this.config.AUTH_FAILURES_PER_MINUTE) {
+      const retryAfter = Math.ceil((w.resetAt - now) / 1000);
+      throw new AppError(HttpStatus.TOO_MANY_REQUESTS, 'RATE_LIMITED', `Too many failed authentications from this address; retry in ${retryAfter} s`, undefined, { 'Retry-After': String(retryAfter) });
+    }
+  }
+
+  /** Counts one failure for `ip`. */
+  recordFailure(ip: string): void {
+    const now = Date.now();
+    const w = this.windows.get(ip);
+    if (!w || w.resetAt <= now) {
+      if (this.windows.size > 10_000) this.prune(now);
+      this.windows.set(ip, { count: 1, resetAt: now + WINDOW_MS });
+    } else w.count++;
+  }
+
+  /**
+   * Runs a credential check for `req`: refused first when its IP is over the limit, and a thrown 401/403 counts
+   * as a failure.
+   */
+  guard<T>(req: IncomingMessage & { ip?: string }, check: () => T): T {
+    const ip = this.ipOf(req);
+    this.assertAllowed(ip);
+    try {
+      return check();
+    } catch (e) {
+      if (e instanceof AppError && (e.status === HttpStatus.UNAUTHORIZED || e.status === HttpStatus.FORBIDDEN)) this.recordFailure(ip);
+      throw e;
+    }
+  }
+
+  /** The client address: Express's `req.ip` (which honours TRUST_PROXY), else the socket's. */
+  ipOf(req: IncomingMessage & { ip?: string }): string {
+    if (req.ip) return req.ip;
+    const hops = this.config.TRUST_PROXY;
+    const forwarded = req.headers['x-forwarded-for'];
+    if (hops > 0 && typeof forwarded === 'string') {
+      // The address `hops` proxies back from us, as Express computes it with `trust proxy` = hop count.
+      const chain = [...forwarded.split(',').map((s) => s.trim()), req.socket.remoteAddress ?? ''];
+      return chain[Math.max(0, chain.length - 1 - hops)] || 'unknown';
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  private prune(now: number): void {
+    for (const [ip, w] of this.windows) if (w.resetAt <= now) this.windows.delete(ip);
+  }
+}

@@ -1,0 +1,148 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeysService } from '../src/api-keys/api-keys.service';
+import { loadFixture } from './helpers/fixtures';
+import { postMeta, postWablas } from './helpers/http';
+import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
+
+type Decision = 'public' | 'read' | 'send' | 'admin';
+
+/** Every route's decision. A route missing here fails the first test: a new route must be decided. */
+const DECISIONS: Record<string, Decision> = {
+  'GET /health': 'public',
+  'GET /webhooks/meta': 'public',
+  'POST /webhooks/meta': 'public',
+  'POST /webhooks/wablas': 'public',
+  'GET /webhooks/wwebjs': 'public',
+  'POST /webhooks/wwebjs': 'public',
+  'GET /webhooks/wwebjs/{sessionId}': 'public',
+  'POST /webhooks/wwebjs/{sessionId}': 'public',
+  'POST /api/wa/webhook': 'public',
+  'GET /api/whatsapp/webhook': 'public',
+  'POST /api/whatsapp/webhook': 'public',
+  'GET /api/whatsapp/webhook/{sessionId}': 'public',
+  'POST /api/whatsapp/webhook/{sessionId}': 'public',
+  'GET /v1/messages': 'read',
+  'GET /v1/messages/{id}': 'read',
+  'GET /v1/conversations': 'read',
+  'GET /v1/conversations/{id}/messages': 'read',
+  'GET /v1/sessions': 'read',
+  'GET /v1/sessions/{id}': 'read',
+  'GET /v1/sessions/{id}/qr': 'read',
+  'GET /v1/sessions/{id}/events': 'read',
+  'GET /api/wa/get_history': 'read',
+  'GET /api/wa/conversation/{phone}': 'read',
+  'GET /api/whatsapp/session/status/{sessionId}': 'read',
+  'GET /api/whatsapp/session/list-realtime': 'read',
+  'PATCH /v1/sessions/{id}': 'admin',
+  'GET /v1/webhook-events': 'admin',
+  'GET /v1/webhook-events/{id}': 'admin',
+  'POST /v1/api-keys': 'admin',
+  'GET /v1/api-keys': 'admin',
+  'DELETE /v1/api-keys/{id}': 'admin',
+  'GET /v1/audit-log': 'admin',
+};
+
+const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };
+const BODIES: Record<string, unknown> = { 'POST /v1/api-keys': { name: 'matrix', scopes: ['read'] }, 'PATCH /v1/sessions/{id}': { userId: 'u1' } };
+
+describe('scope matrix: every route in the OpenAPI document × every kind of key (e2e)', () => {
+  let t: TestApp;
+  const keys: Record<string, string | undefined> = {};
+  beforeAll(async () => {
+    // This matrix fails authentication hundreds of times from one address: the per-IP limit is tested elsewhere.
+    t = await createTestApp({ AUTH_FAILURES_PER_MINUTE: '100000' });
+    await t.reset();
+    const svc = t.app.get(ApiKeysService);
+    const secret = async (scopes: ('read' | 'send' | 'admin')[], sessionIds: string[] | null = null) => (await svc.create(`matrix ${scopes}`, scopes, sessionIds)).secret;
+    keys.none = undefined;
+    keys.wrong = 'wah_this-key-does-not-exist-anywhere-at-all';
+    keys.read = await secret(['read']);
+    keys.send = await secret(['send']);
+    keys.admin = TEST_ENV.ADMIN_API_KEY;
+    keys.otherSession = await secret(['read'], ['11111111-1111-4111-8111-111111111111']);
+    const expired = await svc.create('expired', ['admin'], null, new Date(Date.now() + 60_000));
+    await t.db.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.key.id]);
+    keys.expired = expired.secret;
+    const revoked = await svc.create('revoked', ['admin']);
+    await svc.revoke(revoked.key.id);
+    keys.revoked = revoked.secret;
+  });
+  afterAll(async () => t?.close());
+
+  const operations = () =>
+    Object.entries(t.openapi.paths).flatMap(([path, item]) =>
+      Object.keys(item as object).filter((m) => ['get', 'post', 'patch', 'put', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+
+  it('every route has a decision, and every decision a route', () => {
+    const ops = operations();
+    expect(ops.filter((op) => !(op in DECISIONS))).toEqual([]);
+    expect(Object.keys(DECISIONS).filter((op) => !ops.includes(op))).toEqual([]);
+  });
+
+  const call = (op: string, key: string | undefined) => {
+    const [method, path] = op.split(' ');
+    const url = path.replace(/\{(\w+)\}/g, (_m, name: string) => PARAMS[name]);
+    let req = request(t.app.getHttpServer())[method.toLowerCase() as 'get'](url);
+    if (key) req = req.set('X-API-Key', key);
+    return BODIES[op] !== undefined ? req.send(BODIES[op] as object) : method === 'POST' ? req.send({}) : req;
+  };
+
+  const ALLOWED: Record<string, Decision[]> = { read: ['read'], send: ['send'], admin: ['read', 'send', 'admin'], otherSession: ['read'] };
+
+  it.each(Object.keys(DECISIONS))('%s', async (op) => {
+    const decision = DECISIONS[op];
+    if (decision === 'public') {
+      // Provider credentials decide; an API key changes nothing.
+      const [anonymous, withAdmin] = [await call(op, undefined), await call(op, keys.admin)];
+      expect(withAdmin.status).toBe(anonymous.status);
+      expect(anonymous.status).toBeLessThan(500);
+      return;
+    }
+    for (const kind of ['none', 'wrong', 'expired', 'revoked']) {
+      const res = await call(op, keys[kind]);
+      expect(res.status, `${kind} key`).toBe(401);
+      expect(res.body.error?.code ?? res.body.status ?? res.body.success).toBeDefined();
+    }
+    for (const kind of ['read', 'send', 'admin', 'otherSession']) {
+      const res = await call(op, keys[kind]);
+      if (ALLOWED[kind].includes(decision)) expect([401, 403], `${kind} key → ${res.status}`).not.toContain(res.status);
+      else expect(res.status, `${kind} key`).toBe(403);
+      expect(res.status).toBeLessThan(500);
+    }
+  });
+});
+
+describe('session-limited keys see only their sessions, also through the seed routes (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.reset();
+  });
+  afterAll(async () => t?.close());
+
+  it('a key for the Wablas device sees its messages, conversations and session, and nothing of the Meta number', async () => {
+    await postMeta(t.app, loadFixture('meta/inbound/text.json'));
+    await postWablas(t.app, loadFixture('wablas/inbound/text_private.json'));
+    const [wablas] = await t.db.query(`SELECT id FROM sessions WHERE provider = 'wablas'`);
+    const [meta] = await t.db.query(`SELECT id FROM sessions WHERE provider = 'meta'`);
+    const { secret } = await t.app.get(ApiKeysService).create('wablas only', ['read'], [wablas.id]);
+    const get = (path: string) => request(t.app.getHttpServer()).get(path).set('X-API-Key', secret);
+
+    const messages = await get('/v1/messages');
+    expect(messages.body.total).toBe(1);
+    expect(messages.body.data[0].provider).toBe('wablas');
+    const metaMessage = (await t.db.query(`SELECT id FROM messages WHERE session_id = $1`, [meta.id]))[0];
+    expect((await get(`/v1/messages/${metaMessage.id}`)).status).toBe(404);
+    expect((await get('/v1/conversations')).body.total).toBe(1);
+    const metaConv = (await t.db.query(`SELECT id FROM conversations WHERE session_id = $1`, [meta.id]))[0];
+    expect((await get(`/v1/conversations/${metaConv.id}/messages`)).status).toBe(404);
+    expect((await get('/v1/sessions')).body.data.map((s: { provider: string }) => s.provider)).toEqual(['wablas']);
+    expect((await get(`/v1/sessions/${meta.id}`)).status).toBe(404);
+    expect((await get('/api/wa/get_history')).body.total).toBe(1);
+    expect((await get('/api/wa/conversation/16505551234')).body.count).toBe(0);
+    expect((await get('/api/whatsapp/session/list-realtime')).body.summary.total).toBe(1);
+    expect((await get('/api/whatsapp/session/status/106540352242922')).status).toBe(404);
+  });
+});
