@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './common/json-depth';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from './common/app-error';
+import { NoNulPipe } from './common/no-nul.pipe';
 import { requestIdMiddleware } from './common/request-id';
 import { AppConfig } from './config/app-config';
 import { WebhookFastLane } from './webhooks/fast-lane/webhook-fast-lane';
@@ -35,6 +36,7 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   app.use(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
   app.useGlobalPipes(
+    new NoNulPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,

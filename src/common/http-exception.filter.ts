@@ -67,5 +67,11 @@ export function toErrorBody(exception: unknown, requestId: string): { status: nu
     const code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
     return { status, body: { error: { code, message, details: raw.details ?? (messages ? messages : undefined) }, requestId } };
   }
+  // A value PostgreSQL refuses as data (SQLSTATE class 22: bad encoding, out of range, invalid syntax for the
+  // type) came from the client: 400, without echoing the database's message.
+  const sqlState = (exception as { driverError?: { code?: unknown }; code?: unknown })?.driverError?.code ?? (exception as { code?: unknown })?.code;
+  if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
+    return { status: HttpStatus.BAD_REQUEST, body: { error: { code: 'VALIDATION_FAILED', message: 'A value in the request is not valid' }, requestId } };
+  }
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'INTERNAL', message: 'Internal server error' }, requestId } };
 }

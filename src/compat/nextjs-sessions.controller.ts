@@ -101,7 +101,7 @@ export class NextjsSessionsCompatController {
   @ApiQuery({ name: 'userId', required: false })
   @ApiQuery({ name: 'status', required: false })
   @ApiOkResponse({ type: SeedSessionListDto })
-  async listRealtime(@Query('userId') userId: string | undefined, @Query('status') status: string | undefined, @Req() req: Request): Promise<SeedSessionListDto> {
+  async listRealtime(@Query('userId') userId: unknown, @Query('status') status: unknown, @Req() req: Request): Promise<SeedSessionListDto> {
     const filters = { userId: typeof userId === 'string' && userId ? userId : undefined, status: typeof status === 'string' && status ? (STATUS_ALIASES[status] ?? status) : undefined };
     const key = apiKeyOf(req);
     const { connected, disconnected, loading, needsQR, error, total } = await this.sessions.summary(this.sessions.filters(filters, key));

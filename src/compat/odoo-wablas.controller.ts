@@ -91,14 +91,14 @@ export class OdooWablasCompatController {
   }
 }
 
-function intParam(value: string | undefined, fallback: number, name: string): number {
+function intParam(value: unknown, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
-  if (!/^\d{1,9}$/.test(value)) throw AppError.badRequest(`Invalid parameter: ${name} must be a non-negative integer`);
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw AppError.badRequest(`Invalid parameter: ${name} must be a non-negative integer`);
   return Number(value);
 }
 
-function phoneParam(value: string): string {
-  const digits = normalizePhone(value);
+function phoneParam(value: unknown): string {
+  const digits = typeof value === 'string' ? normalizePhone(value) : null;
   if (!digits) throw AppError.badRequest('Phone number format invalid');
   return digits;
 }
