@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { CompatModule } from './compat/compat.module';
 import { ConfigModule } from './config/config.module';
+import { ContactsModule } from './contacts/contacts.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
@@ -11,7 +12,7 @@ import { SessionsModule } from './sessions/sessions.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SessionsModule, CompatModule, HealthModule],
+  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SessionsModule, ContactsModule, CompatModule, HealthModule],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class AppModule {}

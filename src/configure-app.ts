@@ -1,7 +1,7 @@
 import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { json } from 'body-parser';
+import { json, text } from 'body-parser';
 import helmet from 'helmet';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './common/json-depth';
 import type { IncomingMessage } from 'node:http';
@@ -33,6 +33,8 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   // wwebjs `media` webhooks carry whole files base64-encoded: their routes get a larger limit, parsed first.
   const wwebjsJson = json({ limit: config.WWEBJS_BODY_LIMIT_BYTES, verify: keepRawBody });
   app.use(['/webhooks/wwebjs', '/api/whatsapp/webhook'], wwebjsJson);
+  // Contact imports: 10,000+ rows as CSV text or a JSON array.
+  app.use('/v1/contacts/import', json({ limit: '20mb', verify: keepRawBody }), text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: '20mb' }));
   app.use(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
   app.useGlobalPipes(

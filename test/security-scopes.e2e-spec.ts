@@ -41,10 +41,27 @@ const DECISIONS: Record<string, Decision> = {
   'GET /v1/api-keys': 'admin',
   'DELETE /v1/api-keys/{id}': 'admin',
   'GET /v1/audit-log': 'admin',
+  'POST /v1/conversations/{id}/read': 'send',
+  'POST /v1/contacts': 'admin',
+  'POST /v1/contacts/import': 'admin',
+  'GET /v1/contacts': 'read',
+  'GET /v1/contacts/{id}': 'read',
+  'PATCH /v1/contacts/{id}': 'admin',
+  'DELETE /v1/contacts/{id}': 'admin',
+  'GET /api/whatsapp/messages': 'read',
+  'GET /api/whatsapp/conversations': 'read',
+  'POST /api/whatsapp/mark-read': 'send',
 };
 
 const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };
-const BODIES: Record<string, unknown> = { 'POST /v1/api-keys': { name: 'matrix', scopes: ['read'] }, 'PATCH /v1/sessions/{id}': { userId: 'u1' } };
+const BODIES: Record<string, unknown> = {
+  'POST /v1/api-keys': { name: 'matrix', scopes: ['read'] },
+  'PATCH /v1/sessions/{id}': { userId: 'u1' },
+  'POST /v1/contacts': { phone: '+62 812-3456-7890' },
+  'POST /v1/contacts/import': [{ phone: '+6281234567891' }],
+  'PATCH /v1/contacts/{id}': { name: 'x' },
+  'POST /api/whatsapp/mark-read': { phone_number: '6281234567890' },
+};
 
 describe('scope matrix: every route in the OpenAPI document × every kind of key (e2e)', () => {
   let t: TestApp;

@@ -1,9 +1,15 @@
 import { Module } from '@nestjs/common';
 import { WebhooksModule } from '../webhooks/webhooks.module';
+import { ContactsModule } from '../contacts/contacts.module';
+import { MessagesModule } from '../messages/messages.module';
 import { SessionsModule } from '../sessions/sessions.module';
+import { DjangoMetaCompatController } from './django-meta.controller';
 import { NextjsSessionsCompatController } from './nextjs-sessions.controller';
 import { OdooWablasCompatController } from './odoo-wablas.controller';
 
 /** One thin controller per seed system, mapping its routes and shapes onto our services. */
-@Module({ imports: [WebhooksModule, SessionsModule], controllers: [OdooWablasCompatController, NextjsSessionsCompatController] })
+@Module({
+  imports: [WebhooksModule, SessionsModule, ContactsModule, MessagesModule],
+  controllers: [OdooWablasCompatController, NextjsSessionsCompatController, DjangoMetaCompatController],
+})
 export class CompatModule {}

@@ -144,6 +144,12 @@ export class AppConfig {
   @IsString()
   CORS_ORIGINS?: string;
 
+  /** Region for phone numbers written without a country code (`081234567890`), ISO 3166 alpha-2 like `ID`. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Z]{2}$/, { message: 'DEFAULT_PHONE_REGION must be an ISO 3166 alpha-2 code such as ID or US' })
+  DEFAULT_PHONE_REGION?: string;
+
   /** Log level: error, warn, log, debug, verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
@@ -159,7 +165,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET', 'WWEBJS_WEBHOOK_SECRET', 'WWEBJS_API_KEY', 'RATE_LIMIT_READ_PER_MINUTE', 'RATE_LIMIT_SEND_PER_MINUTE', 'RATE_LIMIT_ADMIN_PER_MINUTE', 'CORS_ORIGINS']) {
+  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET', 'WWEBJS_WEBHOOK_SECRET', 'WWEBJS_API_KEY', 'RATE_LIMIT_READ_PER_MINUTE', 'RATE_LIMIT_SEND_PER_MINUTE', 'RATE_LIMIT_ADMIN_PER_MINUTE', 'CORS_ORIGINS', 'DEFAULT_PHONE_REGION']) {
     if (env[key] !== undefined) picked[key] = env[key];
   }
   const config = plainToInstance(AppConfig, picked);

@@ -18,6 +18,23 @@ export class ContactEntity {
   @Column({ name: 'profile_name', type: 'varchar', length: 200, nullable: true })
   profileName: string | null;
 
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email: string | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  tags: string[];
+
+  @Column({ type: 'text', nullable: true })
+  notes: string | null;
+
+  /** Id of the contact in the integrator's own system. */
+  @Column({ name: 'external_ref', type: 'varchar', length: 128, nullable: true })
+  externalRef: string | null;
+
+  /** WhatsApp privacy id (`<digits>@lid`) known to belong to this number. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  lid: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -1,6 +1,6 @@
 import { PageMetaDto } from '../common/page-meta.dto';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../common/page-query.dto';
 import { PROVIDERS } from '../sessions/session.entity';
 
@@ -8,6 +8,27 @@ export class ListConversationsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsUUID()
   sessionId?: string;
+
+  /** `true`: only conversations with unread messages. */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  unread?: 'true' | 'false';
+
+  /** Contact name (case- and accent-insensitive) or number. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  q?: string;
+
+  /** Last message at or after (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  /** Last message before (ISO 8601). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
 
   @IsOptional()
   @IsIn(PROVIDERS)
@@ -67,4 +88,11 @@ export class ConversationResponseDto {
 export class ConversationPageDto extends PageMetaDto {
   @ApiProperty({ type: [ConversationResponseDto] })
   data: ConversationResponseDto[];
+}
+
+export class MarkReadResponseDto {
+  @ApiProperty({ format: 'uuid' }) conversationId: string;
+  @ApiProperty({ example: 3, description: 'Inbound messages marked read now' }) markedRead: number;
+  @ApiProperty({ example: 0 }) unreadCount: number;
+  @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) readAt: string;
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
@@ -6,7 +6,7 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { MessagePageDto } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
-import { ConversationPageDto, ListConversationsQueryDto } from './conversation.dto';
+import { ConversationPageDto, ListConversationsQueryDto, MarkReadResponseDto } from './conversation.dto';
 import { ConversationsService } from './conversations.service';
 
 @ApiTags('conversations')
@@ -24,6 +24,17 @@ export class ConversationsController {
   @ApiOkResponse({ type: ConversationPageDto })
   list(@Query() query: ListConversationsQueryDto, @Req() req: Request): Promise<ConversationPageDto> {
     return this.conversations.list(query, apiKeyOf(req));
+  }
+
+  /** Marks the conversation read: unread count to zero, inbound messages to `read` (with `readAt`). */
+  @Post(':id/read')
+  @HttpCode(200)
+  @ApiKeyAuth('send')
+  @ApiOperation({ summary: 'Mark a conversation read' })
+  @ApiOkResponse({ type: MarkReadResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  markRead(@Param('id') id: string, @Req() req: Request): Promise<MarkReadResponseDto> {
+    return this.conversations.markRead(id, apiKeyOf(req));
   }
 
   /** A conversation's messages, newest first. */

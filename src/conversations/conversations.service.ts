@@ -7,7 +7,7 @@ import { keysetPage } from '../common/keyset-page';
 import type { Page } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.service';
-import type { ConversationResponseDto, ListConversationsQueryDto } from './conversation.dto';
+import type { ConversationResponseDto, ListConversationsQueryDto, MarkReadResponseDto } from './conversation.dto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Conversations without messages sort last; the cursor uses epoch 0 for them, matching this expression.
@@ -26,6 +26,17 @@ export class ConversationsService {
     const where = new SqlWhere();
     if (query.sessionId) where.add('v.session_id = ?', query.sessionId);
     if (query.provider) where.add('s.provider = ?', query.provider);
+    if (query.unread === 'true') where.add('v.unread_count > 0');
+    if (query.unread === 'false') where.add('v.unread_count = 0');
+    if (query.from) where.add('v.last_message_at >= ?::timestamptz', query.from);
+    if (query.to) where.add('v.last_message_at < ?::timestamptz', query.to);
+    if (query.q?.trim()) {
+      const term = query.q.trim();
+      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const digits = term.replace(/[^\d]/g, '');
+      if (digits.length >= 3) where.add(`(wa_fold(coalesce(c.name, c.profile_name, '')) LIKE wa_fold(?) OR v.chat_id LIKE ?)`, like, `%${digits}%`);
+      else where.add(`wa_fold(coalesce(c.name, c.profile_name, v.subject, '')) LIKE wa_fold(?)`, like);
+    }
     scopeToKey(where, key, 'v.session_id');
     return keysetPage(this.db, {
       select: `SELECT v.*, s.provider, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name`,
@@ -38,6 +49,24 @@ export class ConversationsService {
       sortValue: (r) => r.last_message_at,
       map: toConversationDto,
     });
+  }
+
+  /**
+   * Marks a conversation read: unread count to zero, its received inbound messages to `read` with `read_at`.
+   * Idempotent.
+   * @throws AppError 404 when it does not exist or the key may not see it.
+   */
+  async markRead(id: string, key?: AuthenticatedKey): Promise<MarkReadResponseDto> {
+    await this.assertVisible(id, key);
+    const [marked] = await this.db.query(
+      `WITH m AS (
+         UPDATE messages SET status = 'read', status_at = now(), read_at = now()
+         WHERE conversation_id = $1 AND direction = 'in' AND read_at IS NULL RETURNING 1
+       ), v AS (UPDATE conversations SET unread_count = 0, updated_at = now() WHERE id = $1 RETURNING 1)
+       SELECT (SELECT count(*) FROM m)::int AS n, now() AS at`,
+      [id],
+    );
+    return { conversationId: id, markedRead: marked.n, unreadCount: 0, readAt: new Date(marked.at).toISOString() };
   }
 
   /**

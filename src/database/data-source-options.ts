@@ -25,7 +25,8 @@ export function buildDataSourceOptions(
     connectTimeoutMS: 10_000,
     logging: ['error' as const],
   };
-  const searchPath = { options: `-c search_path=${schema}` };
+  // Extensions (unaccent, pg_trgm) are installed once per database, in public.
+  const searchPath = { options: `-c search_path=${schema},public` };
   if (config.DATABASE_URL) {
     return { ...common, url: config.DATABASE_URL, extra: { max: config.DB_POOL_SIZE, ...(schema === 'public' ? {} : searchPath) } };
   }

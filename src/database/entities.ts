@@ -10,6 +10,7 @@ import { InitialSchema1763683200000 } from '../../migrations/1763683200000-Initi
 import { SessionLifecycle1763769600000 } from '../../migrations/1763769600000-SessionLifecycle';
 import { IngestBatchFunction1763856000000 } from '../../migrations/1763856000000-IngestBatchFunction';
 import { AuditLog1763942400000 } from '../../migrations/1763942400000-AuditLog';
+import { ContactsAndSearch1764028800000 } from '../../migrations/1764028800000-ContactsAndSearch';
 
 /** Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI (STACK.md pitfall 3). */
 export const ENTITIES = [
@@ -23,4 +24,4 @@ export const ENTITIES = [
   ApiKeyEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000];
+export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000];

@@ -66,7 +66,11 @@ export function createEmbeddedDriver(dataDir: string): EmbeddedDriver {
   const inMemory = dataDir.startsWith('memory://');
   const release = inMemory ? () => undefined : lockDataDir(dataDir);
   if (!inMemory && !existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(inMemory ? dataDir : resolve(dataDir, 'pgdata'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as typeof import('@electric-sql/pglite/contrib/pg_trgm');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { unaccent } = require('@electric-sql/pglite/contrib/unaccent') as typeof import('@electric-sql/pglite/contrib/unaccent');
+  const pglite = new PGlite(inMemory ? dataDir : resolve(dataDir, 'pgdata'), { extensions: { pg_trgm, unaccent } });
   const pgliteConfig = createPgConfig(pglite);
 
   class EmbeddedPool extends pg.Pool {

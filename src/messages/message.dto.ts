@@ -8,6 +8,12 @@ import { MESSAGE_STATUSES, MESSAGE_TYPES } from './message.entity';
 
 /** Filters for `GET /v1/messages`. */
 export class ListMessagesQueryDto extends PageQueryDto {
+  /** Search in text and captions, case- and accent-insensitive (`cafe` finds `Café`). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
   /** The contact's number in any common form (`+1 650-555-1234`, `16505551234`, `16505551234@c.us`). */
   @IsOptional()
   @IsString()

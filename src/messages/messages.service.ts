@@ -5,7 +5,9 @@ import type { AuthenticatedKey } from '../api-keys/api-keys.service';
 import { AppError } from '../common/app-error';
 import { keysetPage } from '../common/keyset-page';
 import type { Page } from '../common/page-query.dto';
+import type { CountryCode } from 'libphonenumber-js';
 import { normalizePhone } from '../common/phone';
+import { AppConfig } from '../config/app-config';
 import { SqlWhere } from '../common/sql-where';
 import type { ListMessagesQueryDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
 
@@ -21,7 +23,10 @@ type Row = Record<string, unknown> & { id: string; provider_timestamp: Date };
 /** Reads of the message store: history with filters and keyset pagination, single messages. */
 @Injectable()
 export class MessagesService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * Lists messages newest first (provider timestamp, then id).
@@ -59,9 +64,13 @@ export class MessagesService {
   private filters(q: ListMessagesQueryDto, key?: AuthenticatedKey): SqlWhere {
     const where = new SqlWhere();
     if (q.phone !== undefined) {
-      const phone = normalizePhone(q.phone);
+      const phone = normalizePhone(q.phone, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
       if (!phone) throw AppError.badRequest('phone is not a valid phone number', [{ field: 'phone', errors: ['invalid phone number'] }]);
       where.add(CHAT_FILTER, phone);
+    }
+    if (q.q !== undefined && q.q.trim() !== '') {
+      // Served by ix_messages_search (trigram GIN over the folded text); LIKE wildcards in the input are literal.
+      where.add(`wa_fold(coalesce(m.text, '') || ' ' || coalesce(m.caption, '')) LIKE '%' || wa_fold(?) || '%'`, q.q.trim().replace(/[\\%_]/g, (c) => `\\${c}`));
     }
     if (q.sessionId) where.add('m.session_id = ?', q.sessionId);
     if (q.conversationId) where.add('m.conversation_id = ?', q.conversationId);

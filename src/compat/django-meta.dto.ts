@@ -1,0 +1,39 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, Length } from 'class-validator';
+
+/** Shapes of seed s3 (Django on the Meta Cloud API), after its whatsapp_whatsappmessage / ...conversation tables. */
+
+export class DjangoMessageDto {
+  @ApiProperty({ example: 1042 }) id: number;
+  @ApiProperty({ example: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', nullable: true }) message_id: string | null;
+  @ApiProperty({ example: '919876543210', description: 'Sender: the contact for inbound, our number for outbound' }) from_number: string;
+  @ApiProperty({ example: 'Priya', nullable: true }) from_name: string | null;
+  @ApiProperty({ example: '919876543210', description: 'The contact (conversation) number' }) phone_number: string;
+  @ApiProperty({ example: 'text' }) message_type: string;
+  @ApiProperty({ example: 'Hello', nullable: true }) text_body: string | null;
+  @ApiProperty({ example: 'in', enum: ['in', 'out'] }) direction: string;
+  @ApiProperty({ example: 'received' }) status: string;
+  @ApiProperty({ example: false }) is_read: boolean;
+  @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) timestamp: string;
+}
+
+export class DjangoConversationDto {
+  @ApiProperty({ example: '919876543210' }) phone_number: string;
+  @ApiProperty({ example: 'Priya', nullable: true }) contact_name: string | null;
+  @ApiProperty({ example: 12 }) message_count: number;
+  @ApiProperty({ example: 2 }) unread_count: number;
+  @ApiProperty({ example: '2026-11-21T10:00:00.000Z', nullable: true }) last_message_at: string | null;
+}
+
+export class DjangoMarkReadDto {
+  @IsString()
+  @Length(3, 64)
+  @ApiProperty({ example: '919876543210' })
+  phone_number: string;
+}
+
+export class DjangoMarkReadResponseDto {
+  @ApiProperty({ example: 'success' }) status: string;
+  @ApiProperty({ example: '919876543210' }) phone_number: string;
+  @ApiProperty({ example: 2, description: 'Messages marked read' }) marked_read: number;
+}
