@@ -9,10 +9,11 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { StatsModule } from './stats/stats.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SessionsModule, ContactsModule, CompatModule, HealthModule],
+  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SessionsModule, ContactsModule, StatsModule, CompatModule, HealthModule],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class AppModule {}

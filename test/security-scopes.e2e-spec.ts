@@ -51,6 +51,8 @@ const DECISIONS: Record<string, Decision> = {
   'GET /api/whatsapp/messages': 'read',
   'GET /api/whatsapp/conversations': 'read',
   'POST /api/whatsapp/mark-read': 'send',
+  'GET /v1/stats': 'read',
+  'GET /api/wa/stats': 'read',
 };
 
 const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };

@@ -8,6 +8,7 @@ import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
 import { SqlWhere } from '../common/sql-where';
 import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
+import { StatsService } from '../stats/stats.service';
 import { IngestService } from '../webhooks/ingest/ingest.service';
 import { WablasSecretGuard } from '../webhooks/providers/wablas/wablas-secret.guard';
 import { ingestWablas } from '../webhooks/providers/wablas/wablas-webhook.controller';
@@ -32,6 +33,7 @@ export class OdooWablasCompatController {
     @InjectDataSource() private readonly db: DataSource,
     private readonly ingest: IngestService,
     private readonly normalizer: WablasNormalizer,
+    private readonly statsService: StatsService,
   ) {}
 
   /** Wablas webhook at the seed's URL; same storage as POST /webhooks/wablas, answered in the seed's shape. */
@@ -71,6 +73,26 @@ export class OdooWablasCompatController {
     return { status: 'success', count: data.length, total, limit, offset, data };
   }
 
+  /** Seed s0's statistics: overall totals, the last `days` (default 7), unique contacts. */
+  @Get('stats')
+  @ApiKeyAuth('read')
+  @ApiOperation({ summary: 'Statistics (seed s0 shape)' })
+  @ApiQuery({ name: 'days', required: false, example: 30 })
+  @ApiOkResponse({ schema: { type: 'object', example: { status: 'success', total_messages: 82, incoming_messages: 45, outgoing_messages: 37, messages_last_30_days: 82, unique_contacts: 12 } } })
+  async stats(@Query() q: Record<string, unknown>, @Req() req: Request): Promise<OdooStats> {
+    const days = intParam(q.days, 7, 'days');
+    if (days < 1 || days > 3660) throw AppError.badRequest('Invalid parameter: days must be between 1 and 3660');
+    const s = await this.statsService.stats({ days }, apiKeyOf(req));
+    return {
+      status: 'success',
+      total_messages: s.overall.total,
+      incoming_messages: s.overall.incoming,
+      outgoing_messages: s.overall.outgoing,
+      [`messages_last_${days}_days`]: s.window.total,
+      unique_contacts: s.overall.uniqueContacts,
+    };
+  }
+
   /** One contact's messages, newest first; `limit` default 100, at most 1000. */
   @Get('conversation/:phone')
   @ApiKeyAuth('read')
@@ -90,6 +112,9 @@ export class OdooWablasCompatController {
     return { status: 'success', phone: digits, count: messages.length, messages };
   }
 }
+
+/** Seed s0's stats shape; the window key carries the day count (`messages_last_30_days`). */
+export type OdooStats = { status: string; total_messages: number; incoming_messages: number; outgoing_messages: number; unique_contacts: number } & Record<string, number | string>;
 
 function intParam(value: unknown, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;

@@ -15,8 +15,8 @@ export async function insertOutboundMessage(
     [opts.provider, opts.sessionExternalId],
   );
   const [conversation] = await db.query(
-    `INSERT INTO conversations (session_id, chat_id) VALUES ($1, $2)
-     ON CONFLICT (session_id, chat_id) DO UPDATE SET updated_at = now() RETURNING id`,
+    `INSERT INTO conversations (session_id, chat_id, message_count, last_message_at, last_message_direction) VALUES ($1, $2, 1, now(), 'out')
+     ON CONFLICT (session_id, chat_id) DO UPDATE SET message_count = conversations.message_count + 1, updated_at = now() RETURNING id`,
     [session.id, opts.to],
   );
   const [message] = await db.query(
