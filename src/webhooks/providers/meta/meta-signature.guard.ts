@@ -1,9 +1,9 @@
-import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../../common/app-error';
 import { verifySha256Signature } from '../../../common/crypto';
 import { FailedAuthLimiter } from '../../../auth/failed-auth-limiter';
 import { AppConfig } from '../../../config/app-config';
+import { WebhookAuthGuard, type WebhookRequest } from '../webhook-auth.guard';
 
 /**
  * Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` over the exact bytes Meta sent
@@ -12,25 +12,17 @@ import { AppConfig } from '../../../config/app-config';
  * Source: https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads
  */
 @Injectable()
-export class MetaSignatureGuard implements CanActivate {
+export class MetaSignatureGuard extends WebhookAuthGuard {
   private readonly logger = new Logger(MetaSignatureGuard.name);
 
   constructor(
     private readonly config: AppConfig,
-    private readonly failures: FailedAuthLimiter,
-  ) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    return this.verify(context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>());
+    failures: FailedAuthLimiter,
+  ) {
+    super(failures);
   }
 
-  /** {@link check} behind the per-IP failed-authentication limit (429 past it). @throws AppError 401 or 429 */
-  verify(req: Request & { rawBody?: Buffer }): true {
-    return this.failures.guard(req, () => this.check(req));
-  }
-
-  /** The check itself, for routes that pick the provider from the body (seed s3's shared URL). @throws AppError 401 */
-  check(req: Request & { rawBody?: Buffer }): true {
+  protected check(req: WebhookRequest): true {
     const secret = this.config.META_APP_SECRET;
     if (!secret) {
       this.logger.warn('Meta webhook refused: META_APP_SECRET is not configured');

@@ -1,9 +1,9 @@
-import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../../common/app-error';
 import { safeEqual } from '../../../common/crypto';
 import { FailedAuthLimiter } from '../../../auth/failed-auth-limiter';
 import { AppConfig } from '../../../config/app-config';
+import { WebhookAuthGuard, type WebhookRequest } from '../webhook-auth.guard';
 
 /**
  * Wablas does not sign its webhooks, so the URL configured in the Wablas dashboard carries our shared secret:
@@ -12,20 +12,17 @@ import { AppConfig } from '../../../config/app-config';
  * Source: fixture MANIFEST, "common wablas rules".
  */
 @Injectable()
-export class WablasSecretGuard implements CanActivate {
+export class WablasSecretGuard extends WebhookAuthGuard {
   private readonly logger = new Logger(WablasSecretGuard.name);
 
   constructor(
     private readonly config: AppConfig,
-    private readonly failures: FailedAuthLimiter,
-  ) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request>();
-    return this.failures.guard(req, () => this.check(req));
+    failures: FailedAuthLimiter,
+  ) {
+    super(failures);
   }
 
-  private check(req: Request): true {
+  protected check(req: WebhookRequest): true {
     const expected = this.config.WABLAS_WEBHOOK_SECRET;
     if (!expected) {
       this.logger.warn('Wablas webhook refused: WABLAS_WEBHOOK_SECRET is not configured');

@@ -1,9 +1,10 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { AppError } from '../../../common/app-error';
 import { safeEqual, verifySha256Signature } from '../../../common/crypto';
 import { FailedAuthLimiter } from '../../../auth/failed-auth-limiter';
 import { AppConfig } from '../../../config/app-config';
+import { WebhookAuthGuard, type WebhookRequest } from '../webhook-auth.guard';
 
 /**
  * Authenticates a whatsapp-web.js server's webhook by either credential it can carry:
@@ -13,23 +14,15 @@ import { AppConfig } from '../../../config/app-config';
  * Both compared in constant time. A signature that is present must be right; neither → 401, nothing stored.
  */
 @Injectable()
-export class WwebjsAuthGuard implements CanActivate {
+export class WwebjsAuthGuard extends WebhookAuthGuard {
   constructor(
     private readonly config: AppConfig,
-    private readonly failures: FailedAuthLimiter,
-  ) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    return this.verify(context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>());
+    failures: FailedAuthLimiter,
+  ) {
+    super(failures);
   }
 
-  /** {@link check} behind the per-IP failed-authentication limit (429 past it). @throws AppError 401 or 429 */
-  verify(req: Request & { rawBody?: Buffer }): true {
-    return this.failures.guard(req, () => this.check(req));
-  }
-
-  /** The check itself, for routes that pick the provider from the body. @throws AppError 401 */
-  check(req: Request & { rawBody?: Buffer }): true {
+  protected check(req: WebhookRequest): true {
     const signature = header(req, 'x-webhook-signature');
     if (signature !== undefined) {
       const secret = this.config.WWEBJS_WEBHOOK_SECRET;
