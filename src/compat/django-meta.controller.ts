@@ -12,8 +12,7 @@ import { MESSAGE_TYPES } from '../messages/message.entity';
 import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
 import { DjangoConversationDto, DjangoMarkReadDto, DjangoMarkReadResponseDto, DjangoMessageDto } from './django-meta.dto';
 import { ODOO_ERRORS } from './seed-error.filter';
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+import { toIso as iso } from '../common/sql-text';
 
 /**
  * Seed s3 (Django on the Meta Cloud API): `GET /api/whatsapp/messages/?phone=&type=&limit=`,

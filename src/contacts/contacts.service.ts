@@ -12,8 +12,8 @@ import { normalizePhone } from '../common/phone';
 import { SqlWhere } from '../common/sql-where';
 import { AppConfig } from '../config/app-config';
 import { ContactResponseDto, CreateContactDto, ImportContactsResponseDto, ListContactsQueryDto, UpdateContactDto } from './contact.dto';
+import { addNameOrNumberFilter, toIso, UUID_RE } from '../common/sql-text';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type Row = Record<string, unknown>;
 // CSV headers accepted for each field (case-insensitive).
 const CSV_FIELDS: Record<string, keyof CreateContactDto> = {
@@ -65,13 +65,7 @@ export class ContactsService {
   /** Contacts by name, newest first; `q` matches name (accent/case-insensitive) or digits of the number. */
   list(q: ListContactsQueryDto): Promise<Page<ContactResponseDto>> {
     const where = new SqlWhere();
-    if (q.q?.trim()) {
-      const term = q.q.trim();
-      const digits = term.replace(/[^\d]/g, '');
-      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      if (digits.length >= 3) where.add(`(wa_fold(coalesce(c.name, c.profile_name, '')) LIKE wa_fold(?) OR c.phone LIKE ?)`, like, `%${digits}%`);
-      else where.add(`wa_fold(coalesce(c.name, c.profile_name, '')) LIKE wa_fold(?)`, like);
-    }
+    if (q.q?.trim()) addNameOrNumberFilter(where, `coalesce(c.name, c.profile_name, '')`, 'c.phone', q.q.trim());
     return keysetPage(this.db, {
       select: 'SELECT c.*',
       from: 'FROM contacts c',
@@ -196,7 +190,7 @@ export class ContactsService {
   }
 
   private async row(id: string): Promise<Row> {
-    if (!UUID.test(id)) throw AppError.notFound('Contact');
+    if (!UUID_RE.test(id)) throw AppError.notFound('Contact');
     const rows = (await this.db.query(`SELECT * FROM contacts WHERE id = $1`, [id])) as Row[];
     if (rows.length === 0) throw AppError.notFound('Contact');
     return rows[0];
@@ -208,7 +202,6 @@ function pickField(dto: UpdateContactDto, key: keyof UpdateContactDto, current: 
   return dto[key] !== undefined ? dto[key] : current;
 }
 
-const iso = (v: unknown) => new Date(v as string).toISOString();
 
 export function toContactDto(r: Row): ContactResponseDto {
   const name = (r.name as string) ?? null;
@@ -224,7 +217,7 @@ export function toContactDto(r: Row): ContactResponseDto {
     notes: (r.notes as string) ?? null,
     externalRef: (r.external_ref as string) ?? null,
     lid: (r.lid as string) ?? null,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
+    createdAt: toIso(r.created_at)!,
+    updatedAt: toIso(r.updated_at)!,
   };
 }

@@ -8,8 +8,8 @@ import type { Page } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.service';
 import type { ConversationResponseDto, ListConversationsQueryDto, MarkReadResponseDto } from './conversation.dto';
+import { addNameOrNumberFilter, toIso as iso, UUID_RE } from '../common/sql-text';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Conversations without messages sort last; the cursor uses epoch 0 for them, matching this expression.
 const SORT_AT = `COALESCE(v.last_message_at, 'epoch'::timestamptz)`;
 
@@ -30,13 +30,7 @@ export class ConversationsService {
     if (query.unread === 'false') where.add('v.unread_count = 0');
     if (query.from) where.add('v.last_message_at >= ?::timestamptz', query.from);
     if (query.to) where.add('v.last_message_at < ?::timestamptz', query.to);
-    if (query.q?.trim()) {
-      const term = query.q.trim();
-      const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const digits = term.replace(/[^\d]/g, '');
-      if (digits.length >= 3) where.add(`(wa_fold(coalesce(c.name, c.profile_name, '')) LIKE wa_fold(?) OR v.chat_id LIKE ?)`, like, `%${digits}%`);
-      else where.add(`wa_fold(coalesce(c.name, c.profile_name, v.subject, '')) LIKE wa_fold(?)`, like);
-    }
+    if (query.q?.trim()) addNameOrNumberFilter(where, `coalesce(c.name, c.profile_name, v.subject, '')`, 'v.chat_id', query.q.trim());
     scopeToKey(where, key, 'v.session_id');
     return keysetPage(this.db, {
       select: `SELECT v.*, s.provider, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name`,
@@ -74,7 +68,7 @@ export class ConversationsService {
    * @throws AppError 404 otherwise.
    */
   async assertVisible(id: string, key?: AuthenticatedKey): Promise<void> {
-    if (!UUID.test(id)) throw AppError.notFound('Conversation');
+    if (!UUID_RE.test(id)) throw AppError.notFound('Conversation');
     const where = new SqlWhere().add('v.id = ?', id);
     scopeToKey(where, key, 'v.session_id');
     const rows = await this.db.query(`SELECT 1 FROM conversations v ${where}`, where.params);
@@ -82,7 +76,6 @@ export class ConversationsService {
   }
 }
 
-const iso = (v: unknown): string | null => (v ? new Date(v as string).toISOString() : null);
 
 function toConversationDto(r: Record<string, unknown>): ConversationResponseDto {
   return {

@@ -10,6 +10,7 @@ import { normalizePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import { SqlWhere } from '../common/sql-where';
 import type { ListMessagesQueryDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
+import { likeContains, toIso as iso } from '../common/sql-text';
 
 const SELECT = `
   SELECT m.id, s.provider, m.session_id, m.conversation_id, m.external_id, m.direction, m.type, m.chat_id,
@@ -70,7 +71,7 @@ export class MessagesService {
     }
     if (q.q !== undefined && q.q.trim() !== '') {
       // Served by ix_messages_search (trigram GIN over the folded text); LIKE wildcards in the input are literal.
-      where.add(`wa_fold(coalesce(m.text, '') || ' ' || coalesce(m.caption, '')) LIKE '%' || wa_fold(?) || '%'`, q.q.trim().replace(/[\\%_]/g, (c) => `\\${c}`));
+      where.add(`wa_fold(coalesce(m.text, '') || ' ' || coalesce(m.caption, '')) LIKE wa_fold(?)`, likeContains(q.q.trim()));
     }
     if (q.sessionId) where.add('m.session_id = ?', q.sessionId);
     if (q.conversationId) where.add('m.conversation_id = ?', q.conversationId);
@@ -96,7 +97,6 @@ export function scopeToKey(where: SqlWhere, key: AuthenticatedKey | undefined, c
   if (key?.sessionIds) where.add(`${column} = ANY(?::uuid[])`, key.sessionIds);
 }
 
-const iso = (v: unknown): string | null => (v ? new Date(v as string).toISOString() : null);
 
 export function toMessageDto(r: Row): MessageResponseDto {
   return {

@@ -8,8 +8,8 @@ import { keysetPage } from '../common/keyset-page';
 import type { Page, PageQueryDto } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import type { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventResponseDto, SessionPageDto, SessionResponseDto, SessionSummaryDto } from './session.dto';
+import { toIso as iso, UUID_RE } from '../common/sql-text';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type Row = Record<string, unknown>;
 
 // Seed s4's computed flags, in SQL for the summary and in TS for rows (keep the two in step).
@@ -77,7 +77,7 @@ export class SessionsService {
   async findRow(id: string, key?: AuthenticatedKey, provider?: string): Promise<Row> {
     const where = new SqlWhere();
     if (provider) where.add('s.provider = ? AND s.external_id = ?', provider, id);
-    else if (UUID.test(id)) where.add('s.id = ?', id);
+    else if (UUID_RE.test(id)) where.add('s.id = ?', id);
     else throw AppError.notFound('Session');
     if (key?.sessionIds) where.add('s.id = ANY(?::uuid[])', key.sessionIds);
     const rows = (await this.db.query(`SELECT s.* FROM sessions s ${where}`, where.params)) as Row[];
@@ -145,7 +145,6 @@ export class SessionsService {
   }
 }
 
-const iso = (v: unknown): string | null => (v ? new Date(v as string).toISOString() : null);
 
 /** Row → response with seed s4's flags. */
 export function toSessionDto(r: Row): SessionResponseDto {

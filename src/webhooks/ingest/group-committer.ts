@@ -31,11 +31,6 @@ export class GroupCommitter<J, R> {
     });
   }
 
-  /** Jobs waiting for a flush. */
-  get pending(): number {
-    return this.queue.length;
-  }
-
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
