@@ -4,7 +4,8 @@
 // package `wrk`; it is light, so the servers get the CPU), or autocannon when wrk is not installed.
 // Afterwards every acknowledged webhook must be a stored row. Prints throughput, p50/p99 latency and the ratio.
 import autocannon from 'autocannon';
-import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { start } from './process.mjs';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,18 +66,6 @@ async function driveWrk(url, seconds) {
 async function driveAutocannon(url, seconds) {
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: [{ method: 'POST', setupRequest: (req) => { const body = metaBody(); return { ...req, body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) } }; } }] });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx, errors: r.errors + r.timeouts };
-}
-
-function start(script, env, probe) {
-  return new Promise((resolve, reject) => {
-    const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    const timer = setInterval(async () => {
-      try {
-        if ((await fetch(`http://127.0.0.1:${env.PORT}${probe}`)).status < 500) { clearInterval(timer); resolve(child); }
-      } catch { /* not up yet */ }
-    }, 200);
-    child.on('exit', (code) => { clearInterval(timer); reject(new Error(`${script} exited with ${code}`)); });
-  });
 }
 
 async function measure(name, url, countRows) {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures';
-import { apiGet, postMeta, postWablas, withFreshIds } from './helpers/http';
+import { apiGet, postMeta, postWablas, postWwebjsNative, withFreshIds } from './helpers/http';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
 const as = (t: TestApp) => ({
@@ -79,6 +79,36 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       expect(res.body).toMatchObject({ created: 10_000, updated: 0, rejected: 0 });
       expect((await apiGet(t.app, '/v1/contacts?limit=1')).body.total).toBe(10_000);
     }, 60_000);
+  });
+
+  describe('@lid aliases', () => {
+    it('a @lid chat is merged into its number once a contact links them; later @lid messages thread there directly', async () => {
+      const lidMessage = loadFixture<Record<string, unknown>>('wwebjs/inbound/message_from_lid.json');
+      expect((await postWwebjsNative(t.app, loadFixture('wwebjs/inbound/message_text.json'))).status).toBe(200);
+      expect((await postWwebjsNative(t.app, lidMessage)).status).toBe(200);
+      const chats = async () => (await apiGet(t.app, '/v1/conversations')).body;
+      expect((await chats()).data.map((c: { chatId: string }) => c.chatId).sort()).toEqual(['211071956705386@lid', '6281288888888']);
+
+      const res = await as(t).post('/v1/contacts', { phone: '+62 812-8888-8888', name: 'Siti Aminah', lid: '211071956705386@lid' });
+      expect(res.status).toBe(201);
+      const merged = await chats();
+      expect(merged.total).toBe(1);
+      expect(merged.data[0]).toMatchObject({ chatId: '6281288888888', messageCount: 2, unreadCount: 2, contact: { phone: '6281288888888', name: 'Siti Aminah' } });
+      const history = (await apiGet(t.app, '/v1/messages?phone=6281288888888')).body;
+      expect(history.total).toBe(2);
+      expect(history.data.find((m: { text: string }) => m.text === 'Halo dari akun LID')).toMatchObject({
+        chatId: '6281288888888', sender: '6281288888888', senderName: 'Siti Aminah', contact: { phone: '6281288888888', name: 'Siti Aminah' },
+      });
+
+      const later = JSON.parse(JSON.stringify(lidMessage).replaceAll('3A6F0B5C2D9E8A7B6C5D', '3A6F0B5C2D9E8A7B6C5E'));
+      expect((await postWwebjsNative(t.app, later)).status).toBe(200);
+      const after = await chats();
+      expect(after.total).toBe(1);
+      expect(after.data[0]).toMatchObject({ chatId: '6281288888888', messageCount: 3, unreadCount: 3 });
+      // The raw payload keeps the lid as the provider sent it.
+      const [raw] = await t.db.query(`SELECT raw->'id'->>'remote' AS remote FROM messages WHERE external_id LIKE '%3A6F0B5C2D9E8A7B6C5E'`);
+      expect(raw.remote).toBe('211071956705386@lid');
+    });
   });
 
   describe('conversations', () => {

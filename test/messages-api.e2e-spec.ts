@@ -83,6 +83,25 @@ describe('/v1 read API (e2e)', () => {
       expect(window.body.data.map((m: { text: string }) => m.text)).not.toContain('message 20');
     });
 
+    it('totals: exact from the conversation counters; counted up to 10,000 for other filters, then flagged', async () => {
+      const [v] = await t.db.query(`SELECT id, session_id FROM conversations WHERE chat_id = '16505551234'`);
+      // 10,050 more messages of that conversation, written as a restore would (counters kept by hand).
+      await t.db.query(
+        `INSERT INTO messages (session_id, conversation_id, external_id, direction, type, chat_id, text, status, provider_timestamp)
+         SELECT $1, $2, 'bulk.' || g, 'in', 'text', '16505551234', 'bulk ' || g, 'received', to_timestamp(1600000000 + g) FROM generate_series(1, 10050) g`,
+        [v.session_id, v.id],
+      );
+      await t.db.query(`UPDATE conversations SET message_count = message_count + 10050 WHERE id = $1`, [v.id]);
+      const count = async (where = 'true') => (await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE ${where}`))[0].n as number;
+      expect(await count(`conversation_id = '${v.id}'`)).toBe(10_075);
+      expect((await apiGet(t.app, '/v1/messages?limit=1')).body).toMatchObject({ total: await count(), totalExact: true });
+      expect((await apiGet(t.app, '/v1/messages?limit=1&phone=%2B1%20650-555-1234')).body).toMatchObject({ total: 10_075, totalExact: true });
+      expect((await apiGet(t.app, `/v1/conversations/${v.id}/messages?limit=1`)).body).toMatchObject({ total: 10_075, totalExact: true });
+      expect((await apiGet(t.app, '/v1/messages?limit=1&direction=in')).body).toMatchObject({ total: 10_000, totalExact: false });
+      expect((await apiGet(t.app, '/v1/messages?limit=1&q=message')).body).toMatchObject({ total: 25, totalExact: true });
+      expect((await apiGet(t.app, '/api/wa/get_history?limit=1')).body.total).toBe(await count());
+    });
+
     it('sessionId filter', async () => {
       const [wablas] = await t.db.query(`SELECT id FROM sessions WHERE provider = 'wablas'`);
       expect((await apiGet(t.app, `/v1/messages?sessionId=${wablas.id}`)).body.total).toBe(3);

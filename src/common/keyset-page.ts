@@ -20,17 +20,30 @@ export interface KeysetPageOptions<T> {
   /** The row's sort value (the selected column behind `sortAt`). */
   sortValue: (row: Row) => unknown;
   map: (row: Row) => T;
+  /** Exact total from maintained counters, when the caller's filters allow it; else the matches are counted. */
+  total?: () => Promise<number>;
 }
 
+/** Counting matches stops here (a count is a scan of every match); beyond it `totalExact` is false. */
+export const COUNT_CAP = 10_000;
+
 /**
- * One page of a `/v1` list, newest first: `total` counts every match; with `cursor` the page starts after the
+ * One page of a `/v1` list, newest first: `total` counts every match (from `o.total` when given, else counted up
+ * to {@link COUNT_CAP}: then `total` is that lower bound and `totalExact` false); with `cursor` the page starts after the
  * cursor's row (keyset, stable under inserts, fast at any depth), else at `offset`. `nextCursor` is null on the
  * last page.
  * @throws AppError 400 for a cursor that is not ours.
  */
 export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Promise<Page<T>> {
   const limit = o.query.limit ?? 100;
-  const total = Number((await db.query(`SELECT count(*)::bigint AS n ${o.from} ${o.where}`, o.where.params))[0].n);
+  let total: number;
+  let totalExact = true;
+  if (o.total) total = await o.total();
+  else {
+    const counted = Number((await db.query(`SELECT count(*)::int AS n FROM (SELECT 1 ${o.from} ${o.where} LIMIT ${COUNT_CAP + 1}) x`, o.where.params))[0].n);
+    totalExact = counted <= COUNT_CAP;
+    total = Math.min(counted, COUNT_CAP);
+  }
   let offset = o.query.offset ?? 0;
   if (o.query.cursor) {
     const pos = decodeCursor(o.query.cursor);
@@ -46,6 +59,7 @@ export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Pr
   return {
     data: page.map(o.map),
     total,
+    totalExact,
     limit,
     offset,
     nextCursor: rows.length > limit && last ? encodeCursor({ at: new Date((o.sortValue(last) as string) ?? 0).toISOString(), id: String(last.id) }) : null,

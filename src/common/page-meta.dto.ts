@@ -6,6 +6,13 @@ export class PageMetaDto {
   @ApiProperty({ example: 1 })
   total: number;
 
+  /**
+   * False when `total` is a lower bound: matches are counted up to 10,000 unless maintained counters answer the
+   * filters (messages by session, conversation or phone are always exact).
+   */
+  @ApiProperty({ example: true })
+  totalExact: boolean;
+
   @ApiProperty({ example: 100 })
   limit: number;
 

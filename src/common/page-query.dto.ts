@@ -57,6 +57,7 @@ export function decodeCursor(token: string): CursorPosition {
 export interface Page<T> {
   data: T[];
   total: number;
+  totalExact: boolean;
   limit: number;
   offset: number;
   nextCursor: string | null;

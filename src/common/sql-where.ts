@@ -1,7 +1,9 @@
 /** Builds a parameterised WHERE clause: `add('m.type = ?', value)` numbers the placeholders. */
 export class SqlWhere {
-  readonly params: unknown[] = [];
   private readonly parts: string[] = [];
+
+  /** @param params values collected so far; pass another SqlWhere's to build two clauses of one query. */
+  constructor(readonly params: unknown[] = []) {}
 
   /** Adds a condition; each `?` in `sql` takes the next value. */
   add(sql: string, ...values: unknown[]): this {

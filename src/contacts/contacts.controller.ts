@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req
 import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
-import { ApiKeyAuth } from '../auth/api-key.guard';
+import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { ContactPageDto, ContactResponseDto, CreateContactDto, ImportContactsResponseDto, ListContactsQueryDto, UpdateContactDto } from './contact.dto';
 import { ContactsService } from './contacts.service';
@@ -44,8 +44,8 @@ export class ContactsController {
   @ApiKeyAuth('read')
   @ApiOperation({ summary: 'List contacts' })
   @ApiOkResponse({ type: ContactPageDto })
-  list(@Query() q: ListContactsQueryDto): Promise<ContactPageDto> {
-    return this.contacts.list(q);
+  list(@Query() q: ListContactsQueryDto, @Req() req: Request): Promise<ContactPageDto> {
+    return this.contacts.list(q, apiKeyOf(req));
   }
 
   @Get(':id')
@@ -53,8 +53,8 @@ export class ContactsController {
   @ApiOperation({ summary: 'Get a contact' })
   @ApiOkResponse({ type: ContactResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@Param('id') id: string): Promise<ContactResponseDto> {
-    return this.contacts.get(id);
+  get(@Param('id') id: string, @Req() req: Request): Promise<ContactResponseDto> {
+    return this.contacts.get(id, apiKeyOf(req));
   }
 
   @Patch(':id')

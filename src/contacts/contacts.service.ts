@@ -1,3 +1,4 @@
+import type { AuthenticatedKey } from '../api-keys/api-keys.service';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { plainToInstance } from 'class-transformer';
@@ -59,13 +60,48 @@ export class ContactsService {
       [phone, dto.name ?? null, dto.email ?? null, dto.tags ?? [], dto.notes ?? null, dto.externalRef ?? null, dto.lid ?? null],
     )) as Row[];
     if (rows.length === 0) throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', `A contact with phone ${phone} already exists`);
+    if (rows[0].lid) await this.mergeLidConversations([rows[0].lid as string]);
     return toContactDto(rows[0]);
   }
 
-  /** Contacts by name, newest first; `q` matches name (accent/case-insensitive) or digits of the number. */
-  list(q: ListContactsQueryDto): Promise<Page<ContactResponseDto>> {
+  /**
+   * Folds the conversations that were keyed by a `@lid` (before its number was known) into the number's
+   * conversation of the same session: messages move (chat, contact and sender become the number), counters add
+   * up, the last message is the newer one, the lid conversation is removed. One transaction; idempotent.
+   * @param lids the `@lid` ids just linked to a contact.
+   */
+  async mergeLidConversations(lids: string[]): Promise<void> {
+    if (lids.length === 0) return;
+    const src = `SELECT v.id AS src_id, v.session_id, c.phone, c.id AS contact_id, v.chat_id AS lid
+      FROM conversations v JOIN contacts c ON c.lid = v.chat_id WHERE v.chat_id = ANY($1::text[])`;
+    await this.db.transaction(async (m) => {
+      await m.query(`INSERT INTO conversations (session_id, chat_id, contact_id) SELECT session_id, phone, contact_id FROM (${src}) s ON CONFLICT (session_id, chat_id) DO NOTHING`, [lids]);
+      await m.query(
+        `UPDATE messages m SET conversation_id = t.id, chat_id = s.phone, contact_id = s.contact_id, sender = CASE WHEN m.sender = s.lid THEN s.phone ELSE m.sender END
+         FROM (${src}) s JOIN conversations t ON t.session_id = s.session_id AND t.chat_id = s.phone WHERE m.conversation_id = s.src_id`,
+        [lids],
+      );
+      await m.query(
+        `UPDATE conversations t SET message_count = t.message_count + o.message_count, unread_count = t.unread_count + o.unread_count,
+           last_message_preview = CASE WHEN t.last_message_at IS NULL OR o.last_message_at > t.last_message_at THEN o.last_message_preview ELSE t.last_message_preview END,
+           last_message_direction = CASE WHEN t.last_message_at IS NULL OR o.last_message_at > t.last_message_at THEN o.last_message_direction ELSE t.last_message_direction END,
+           last_message_at = GREATEST(t.last_message_at, o.last_message_at), contact_id = COALESCE(t.contact_id, s.contact_id), updated_at = now()
+         FROM (${src}) s JOIN conversations o ON o.id = s.src_id WHERE t.session_id = s.session_id AND t.chat_id = s.phone`,
+        [lids],
+      );
+      await m.query(`UPDATE calls k SET chat_id = s.phone FROM (${src}) s WHERE k.session_id = s.session_id AND k.chat_id = s.lid`, [lids]);
+      await m.query(`DELETE FROM conversations WHERE id IN (SELECT src_id FROM (${src}) s)`, [lids]);
+    });
+  }
+
+  /**
+   * Contacts, newest first; `q` matches name (accent/case-insensitive) or digits of the number. A key limited to
+   * sessions sees the contacts that have a conversation in them.
+   */
+  list(q: ListContactsQueryDto, key?: AuthenticatedKey): Promise<Page<ContactResponseDto>> {
     const where = new SqlWhere();
     if (q.q?.trim()) addNameOrNumberFilter(where, `coalesce(c.name, c.profile_name, '')`, 'c.phone', q.q.trim());
+    visibleTo(where, key);
     return keysetPage(this.db, {
       select: 'SELECT c.*',
       from: 'FROM contacts c',
@@ -79,9 +115,15 @@ export class ContactsService {
     });
   }
 
-  /** @throws AppError 404 */
-  async get(id: string): Promise<ContactResponseDto> {
-    return toContactDto(await this.row(id));
+  /** @throws AppError 404, also when a session-limited key has no conversation with the contact. */
+  async get(id: string, key?: AuthenticatedKey): Promise<ContactResponseDto> {
+    const row = await this.row(id);
+    if (key?.sessionIds) {
+      const where = new SqlWhere().add('c.id = ?', id);
+      visibleTo(where, key);
+      if ((await this.db.query(`SELECT 1 FROM contacts c ${where}`, where.params)).length === 0) throw AppError.notFound('Contact');
+    }
+    return toContactDto(row);
   }
 
   /** @throws AppError 404, 400 for a bad phone, 409 when the new number belongs to another contact. */
@@ -97,6 +139,7 @@ export class ContactsService {
          ) SELECT * FROM u`,
         [id, phone, pickField(dto, 'name', current.name), pickField(dto, 'email', current.email), dto.tags ?? current.tags, pickField(dto, 'notes', current.notes), pickField(dto, 'externalRef', current.external_ref), pickField(dto, 'lid', current.lid)],
       )) as Row[];
+      if (rows[0].lid) await this.mergeLidConversations([rows[0].lid as string]);
       return toContactDto(rows[0]);
     } catch (e) {
       if ((e as { driverError?: { code?: string } }).driverError?.code === '23505') throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', 'Another contact has that phone or lid');
@@ -156,6 +199,7 @@ export class ContactsService {
       )) as { inserted: boolean }[];
       created = result.filter((r) => r.inserted).length;
       updated = result.length - created;
+      await this.mergeLidConversations([...byPhone.values()].map((r) => r.lid).filter((l): l is string => !!l));
     }
     return { created, updated, rejected: errors.length, errors };
   }
@@ -195,6 +239,11 @@ export class ContactsService {
     if (rows.length === 0) throw AppError.notFound('Contact');
     return rows[0];
   }
+}
+
+/** Limits a query on `c` (contacts) to those with a conversation in the sessions of a session-limited key. */
+function visibleTo(where: SqlWhere, key: AuthenticatedKey | undefined): void {
+  if (key?.sessionIds) where.add('EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.session_id = ANY(?::uuid[]))', key.sessionIds);
 }
 
 /** The new value when the request carries the field (null clears it), else the current one. */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { StatsController } from './stats.controller';
+import { StatsCompactor } from './stats-compactor';
 import { StatsService } from './stats.service';
 
-@Module({ controllers: [StatsController], providers: [StatsService], exports: [StatsService] })
+@Module({ controllers: [StatsController], providers: [StatsService, StatsCompactor], exports: [StatsService] })
 export class StatsModule {}

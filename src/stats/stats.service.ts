@@ -11,11 +11,13 @@ type Row = Record<string, unknown>;
 const n = (v: unknown) => Number(v ?? 0);
 
 /**
- * Statistics, computed with set-based SQL over the indexed message store: window counts come from a range scan of
- * ix_messages_recent (provider_timestamp), per-session/contact figures from the conversations table (one row per
- * chat, counters maintained on ingest), delivery figures from the outgoing messages of the window and their
- * status events. Not yet backed by maintained daily roll-ups: windows of several hundred thousand messages take
- * longer than the 100 ms issue 4 targets (see the README).
+ * Statistics over the daily roll-ups (migration 1764115200000-StatsRollups, which explains the choice): whole UTC
+ * days of the window are read from `message_stats_daily` / `delivery_latency_daily` (a few rows per day), and only
+ * the partial days at the window's edges from the messages themselves (an index range scan of ix_messages_recent).
+ * Overall totals sum the roll-ups of every day. Unique contacts are the conversations with a message in the window:
+ * those whose last message is in it, plus those active after `to` with a message in it (one probe of
+ * ix_messages_conversation_recent each; none for windows ending now). Medians are exact over
+ * latencies in whole seconds (provider timestamps are whole seconds).
  */
 @Injectable()
 export class StatsService {
@@ -27,44 +29,60 @@ export class StatsService {
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - (q.days ?? 7) * 86_400_000);
     if (from >= to) throw AppError.badRequest('from must be before to', [{ field: 'from', errors: ['must be before to'] }]);
 
-    const scope = (alias: string) => {
-      const w = new SqlWhere();
+    const scope = (alias: string, w = new SqlWhere()) => {
       if (q.sessionId) w.add(`${alias}.session_id = ?`, q.sessionId);
       scopeToKey(w, key, `${alias}.session_id`);
       return w;
     };
-    // Overall totals from the per-conversation counters (maintained on ingest), not a scan of every message.
-    const ov = scope('v');
-    const [overallRow] = (await this.db.query(
-      `SELECT coalesce(sum(v.message_count), 0) AS total, count(*) FILTER (WHERE NOT v.is_group) AS contacts FROM conversations v ${ov}`,
-      ov.params,
-    )) as Row[];
-    const dir = scope('m');
-    const [dirRow] = (await this.db.query(
-      `SELECT count(*) FILTER (WHERE m.direction = 'in') AS incoming, count(*) FILTER (WHERE m.direction = 'out') AS outgoing FROM messages m ${dir}`,
-      dir.params,
-    )) as Row[];
+    // Whole days [firstDay, lastDay) come from the roll-ups; [from, firstDay) and [lastDay, to) from messages.
+    const firstDay = new Date(Math.ceil(from.getTime() / 86_400_000) * 86_400_000);
+    const lastDay = new Date(Math.max(firstDay.getTime(), Math.floor(to.getTime() / 86_400_000) * 86_400_000));
+    const edges = firstDay < lastDay ? [[from, firstDay], [lastDay, to]] : [[from, to]];
 
-    const w = scope('m');
-    w.add('m.provider_timestamp >= ?::timestamptz AND m.provider_timestamp < ?::timestamptz', from.toISOString(), to.toISOString());
-    const groups = (await this.db.query(
-      `SELECT (m.provider_timestamp AT TIME ZONE 'UTC')::date AS day, m.direction, m.type, m.session_id, m.status,
-              count(*) AS n, count(DISTINCT m.chat_id) FILTER (WHERE m.chat_id NOT LIKE '%@g.us' AND m.chat_id NOT LIKE 'group:%') AS chats
-       FROM messages m ${w} GROUP BY GROUPING SETS ((day, m.direction), (m.type), (m.session_id), (m.status, m.direction), ())`,
-      w.params,
-    )) as Row[];
-    const delivery = (await this.db.query(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.occurred_at - m.provider_timestamp)) FILTER (WHERE d.status = 'delivered') AS to_delivered,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.occurred_at - m.provider_timestamp)) FILTER (WHERE d.status = 'read') AS to_read
-       FROM messages m JOIN message_status_events d ON d.session_id = m.session_id AND d.external_id = m.external_id AND d.status IN ('delivered', 'read')
-       ${w} AND m.direction = 'out'`,
-      w.params,
-    )) as Row[];
-    const sessions = (await this.db.query(`SELECT id, provider, external_id FROM sessions`)) as Row[];
-    return this.shape(from, to, overallRow, dirRow, groups, delivery[0], sessions);
+    const live = scope('m');
+    live.add(
+      `(${edges.map(() => '(m.provider_timestamp >= ?::timestamptz AND m.provider_timestamp < ?::timestamptz)').join(' OR ')})`,
+      ...edges.flat().map((d) => d.toISOString()),
+    );
+    let sql = `SELECT wa_stats_day(m.provider_timestamp) AS day, m.session_id, m.direction, m.type, m.status, count(*) AS n FROM messages m ${live} GROUP BY 1, 2, 3, 4, 5`;
+    let latencySql = `SELECT e.status, round(extract(epoch FROM e.occurred_at - m.provider_timestamp))::int AS seconds, count(*) AS n
+      FROM messages m JOIN message_status_events e ON e.session_id = m.session_id AND e.external_id = m.external_id AND e.status IN ('delivered', 'read')
+      ${live} AND m.direction = 'out' GROUP BY 1, 2`;
+    if (firstDay < lastDay) {
+      const r = scope('r', new SqlWhere(live.params)); // one parameter list for both parts
+      r.add('r.day >= ?::date AND r.day < ?::date', firstDay.toISOString().slice(0, 10), lastDay.toISOString().slice(0, 10));
+      sql += ` UNION ALL SELECT r.day, r.session_id, r.direction, r.type, r.status, sum(r.messages) FROM message_stats_daily r ${r} GROUP BY 1, 2, 3, 4, 5`;
+      latencySql += ` UNION ALL SELECT r.status, r.seconds, sum(r.n) FROM delivery_latency_daily r ${r} GROUP BY 1, 2`;
+    }
+    const params = live.params;
+    const ov = scope('r');
+    // Unique contacts overall and in the window in one pass over the conversations. A conversation whose last
+    // message falls in the window has one there; only those active after `to` are probed (none for windows ending now).
+    const cv = scope('v').add('NOT v.is_group');
+    const inWindow = `v.last_message_at >= ${cv.param(from.toISOString())}::timestamptz AND (v.last_message_at < ${cv.param(to.toISOString())}::timestamptz
+      OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = v.id AND m.provider_timestamp >= ${cv.param(from.toISOString())}::timestamptz AND m.provider_timestamp < ${cv.param(to.toISOString())}::timestamptz))`;
+    // Independent queries, run side by side on the pool.
+    const [groups, latencies, [overallRow], [contacts], sessions] = (await Promise.all([
+      this.db.query(
+        `SELECT x.day, x.direction, x.type, x.session_id, x.status, sum(x.n) AS n FROM (${sql}) x
+         GROUP BY GROUPING SETS ((x.day, x.direction), (x.type), (x.session_id), (x.status, x.direction), ())`,
+        params,
+      ),
+      this.db.query(`SELECT x.status, x.seconds, sum(x.n) AS n FROM (${latencySql}) x GROUP BY 1, 2 ORDER BY 1, 2`, params),
+      this.db.query(
+        `SELECT coalesce(sum(r.messages), 0) AS total, coalesce(sum(r.messages) FILTER (WHERE r.direction = 'in'), 0) AS incoming,
+                coalesce(sum(r.messages) FILTER (WHERE r.direction = 'out'), 0) AS outgoing FROM message_stats_daily r ${ov}`,
+        ov.params,
+      ),
+      this.db.query(`SELECT count(DISTINCT v.chat_id) AS overall, count(DISTINCT v.chat_id) FILTER (WHERE ${inWindow}) AS window FROM conversations v ${cv}`, cv.params),
+      this.db.query(`SELECT id, provider, external_id FROM sessions`),
+    ])) as [Row[], Row[], Row[], Row[], Row[]];
+    const delivery = { to_delivered: median(latencies, 'delivered'), to_read: median(latencies, 'read') };
+    return this.shape(from, to, { ...overallRow, contacts: contacts.overall }, groups, delivery, sessions, n(contacts.window));
   }
 
-  private shape(from: Date, to: Date, overall: Row, dirs: Row, groups: Row[], delivery: Row, sessions: Row[]): StatsResponseDto {
+  /** `overall`: total/incoming/outgoing/contacts; `groups`: the grouping-sets rows; `delivery`: medians in seconds. */
+  private shape(from: Date, to: Date, overall: Row, groups: Row[], delivery: Row, sessions: Row[], windowContacts: number): StatsResponseDto {
     const all = groups.find((g) => g.day === null && g.type === null && g.session_id === null && g.status === null && g.direction === null);
     const byDay = new Map<string, { incoming: number; outgoing: number }>();
     const byType: Record<string, number> = {};
@@ -94,12 +112,12 @@ export class StatsService {
     const bySession = [...bySessionId.entries()].map(([id, count]) => ({ sessionId: id, provider: info.get(id)?.provider as string, externalId: info.get(id)?.external_id as string, count })).sort((a, b) => b.count - a.count);
     const byProvider: Record<string, number> = {};
     for (const s of bySession) byProvider[s.provider] = (byProvider[s.provider] ?? 0) + s.count;
-    const windowCounts: CountsDto = { total: n(all?.n), incoming, outgoing, uniqueContacts: n(all?.chats) };
+    const windowCounts: CountsDto = { total: n(all?.n), incoming, outgoing, uniqueContacts: windowContacts };
     const round = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
     return {
       from: from.toISOString(),
       to: to.toISOString(),
-      overall: { total: n(overall.total), incoming: n(dirs.incoming), outgoing: n(dirs.outgoing), uniqueContacts: n(overall.contacts) },
+      overall: { total: n(overall.total), incoming: n(overall.incoming), outgoing: n(overall.outgoing), uniqueContacts: n(overall.contacts) },
       window: windowCounts,
       perDay,
       byType,
@@ -108,4 +126,24 @@ export class StatsService {
       delivery: { byStatus, medianSecondsToDelivered: round(delivery?.to_delivered), medianSecondsToRead: round(delivery?.to_read) },
     };
   }
+}
+
+/**
+ * The median (`percentile_cont(0.5)`: mean of the two middle values for an even count) of a histogram given as
+ * rows `{status, seconds, n}` sorted by seconds; null without values.
+ */
+export function median(rows: Row[], status: string): number | null {
+  const values = rows.filter((r) => r.status === status && n(r.n) > 0).map((r) => ({ v: Number(r.seconds), n: n(r.n) }));
+  const count = values.reduce((a, b) => a + b.n, 0);
+  if (count === 0) return null;
+  const at = (k: number) => {
+    let seen = 0;
+    for (const x of values) {
+      seen += x.n;
+      if (k < seen) return x.v;
+    }
+    return values[values.length - 1].v;
+  };
+  const pos = (count - 1) / 2;
+  return (at(Math.floor(pos)) + at(Math.ceil(pos))) / 2;
 }

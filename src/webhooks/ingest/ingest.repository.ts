@@ -31,9 +31,10 @@ export class IngestRepository {
    * @returns one result per job, in order.
    * @throws the database error; nothing of the batch is written then.
    */
-  async applyBatch(jobs: IngestJob[]): Promise<IngestResult[]> {
-    const batch = buildBatch(jobs);
+  async applyBatch(input: IngestJob[]): Promise<IngestResult[]> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const jobs = await resolveLids(pool, input);
+    const batch = buildBatch(jobs);
     const { rows } = await pool.query<{ r: { raw: { id: string; provider: string; dedupe_key: string }[]; messages: { idx: number; id: string }[] } }>(
       'SELECT wa_ingest_batch($1::jsonb) AS r',
       [batch.json],
@@ -69,6 +70,31 @@ export class IngestRepository {
     }
     return { webhookEventId: String(rows[0].id), state: 'failed', error, messageIds: [] };
   }
+}
+
+/**
+ * `@lid` chats (WhatsApp's privacy ids, fixture wwebjs.inbound.message_from_lid) whose number is known (a contact
+ * with that `lid`) are threaded as that number: same conversation, same contact. Unknown ones stay keyed by the
+ * lid until an admin links it (ContactsService merges the conversation then). One lookup, only for batches with
+ * a `@lid` chat. The raw payload is stored unchanged.
+ * @returns the jobs, in order, with resolved message events (the others untouched).
+ */
+async function resolveLids(pool: Pool, jobs: IngestJob[]): Promise<IngestJob[]> {
+  const lids = new Set<string>();
+  for (const job of jobs) for (const e of job.events) if (e.kind === 'message' && !e.message.isGroup && e.message.chatId.endsWith('@lid')) lids.add(e.message.chatId);
+  if (lids.size === 0) return jobs;
+  const { rows } = await pool.query<{ lid: string; phone: string }>('SELECT lid, phone FROM contacts WHERE lid = ANY($1::text[])', [[...lids]]);
+  if (rows.length === 0) return jobs;
+  const phoneOf = new Map(rows.map((r) => [r.lid, r.phone]));
+  return jobs.map((job) => ({
+    ...job,
+    events: job.events.map((e) => {
+      const phone = e.kind === 'message' && !e.message.isGroup ? phoneOf.get(e.message.chatId) : undefined;
+      if (e.kind !== 'message' || !phone) return e;
+      const m = e.message;
+      return { ...e, message: { ...m, chatId: phone, contact: { phone, profileName: m.direction === 'in' ? (m.senderName ?? null) : null }, sender: m.sender === m.chatId ? phone : m.sender } };
+    }),
+  }));
 }
 
 /** The function's input as JSON text, and for each job the input indexes of its messages. */
