@@ -8,12 +8,14 @@ import { ContactsModule } from './contacts/contacts.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagesModule } from './messages/messages.module';
+import { AutoRepliesModule } from './auto-replies/auto-replies.module';
+import { SendingModule } from './sending/sending.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StatsModule } from './stats/stats.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SessionsModule, ContactsModule, StatsModule, CompatModule, HealthModule],
+  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SendingModule, AutoRepliesModule, SessionsModule, ContactsModule, StatsModule, CompatModule, HealthModule],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class AppModule {}

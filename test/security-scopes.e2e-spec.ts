@@ -53,6 +53,14 @@ const DECISIONS: Record<string, Decision> = {
   'POST /api/whatsapp/mark-read': 'send',
   'GET /v1/stats': 'read',
   'GET /api/wa/stats': 'read',
+  'POST /v1/messages': 'send',
+  'POST /api/wa/send_message': 'send',
+  'POST /api/whatsapp/send': 'send',
+  'POST /v1/auto-replies': 'admin',
+  'GET /v1/auto-replies': 'admin',
+  'GET /v1/auto-replies/{id}': 'admin',
+  'PATCH /v1/auto-replies/{id}': 'admin',
+  'DELETE /v1/auto-replies/{id}': 'admin',
 };
 
 const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };
@@ -122,7 +130,7 @@ describe('scope matrix: every route in the OpenAPI document × every kind of key
     for (const kind of ['none', 'wrong', 'expired', 'revoked']) {
       const res = await call(op, keys[kind]);
       expect(res.status, `${kind} key`).toBe(401);
-      expect(res.body.error?.code ?? res.body.status ?? res.body.success).toBeDefined();
+      expect(res.body.error?.code ?? res.body.status ?? res.body.success ?? res.body.error).toBeDefined();
     }
     for (const kind of ['read', 'send', 'admin', 'otherSession']) {
       const res = await call(op, keys[kind]);
@@ -163,5 +171,11 @@ describe('session-limited keys see only their sessions, also through the seed ro
     expect((await get('/api/wa/conversation/16505551234')).body.count).toBe(0);
     expect((await get('/api/whatsapp/session/list-realtime')).body.summary.total).toBe(1);
     expect((await get('/api/whatsapp/session/status/106540352242922')).status).toBe(404);
+    // Contacts: only those with a conversation in the key's sessions.
+    const contacts = (await get('/v1/contacts')).body;
+    expect(contacts.data.map((c: { phone: string }) => c.phone)).toEqual([(await t.db.query(`SELECT c.phone FROM contacts c JOIN conversations v ON v.contact_id = c.id WHERE v.session_id = $1`, [wablas.id]))[0].phone]);
+    const [metaContact] = await t.db.query(`SELECT contact_id FROM conversations WHERE session_id = $1`, [meta.id]);
+    expect((await get(`/v1/contacts/${metaContact.contact_id}`)).status).toBe(404);
+    expect((await get(`/v1/contacts/${contacts.data[0].id}`)).status).toBe(200);
   });
 });

@@ -37,7 +37,7 @@ export class ApiKeysController {
   @ApiOkResponse({ type: ApiKeyPageDto })
   async list(): Promise<ApiKeyPageDto> {
     const data = (await this.keys.list()).map(toDto);
-    return { data, total: data.length, limit: data.length, offset: 0, nextCursor: null };
+    return { data, total: data.length, totalExact: true, limit: data.length, offset: 0, nextCursor: null };
   }
 
   /** Revokes a key at once. */

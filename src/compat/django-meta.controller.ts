@@ -7,6 +7,7 @@ import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { SqlWhere } from '../common/sql-where';
 import { ContactsService } from '../contacts/contacts.service';
+import { SendingService } from '../sending/sending.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MESSAGE_TYPES } from '../messages/message.entity';
 import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
@@ -27,6 +28,7 @@ export class DjangoMetaCompatController {
     @InjectDataSource() private readonly db: DataSource,
     private readonly contacts: ContactsService,
     private readonly conversations: ConversationsService,
+    private readonly sending: SendingService,
   ) {}
 
   @Get('messages')
@@ -95,7 +97,7 @@ export class DjangoMetaCompatController {
     const ids = (await this.db.query(`SELECT v.id FROM conversations v ${where}`, where.params)) as { id: string }[];
     if (ids.length === 0) throw AppError.notFound('Conversation');
     let marked = 0;
-    for (const { id } of ids) marked += (await this.conversations.markRead(id, apiKeyOf(req))).markedRead;
+    for (const { id } of ids) marked += (await this.sending.markConversationRead(id, apiKeyOf(req))).markedRead;
     return { status: 'success', phone_number: phone, marked_read: marked };
   }
 }

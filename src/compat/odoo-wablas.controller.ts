@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
@@ -7,13 +7,14 @@ import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
 import { SqlWhere } from '../common/sql-where';
-import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
+import { CHAT_FILTER, countFromConversations, scopeToKey } from '../messages/messages.service';
 import { StatsService } from '../stats/stats.service';
 import { IngestService } from '../webhooks/ingest/ingest.service';
 import { WablasSecretGuard } from '../webhooks/providers/wablas/wablas-secret.guard';
 import { ingestWablas } from '../webhooks/providers/wablas/wablas-webhook.controller';
 import { WablasNormalizer } from '../webhooks/providers/wablas/wablas.normalizer';
-import { OdooConversationDto, OdooHistoryDto, OdooMessageDto, OdooWebhookAckDto } from './odoo-wablas.dto';
+import { OdooConversationDto, OdooHistoryDto, OdooMessageDto, OdooSendAckDto, OdooSendMessageDto, OdooWebhookAckDto } from './odoo-wablas.dto';
+import { SendingService } from '../sending/sending.service';
 import { ODOO_ERRORS } from './seed-error.filter';
 
 const SELECT = `
@@ -34,7 +35,22 @@ export class OdooWablasCompatController {
     private readonly ingest: IngestService,
     private readonly normalizer: WablasNormalizer,
     private readonly statsService: StatsService,
+    private readonly sending: SendingService,
   ) {}
+
+  /**
+   * Seed s0's "Send Message", now really sending: a text through the default session (DEFAULT_SESSION_ID or the
+   * only connected one), queued like POST /v1/messages (send key; `Idempotency-Key` honoured).
+   */
+  @Post('send_message')
+  @HttpCode(200)
+  @ApiKeyAuth('send')
+  @ApiOperation({ summary: 'Send a text (seed s0 shape)' })
+  @ApiOkResponse({ type: OdooSendAckDto })
+  async sendMessage(@Body() body: OdooSendMessageDto, @Headers('idempotency-key') idempotencyKey: string | undefined, @Req() req: Request): Promise<OdooSendAckDto> {
+    const { message } = await this.sending.send({ to: body.phone, type: 'text', text: { body: body.message } }, apiKeyOf(req), idempotencyKey);
+    return { status: 'success', message: 'Message queued for sending', record_id: Number(message.id) };
+  }
 
   /** Wablas webhook at the seed's URL; same storage as POST /webhooks/wablas, answered in the seed's shape. */
   @Post('webhook')
@@ -62,9 +78,10 @@ export class OdooWablasCompatController {
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
     const offset = intParam(q.offset, 0, 'offset');
     const where = new SqlWhere();
-    if (q.phone !== undefined && q.phone !== '') where.add(CHAT_FILTER, phoneParam(q.phone));
+    const phone = q.phone !== undefined && q.phone !== '' ? phoneParam(q.phone) : undefined;
+    if (phone) where.add(CHAT_FILTER, phone);
     scopeToKey(where, apiKeyOf(req));
-    const total = Number((await this.db.query(`SELECT count(*)::bigint AS n FROM messages m ${where}`, where.params))[0].n);
+    const total = await countFromConversations(this.db, { phone }, apiKeyOf(req));
     const rows = await this.db.query(
       `${SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)} OFFSET ${where.param(offset)}`,
       where.params,

@@ -1,3 +1,4 @@
+import { IsString, Length } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 
 /** Response shapes of seed s0 (Odoo WhatsApp Headless), field for field. */
@@ -44,3 +45,22 @@ export class OdooWebhookAckDto {
   @ApiProperty({ example: 76, nullable: true, description: 'Id of the stored message (null for tracking callbacks)' }) record_id: number | null;
 }
 
+
+/** Seed s0 `POST /api/wa/send_message` body. */
+export class OdooSendMessageDto {
+  /** Recipient number in any common form. */
+  @IsString()
+  @Length(3, 64)
+  phone: string;
+
+  @IsString()
+  @Length(1, 4096)
+  message: string;
+}
+
+/** Seed s0's send answer; `record_id` is the wa-hub message id (GET /v1/messages/:id shows the delivery). */
+export class OdooSendAckDto {
+  @ApiProperty({ example: 'success' }) status: string;
+  @ApiProperty({ example: 'Message queued for sending' }) message: string;
+  @ApiProperty({ example: 83 }) record_id: number;
+}

@@ -27,3 +27,6 @@ export const ODOO_ERRORS = new SeedErrorFilter((message) => ({ status: 'error', 
 
 /** Seeds s1/s4 (Next.js routes): `{ "success": false, "error": "..." }`. */
 export const NEXTJS_ERRORS = new SeedErrorFilter((error) => ({ success: false, error }));
+
+/** Seed s2 (Flask gateway over Baileys, "Response Error"): `{ "error": "...", "details": "..." }`. */
+export const FLASK_ERRORS = new SeedErrorFilter((error) => ({ error, details: error }));

@@ -150,6 +150,87 @@ export class AppConfig {
   @Matches(/^[A-Z]{2}$/, { message: 'DEFAULT_PHONE_REGION must be an ISO 3166 alpha-2 code such as ID or US' })
   DEFAULT_PHONE_REGION?: string;
 
+  // ---- Sending (issue 5). Per-session overrides: PATCH /v1/sessions/:id {credentials}. ----
+
+  /** Meta system-user or app access token for the Graph API (Bearer). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  META_ACCESS_TOKEN?: string;
+
+  /** Graph API base URL (no trailing slash). */
+  @Matches(/^https?:\/\/[^/]+.*[^/]$/, { message: 'META_GRAPH_BASE_URL must be an http(s) URL without a trailing slash' })
+  META_GRAPH_BASE_URL: string = 'https://graph.facebook.com';
+
+  /** Graph API version in the path, e.g. v21.0. */
+  @Matches(/^v\d+\.\d+$/, { message: 'META_API_VERSION must look like v21.0' })
+  META_API_VERSION: string = 'v21.0';
+
+  /** Wablas server of the account, e.g. https://tegal.wablas.com (no trailing slash). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/]+.*[^/]$/, { message: 'WABLAS_BASE_URL must be an http(s) URL without a trailing slash' })
+  WABLAS_BASE_URL?: string;
+
+  /** Wablas device token (`Authorization: <token>` or `<token>.<secret key>`). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  WABLAS_TOKEN?: string;
+
+  /** Wablas secret key, appended to the token with a dot (newer accounts). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  WABLAS_SECRET_KEY?: string;
+
+  /** whatsapp-web.js API server (chrishubert/whatsapp-api), e.g. http://wwebjs:3000 (no trailing slash). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/]+.*[^/]$/, { message: 'WWEBJS_BASE_URL must be an http(s) URL without a trailing slash' })
+  WWEBJS_BASE_URL?: string;
+
+  /** Session used by POST /v1/messages without `sessionId` (wa-hub session id); else the only connected one. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'DEFAULT_SESSION_ID must be a wa-hub session id (UUID)' })
+  DEFAULT_SESSION_ID?: string;
+
+  /** Messages per second per session (Meta's default throughput is 80/s). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  SEND_RATE_PER_SECOND: number = 80;
+
+  /** Minimum gap between two messages to the same recipient on one session, in ms (0 = none). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  SEND_MIN_GAP_PER_RECIPIENT_MS: number = 0;
+
+  /** How long temporary failures are retried before the message fails, in seconds (default 24 h). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SEND_RETRY_DEADLINE_SECONDS: number = 86_400;
+
+  /** A claimed job whose process stopped is claimed again after this many seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  OUTBOX_LEASE_SECONDS: number = 60;
+
+  /** Provider HTTP call timeout, in ms. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SEND_TIMEOUT_MS: number = 15_000;
+
+  /** Run the delivery worker in this process (several processes may run it; jobs are claimed with SKIP LOCKED). */
+  @IsIn(['true', 'false'])
+  SEND_WORKER: 'true' | 'false' = 'true';
+
   /** Log level: error, warn, log, debug, verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

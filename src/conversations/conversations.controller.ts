@@ -7,6 +7,7 @@ import { PageQueryDto } from '../common/page-query.dto';
 import { MessagePageDto } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { ConversationPageDto, ListConversationsQueryDto, MarkReadResponseDto } from './conversation.dto';
+import { SendingService } from '../sending/sending.service';
 import { ConversationsService } from './conversations.service';
 
 @ApiTags('conversations')
@@ -16,6 +17,7 @@ export class ConversationsController {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
+    private readonly sending: SendingService,
   ) {}
 
   /** Conversations, most recent first, with message and unread counts. */
@@ -26,15 +28,18 @@ export class ConversationsController {
     return this.conversations.list(query, apiKeyOf(req));
   }
 
-  /** Marks the conversation read: unread count to zero, inbound messages to `read` (with `readAt`). */
+  /**
+   * Marks the conversation read: unread count to zero, inbound messages to `read` (with `readAt`); providers with
+   * read receipts (Meta `status: read`) get one for the newest inbound message, through the outbox.
+   */
   @Post(':id/read')
   @HttpCode(200)
   @ApiKeyAuth('send')
   @ApiOperation({ summary: 'Mark a conversation read' })
   @ApiOkResponse({ type: MarkReadResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  markRead(@Param('id') id: string, @Req() req: Request): Promise<MarkReadResponseDto> {
-    return this.conversations.markRead(id, apiKeyOf(req));
+  async markRead(@Param('id') id: string, @Req() req: Request): Promise<MarkReadResponseDto> {
+    return this.sending.markConversationRead(id, apiKeyOf(req));
   }
 
   /** A conversation's messages, newest first. */

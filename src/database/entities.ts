@@ -12,6 +12,7 @@ import { IngestBatchFunction1763856000000 } from '../../migrations/1763856000000
 import { AuditLog1763942400000 } from '../../migrations/1763942400000-AuditLog';
 import { ContactsAndSearch1764028800000 } from '../../migrations/1764028800000-ContactsAndSearch';
 import { StatsRollups1764115200000 } from '../../migrations/1764115200000-StatsRollups';
+import { Outbox1764201600000 } from '../../migrations/1764201600000-Outbox';
 
 /** Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI (STACK.md pitfall 3). */
 export const ENTITIES = [
@@ -25,4 +26,4 @@ export const ENTITIES = [
   ApiKeyEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000];
+export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000, Outbox1764201600000];

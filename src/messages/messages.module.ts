@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { ConversationsController } from '../conversations/conversations.controller';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
 
 @Module({
-  controllers: [MessagesController, ConversationsController],
+  controllers: [MessagesController],
   providers: [MessagesService, ConversationsService],
   exports: [MessagesService, ConversationsService],
 })

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { PageMetaDto } from '../common/page-meta.dto';
 import { PageQueryDto } from '../common/page-query.dto';
 import { SESSION_STATUSES } from '../webhooks/ingest/inbound-event';
@@ -21,12 +22,32 @@ export class ListSessionsQueryDto extends PageQueryDto {
   userId?: string;
 }
 
+/**
+ * Provider credentials of one session, over the environment's defaults; never returned by the API or logged.
+ * Meta: `accessToken`, `graphBaseUrl`, `apiVersion`; Wablas: `baseUrl`, `token`, `secretKey`; wwebjs: `baseUrl`, `apiKey`.
+ */
+export class SessionCredentialsDto {
+  @IsOptional() @IsString() @MaxLength(2048) accessToken?: string;
+  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }) @MaxLength(500) graphBaseUrl?: string;
+  @IsOptional() @Matches(/^v\d+\.\d+$/) apiVersion?: string;
+  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }) @MaxLength(500) baseUrl?: string;
+  @IsOptional() @IsString() @MaxLength(500) token?: string;
+  @IsOptional() @IsString() @MaxLength(500) secretKey?: string;
+  @IsOptional() @IsString() @MaxLength(500) apiKey?: string;
+}
+
 export class UpdateSessionDto {
   /** Owner id in your system (seed s4 `userId`); null clears it. */
   @IsOptional()
   @IsString()
   @MaxLength(128)
   userId?: string | null;
+
+  /** Replaces the session's sending credentials (null clears them) and releases a queue held for refused ones. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SessionCredentialsDto)
+  credentials?: SessionCredentialsDto | null;
 }
 
 /** A session with seed s4's computed flags. Timestamps are ISO 8601 UTC. */
@@ -87,6 +108,12 @@ export class SessionResponseDto {
 
   @ApiProperty({ description: 'a QR string is stored' })
   hasQR: boolean;
+
+  /** Sending credentials are set on the session (values are never returned). */
+  hasCredentials: boolean;
+
+  /** The provider refused the credentials; queued messages wait until PATCH sets new ones. */
+  sendHeld: boolean;
 }
 
 export class SessionDetailResponseDto extends SessionResponseDto {

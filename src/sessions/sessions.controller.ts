@@ -55,15 +55,17 @@ export class SessionsController {
     return this.sessions.events(id, q, apiKeyOf(req));
   }
 
-  /** Sets the session's owner (`userId`, seed s4). */
+  /** Sets the session's owner (`userId`, seed s4) and/or its sending credentials (never returned; releases a held queue). */
   @Patch(':id')
   @ApiKeyAuth('admin')
-  @ApiOperation({ summary: 'Update a session (owner)' })
+  @ApiOperation({ summary: 'Update a session (owner, credentials)' })
   @ApiOkResponse({ type: SessionDetailResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async update(@Param('id') id: string, @Body() body: UpdateSessionDto, @Req() req: Request): Promise<SessionDetailResponseDto> {
-    const updated = await this.sessions.update(id, body.userId, apiKeyOf(req));
-    await this.audit.record(req, 'session.updated', { type: 'session', id: updated.id }, { userId: updated.userId });
+    const updated = await this.sessions.update(id, body, apiKeyOf(req));
+    // Which credential fields changed, never their values.
+    const credentials = body.credentials === undefined ? undefined : body.credentials === null ? null : Object.keys(body.credentials);
+    await this.audit.record(req, 'session.updated', { type: 'session', id: updated.id }, { userId: updated.userId, ...(credentials !== undefined ? { credentials } : {}) });
     return updated;
   }
 }

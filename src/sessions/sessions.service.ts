@@ -7,7 +7,7 @@ import { AppError } from '../common/app-error';
 import { keysetPage } from '../common/keyset-page';
 import type { Page, PageQueryDto } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
-import type { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventResponseDto, SessionPageDto, SessionResponseDto, SessionSummaryDto } from './session.dto';
+import type { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventResponseDto, SessionPageDto, SessionResponseDto, SessionSummaryDto, UpdateSessionDto } from './session.dto';
 import { toIso as iso, UUID_RE } from '../common/sql-text';
 
 type Row = Record<string, unknown>;
@@ -138,9 +138,18 @@ export class SessionsService {
   }
 
   /** Sets the owner (`userId`). @throws AppError 404 when the session does not exist or the key may not see it. */
-  async update(id: string, userId: string | null | undefined, key?: AuthenticatedKey): Promise<SessionDetailResponseDto> {
+  async update(id: string, dto: UpdateSessionDto, key?: AuthenticatedKey): Promise<SessionDetailResponseDto> {
     const row = await this.findRow(id, key);
-    if (userId !== undefined) await this.db.query(`UPDATE sessions SET user_id = $1, updated_at = now() WHERE id = $2`, [userId, row.id]);
+    if (dto.userId !== undefined) await this.db.query(`UPDATE sessions SET user_id = $1, updated_at = now() WHERE id = $2`, [dto.userId, row.id]);
+    if (dto.credentials !== undefined) {
+      // New credentials release a held queue; a session in `error` for refused credentials is usable again.
+      await this.db.query(
+        `UPDATE sessions SET credentials = $1, send_held = false, updated_at = now(),
+           status = CASE WHEN send_held AND status = 'error' THEN CASE WHEN provider IN ('meta', 'wablas') THEN 'session_connected' ELSE 'unknown' END ELSE status END
+         WHERE id = $2`,
+        [dto.credentials === null ? null : JSON.stringify(dto.credentials), row.id],
+      );
+    }
     return this.get(row.id as string);
   }
 }
@@ -170,5 +179,7 @@ export function toSessionDto(r: Row): SessionResponseDto {
     isLoading: status === 'loading' || status === 'connecting',
     hasError: status === 'auth_failure' || status === 'error',
     hasQR,
+    hasCredentials: r.credentials !== null && r.credentials !== undefined,
+    sendHeld: r.send_held === true,
   };
 }

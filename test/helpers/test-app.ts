@@ -1,3 +1,4 @@
+import { SEED_AUTO_REPLIES } from '../../migrations/1764201600000-Outbox';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { OpenAPIObject } from '@nestjs/swagger';
@@ -55,7 +56,18 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     db,
     openapi,
     async reset() {
-      await db.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
+      // The app's background work (outbox worker, stats compaction) may hold a lock the TRUNCATE needs in the
+      // other order; PostgreSQL then aborts one side with a deadlock: try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
+          break;
+        } catch (e) {
+          if ((e as { driverError?: { code?: string } }).driverError?.code !== '40P01' || attempt === 5) throw e;
+        }
+      }
+      // Rows the migrations seed, as a fresh install has them.
+      await db.query(SEED_AUTO_REPLIES);
       await app.get(ApiKeysService).onApplicationBootstrap();
     },
     close: () => app.close(),

@@ -28,6 +28,7 @@ export interface IncomingWebhook {
 export class IngestService {
   private readonly logger = new Logger(IngestService.name);
   private readonly committer: GroupCommitter<IngestJob, IngestResult>;
+  private readonly inboundListeners: ((messageIds: string[]) => void)[] = [];
 
   constructor(
     private readonly repository: IngestRepository,
@@ -36,6 +37,14 @@ export class IngestService {
     // The embedded database has one connection: concurrent flushes would only queue for it.
     const flushers = config.DATABASE_URL ? config.INGEST_CONCURRENCY : 1;
     this.committer = new GroupCommitter((jobs) => this.applyBatch(jobs), config.INGEST_BATCH_MAX, flushers);
+  }
+
+  /**
+   * Registers a listener told (after the commit, without delaying the webhook's answer) the message ids of each
+   * stored webhook that carried an inbound text message. Used by auto-replies.
+   */
+  onInboundText(listener: (messageIds: string[]) => void): void {
+    this.inboundListeners.push(listener);
   }
 
   /**
@@ -65,7 +74,11 @@ export class IngestService {
       error,
     };
     try {
-      return await this.committer.submit(job);
+      const result = await this.committer.submit(job);
+      if (this.inboundListeners.length && result.messageIds.length && events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text')) {
+        for (const listener of this.inboundListeners) listener(result.messageIds);
+      }
+      return result;
     } catch (e) {
       this.logger.error(`could not store ${provider} webhook`, (e as Error).stack);
       throw new AppError(HttpStatus.SERVICE_UNAVAILABLE, 'SERVICE_UNAVAILABLE', 'Webhook could not be stored; retry later');
