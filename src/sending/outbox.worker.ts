@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
+import { GroupCommitter } from '../common/group-committer';
 import { AppConfig } from '../config/app-config';
 import { OutboxSignal } from './outbox-signal';
 import type { OutboundRequest, ReadReceiptRequest, SenderSession, SessionCredentials } from './outbound';
@@ -25,11 +26,16 @@ type Job = {
   credentials: SessionCredentials | null;
 };
 
+/** A provider-accepted send to record. */
+type Success = { messageId: string; sessionId: string; externalId: string; jobId: string };
+
 const POLL_MS = 250;
 const CLAIM_BATCH = 500;
 const MAX_IN_FLIGHT = 2000;
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 15 * 60_000;
+/** Most rows per batched write (attempt starts, successes). */
+const WRITE_BATCH = 500;
 
 /**
  * Delivers outbox jobs. Any number of processes may run it: due jobs are claimed with `FOR UPDATE SKIP LOCKED`
@@ -53,6 +59,11 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly pacer: SendPacer;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Attempt starts of jobs about to be called, written together (group commit): one statement for many calls. */
+  private readonly starts: GroupCommitter<string, boolean>;
+  /** Successful sends recorded together; a failing batch is retried row by row. */
+  private readonly successes: GroupCommitter<Success, Error | null>;
+  private draining?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private running = false;
   private again = false;
@@ -65,6 +76,8 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly signal: OutboxSignal,
   ) {
     this.pacer = new SendPacer(config.SEND_RATE_PER_SECOND, config.SEND_MIN_GAP_PER_RECIPIENT_MS);
+    this.starts = new GroupCommitter((ids) => this.markStarted(ids), WRITE_BATCH, 2);
+    this.successes = new GroupCommitter((rows) => this.recordSuccesses(rows), WRITE_BATCH, 2);
   }
 
   onApplicationBootstrap(): void {
@@ -78,6 +91,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.draining;
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -89,7 +103,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     this.running = true;
-    void this.drain()
+    this.draining = this.drain()
       .catch((e) => this.log.warn(`outbox drain failed: ${(e as Error).message}`))
       .finally(() => {
         this.running = false;
@@ -141,11 +155,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (wait > (this.config.OUTBOX_LEASE_SECONDS * 1000) / 2) return this.release(job, wait);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     if (this.stopped) return this.release(job, 0);
-    const started = (await this.db.query(
-      `WITH s AS (UPDATE outbox_jobs SET attempt_started_at = now(), attempts = attempts + 1 WHERE id = $1 AND locked_by = $2 AND state = 'pending' RETURNING 1) SELECT * FROM s`,
-      [job.id, this.workerId],
-    )) as unknown[];
-    if (started.length === 0) return; // the lease was lost to another worker
+    if (!(await this.starts.submit(job.id))) return; // the lease was lost to another worker
     await this.pacer.spaceCall(job.session_id, recipient);
     const session: SenderSession = { id: job.session_id, provider: job.provider, externalId: job.session_external_id, credentials: job.credentials ?? {} };
     try {
@@ -155,45 +165,86 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
         return;
       }
       const { externalId } = await sender.send(session, job.request as OutboundRequest);
-      await this.succeed(job, externalId).catch((e) => this.sentUnrecorded(job, externalId, e as Error));
+      const error = await this.successes.submit({ messageId: job.message_id, sessionId: job.session_id, externalId, jobId: job.id });
+      if (error) await this.sentUnrecorded(job, externalId, error);
     } catch (e) {
       await this.fail(job, e instanceof SendError ? e : new SendError('temporary', 'INTERNAL', (e as Error).message));
     }
   }
 
   /**
-   * Records the provider id. When the provider's webhook got here first (wwebjs `message_create` of our own
-   * message, or statuses) its row/events are folded into ours: one message, the best status.
+   * Writes `attempt_started_at` (and counts the attempt) for jobs about to be called, in one statement.
+   * @returns per id, whether this worker still holds the job (false: its lease went to another worker).
    */
-  private async succeed(job: Job, externalId: string): Promise<void> {
-    // One statement (one round trip): all CTEs see the same snapshot and apply together. An "echo" is only an
-    // outgoing row of that provider id that no outbox job owns (wwebjs emits message_create for our own sends,
-    // fixture wwebjs.inbound.message_create_from_me); a row we sent ourselves is never folded away.
+  private async markStarted(ids: string[]): Promise<boolean[]> {
+    const rows = (await this.db.query(
+      `WITH s AS (UPDATE outbox_jobs SET attempt_started_at = now(), attempts = attempts + 1
+         WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'pending' RETURNING id) SELECT id::text FROM s`,
+      [ids, this.workerId],
+    )) as { id: string }[];
+    const held = new Set(rows.map((r) => r.id));
+    return ids.map((id) => held.has(String(id)));
+  }
+
+  /**
+   * Records provider ids, many sends in one statement (one round trip, one firing of the statistics triggers).
+   * If the batch fails (e.g. one provider id is already another message's), each row is tried alone so one
+   * cannot sink the others.
+   * @returns per row, null when recorded, else the error of its own attempt.
+   */
+  private async recordSuccesses(rows: Success[]): Promise<(Error | null)[]> {
+    try {
+      await this.succeed(rows);
+      return rows.map(() => null);
+    } catch (e) {
+      if (rows.length === 1) return [e as Error];
+      return Promise.all(rows.map((r) => this.succeed([r]).then(() => null, (err: Error) => err)));
+    }
+  }
+
+  /**
+   * Records the provider id of each sent message. When the provider's webhook got here first (wwebjs
+   * `message_create` of our own message, or statuses) its row/events are folded into ours: one message, the
+   * best status.
+   */
+  private async succeed(rows: Success[]): Promise<void> {
+    // One statement: all CTEs see the same snapshot and apply together. An "echo" is only an outgoing row of that
+    // provider id that no outbox job owns (wwebjs emits message_create for our own sends, fixture
+    // wwebjs.inbound.message_create_from_me); a row we sent ourselves is never folded away.
     await this.db.query(
-      `WITH echo AS (
-         DELETE FROM messages e WHERE e.session_id = $2 AND e.external_id = $3 AND e.id <> $1 AND e.direction = 'out'
+      `WITH input AS (
+         SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[]) AS i(message_id, session_id, external_id, job_id)
+       ), echo AS (
+         DELETE FROM messages e USING input i
+         WHERE e.session_id = i.session_id AND e.external_id = i.external_id AND e.id <> i.message_id AND e.direction = 'out'
            AND NOT EXISTS (SELECT 1 FROM outbox_jobs o WHERE o.message_id = e.id)
-         RETURNING e.status, e.status_at, e.conversation_id
+         RETURNING i.message_id, e.status, e.status_at, e.conversation_id
        ), uncount AS (
-         UPDATE conversations c SET message_count = c.message_count - 1 FROM echo WHERE c.id = echo.conversation_id
+         UPDATE conversations c SET message_count = c.message_count - x.n
+         FROM (SELECT conversation_id, count(*)::int AS n FROM echo GROUP BY conversation_id) x WHERE c.id = x.conversation_id
        ), ev AS (
-         -- Statuses that arrived before we knew the provider id (kept in message_status_events).
-         SELECT status, occurred_at, error_code, error_title, error_detail FROM message_status_events
-         WHERE session_id = $2 AND external_id = $3 ORDER BY wa_status_rank(status) DESC LIMIT 1
+         -- Statuses that arrived before we knew the provider id (kept in message_status_events): the best per message.
+         SELECT DISTINCT ON (i.message_id) i.message_id, s.status, s.occurred_at, s.error_code, s.error_title, s.error_detail
+         FROM input i JOIN message_status_events s ON s.session_id = i.session_id AND s.external_id = i.external_id
+         ORDER BY i.message_id, wa_status_rank(s.status) DESC
        ), best AS (
-         SELECT x.status, x.at FROM (
-           SELECT 'sent'::text AS status, now() AS at UNION ALL SELECT status, status_at FROM echo UNION ALL SELECT status, occurred_at FROM ev
-         ) x ORDER BY wa_status_rank(x.status) DESC LIMIT 1
+         SELECT DISTINCT ON (x.message_id) x.message_id, x.status, x.at FROM (
+           SELECT message_id, 'sent'::text AS status, now() AS at FROM input
+           UNION ALL SELECT message_id, status, status_at FROM echo
+           UNION ALL SELECT message_id, status, occurred_at FROM ev
+         ) x ORDER BY x.message_id, wa_status_rank(x.status) DESC
        ), msg AS (
-         UPDATE messages m SET external_id = $3,
-           status = CASE WHEN wa_status_rank(best.status) > wa_status_rank(m.status) THEN best.status ELSE m.status END,
-           status_at = CASE WHEN wa_status_rank(best.status) > wa_status_rank(m.status) THEN best.at ELSE m.status_at END,
-           error_code = COALESCE(m.error_code, (SELECT error_code FROM ev)), error_title = COALESCE(m.error_title, (SELECT error_title FROM ev)),
-           error_detail = COALESCE(m.error_detail, (SELECT error_detail FROM ev))
-         FROM best WHERE m.id = $1
+         UPDATE messages m SET external_id = i.external_id,
+           status = CASE WHEN wa_status_rank(b.status) > wa_status_rank(m.status) THEN b.status ELSE m.status END,
+           status_at = CASE WHEN wa_status_rank(b.status) > wa_status_rank(m.status) THEN b.at ELSE m.status_at END,
+           error_code = COALESCE(m.error_code, ev.error_code), error_title = COALESCE(m.error_title, ev.error_title),
+           error_detail = COALESCE(m.error_detail, ev.error_detail)
+         FROM input i JOIN best b ON b.message_id = i.message_id LEFT JOIN ev ON ev.message_id = i.message_id
+         WHERE m.id = i.message_id
        )
-       UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, last_error = NULL, updated_at = now() WHERE id = $4`,
-      [job.message_id, job.session_id, externalId, job.id],
+       UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, last_error = NULL, updated_at = now()
+       WHERE id IN (SELECT job_id FROM input)`,
+      [rows.map((r) => r.messageId), rows.map((r) => r.sessionId), rows.map((r) => r.externalId), rows.map((r) => r.jobId)],
     );
   }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../common/app-error';
 import { AppConfig } from '../../config/app-config';
 import type { Provider } from '../../sessions/session.entity';
-import { GroupCommitter } from './group-committer';
+import { GroupCommitter } from '../../common/group-committer';
 import { isStoredEvent, type InboundEvent, type WebhookNormalizer } from './inbound-event';
 import { IngestRepository } from './ingest.repository';
 import type { IngestJob, IngestResult } from './ingest.types';
