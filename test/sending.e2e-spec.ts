@@ -177,10 +177,30 @@ describe('outbound sending (e2e)', () => {
       expect(Object.keys(fixture('wablas/outbound/v2_send_message.json').body.data[1])).toEqual(Object.keys(wablas.requests[0].body.data[0]));
     });
 
-    it('Wablas: a type it cannot send → 422 CAPABILITY_NOT_SUPPORTED, nothing queued', async () => {
-      const res = await send({ sessionId: sessions.wablas, to: '6281218444876', type: 'image', image: { link: 'https://example.com/a.jpg' } });
-      expect(res.status).toBe(422);
-      expect(res.body.error.code).toBe('CAPABILITY_NOT_SUPPORTED');
+    it.each([
+      ['image', { type: 'image', image: { link: 'https://example.com/a.jpg', caption: 'Receipt' } }, { image: 'https://example.com/a.jpg', caption: 'Receipt' }],
+      ['video', { type: 'video', video: { link: 'https://example.com/a.mp4' } }, { video: 'https://example.com/a.mp4' }],
+      ['audio', { type: 'audio', audio: { link: 'https://example.com/a.ogg' } }, { audio: 'https://example.com/a.ogg' }],
+      ['document', { type: 'document', document: { link: 'https://example.com/a.pdf', caption: 'Invoice' } }, { document: 'https://example.com/a.pdf', caption: 'Invoice' }],
+    ])('Wablas %s: POST /api/v2/send-%s by link, the answer id recorded', async (kind, body, item) => {
+      const res = await send({ sessionId: sessions.wablas, to: '6281218444876', ...body });
+      expect(res.status).toBe(202);
+      const sent = await settled(res.body.id);
+      expect(sent).toMatchObject({ status: 'sent', externalId: 'f5b3cb53-b926-472d-9cb3-594b7f535f7b' });
+      expect(wablas.requests[0]).toMatchObject({ method: 'POST', path: `/api/v2/send-${kind}`, headers: { authorization: 'wablas-token.wablas-secret' } });
+      expect(wablas.requests[0].body).toEqual({ data: [{ phone: '6281218444876', ...item }] });
+    });
+
+    it('Wablas: a type it cannot send (location, template) or media by id → 422 CAPABILITY_NOT_SUPPORTED, nothing queued', async () => {
+      for (const body of [
+        { type: 'location', location: { latitude: 1, longitude: 2 } },
+        { type: 'template', template: { name: 'hello_world', language: 'en_US' } },
+        { type: 'image', image: { id: '1479537139650973' } },
+      ]) {
+        const res = await send({ sessionId: sessions.wablas, to: '6281218444876', ...body });
+        expect(res.status).toBe(422);
+        expect(res.body.error.code).toBe('CAPABILITY_NOT_SUPPORTED');
+      }
       expect(await t.db.query(`SELECT 1 FROM outbox_jobs`)).toHaveLength(0);
     });
 
@@ -205,6 +225,25 @@ describe('outbound sending (e2e)', () => {
       const f = fixture(`wwebjs/api/requests/${file}`);
       expect(wwebjs.requests[0]).toMatchObject({ method: 'POST', path: `/client/sendMessage/${WWEBJS_SESSION}`, headers: { 'x-api-key': TEST_ENV.WWEBJS_API_KEY } });
       expect(wwebjs.requests[0].body).toEqual(f.body);
+    });
+
+    it('wwebjs reaction: POST /message/react/:sessionId with the target message id; recorded sent without an id of its own', async () => {
+      const inbound = fixture('wwebjs/inbound/message_text.json');
+      await postWwebjsNative(t.app, inbound);
+      const [target] = (await t.db.query(`SELECT id, external_id FROM messages WHERE session_id = $1 AND direction = 'in'`, [sessions.wwebjs])) as { id: string; external_id: string }[];
+      wwebjs.reply = () => ({ status: 200, body: { success: true, result: null } });
+      const res = await send({ sessionId: sessions.wwebjs, to: inbound.data.message.from, type: 'reaction', reaction: { messageId: target.id, emoji: '👍' } });
+      expect(res.status).toBe(202);
+      const sent = await settled(res.body.id);
+      expect(sent).toMatchObject({ status: 'sent', externalId: null });
+      expect(wwebjs.requests).toHaveLength(1);
+      expect(wwebjs.requests[0]).toMatchObject({ method: 'POST', path: `/message/react/${WWEBJS_SESSION}`, headers: { 'x-api-key': TEST_ENV.WWEBJS_API_KEY } });
+      expect(wwebjs.requests[0].body).toEqual({ chatId: inbound.data.message.from, messageId: target.external_id, reaction: '👍' });
+
+      // The server's "Message not Found" (404) is permanent.
+      wwebjs.reply = () => ({ status: 404, body: { success: false, error: 'Message not Found' } });
+      const gone = await settled((await send({ sessionId: sessions.wwebjs, to: inbound.data.message.from, type: 'reaction', reaction: { messageId: target.id, emoji: '' } })).body.id);
+      expect(gone).toMatchObject({ status: 'failed', error: { code: '404', title: 'Message not Found' } });
     });
 
     it('wwebjs: the message_create echo that beats the HTTP answer is folded into the sent message; acks update it', async () => {

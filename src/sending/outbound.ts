@@ -81,10 +81,10 @@ export interface MessageSender {
   readonly readReceipts: boolean;
   /**
    * Sends one message.
-   * @returns the provider's message id.
+   * @returns the provider's message id; null when the provider gives none (a wwebjs reaction).
    * @throws SendError classified as above.
    */
-  send(session: SenderSession, request: OutboundRequest): Promise<{ externalId: string }>;
+  send(session: SenderSession, request: OutboundRequest): Promise<{ externalId: string | null }>;
   /** @throws SendError */
   markRead?(session: SenderSession, request: ReadReceiptRequest): Promise<void>;
 }

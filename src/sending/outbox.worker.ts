@@ -27,7 +27,7 @@ type Job = {
 };
 
 /** A provider-accepted send to record. */
-type Success = { messageId: string; sessionId: string; externalId: string; jobId: string };
+type Success = { messageId: string; sessionId: string; externalId: string | null; jobId: string };
 
 const POLL_MS = 250;
 const CLAIM_BATCH = 500;
@@ -252,7 +252,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
    * The provider accepted the message but its id could not be stored (e.g. another message of the session already
    * has it): the message is `sent` without a provider id and never sent again.
    */
-  private async sentUnrecorded(job: Job, externalId: string, err: Error): Promise<void> {
+  private async sentUnrecorded(job: Job, externalId: string | null, err: Error): Promise<void> {
     this.log.error(`message ${job.message_id} was sent as ${externalId} but that could not be recorded: ${err.message}`);
     await this.db.query(
       `UPDATE messages SET status = 'sent', status_at = now(), error_detail = $2 WHERE id = $1 AND status = 'queued'`,
