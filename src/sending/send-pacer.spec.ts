@@ -15,7 +15,7 @@ describe('SendPacer', () => {
   it('keeps the per-session cap when timers fire late (a blocked event loop must not cause a burst)', async () => {
     const pacer = new SendPacer(20, 0);
     const started: number[] = [];
-    const calls = Array.from({ length: 40 }, () => pacer.spaceCall('s1', '').then(() => started.push(Date.now())));
+    const calls = Array.from({ length: 40 }, () => pacer.spaceCall('s1', '').then((at) => started.push(at)));
     await new Promise((r) => setTimeout(r, 200));
     block(600); // slots due in the next 600 ms all fire together afterwards
     await Promise.all(calls);
@@ -30,8 +30,8 @@ describe('SendPacer', () => {
     const a: number[] = [];
     const b: number[] = [];
     await Promise.all([
-      ...Array.from({ length: 5 }, () => pacer.spaceCall('a', '').then(() => a.push(Date.now()))),
-      ...Array.from({ length: 5 }, () => pacer.spaceCall('b', '').then(() => b.push(Date.now()))),
+      ...Array.from({ length: 5 }, () => pacer.spaceCall('a', '').then((at) => a.push(at))),
+      ...Array.from({ length: 5 }, () => pacer.spaceCall('b', '').then((at) => b.push(at))),
     ]);
     for (const times of [a, b]) {
       for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(99);
@@ -43,7 +43,7 @@ describe('SendPacer', () => {
   it('keeps the recipient gap from the real start of the previous call to that recipient', async () => {
     const pacer = new SendPacer(1000, 300);
     const times: Record<string, number[]> = { x: [], y: [] };
-    await Promise.all(['x', 'x', 'y', 'x', 'y'].map((to) => pacer.spaceCall('s', to).then(() => times[to].push(Date.now()))));
+    await Promise.all(['x', 'x', 'y', 'x', 'y'].map((to) => pacer.spaceCall('s', to).then((at) => times[to].push(at))));
     expect(times.x[1] - times.x[0]).toBeGreaterThanOrEqual(299);
     expect(times.x[2] - times.x[1]).toBeGreaterThanOrEqual(299);
     expect(times.y[1] - times.y[0]).toBeGreaterThanOrEqual(299);

@@ -46,8 +46,9 @@ export class SendPacer {
    * would bunch up); then the hard limits against the real start times: fewer than `perSecond` starts in the
    * last 1,000 ms, and `recipientGapMs` since the last call to this recipient. Timers fire late under load; the
    * second check keeps a late batch from catching up in a burst. The start is recorded when this resolves.
+   * @returns the recorded start time (ms since epoch).
    */
-  async spaceCall(sessionId: string, recipient: string): Promise<void> {
+  async spaceCall(sessionId: string, recipient: string): Promise<number> {
     const now = this.now();
     const at = Math.max(now, (this.planned.get(sessionId) ?? -Infinity) + 1000 / this.perSecond);
     this.planned.set(sessionId, at);
@@ -66,7 +67,7 @@ export class SendPacer {
           this.recipientStart.set(key, t);
           if (this.recipientStart.size > 100_000) prune(this.recipientStart, t - this.recipientGapMs);
         }
-        return;
+        return t;
       }
       await sleep(until - t);
     }
