@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeProvider, RecordedRequest, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { apiGet, postMeta, postWablas, postWwebjsNative } from './helpers/http';
+import { OutboxJanitor } from '../src/sending/outbox-janitor';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
 const META_PHONE_NUMBER_ID = '106540352242922';
@@ -406,6 +407,30 @@ describe('outbound sending (e2e)', () => {
       expect(doubtful.status).toBe('failed');
       expect(doubtful.error.code).toBe('OUTCOME_UNKNOWN');
       expect(meta.requests.map((r) => r.body.text.body)).toEqual(['claimed, not started']);
+    });
+  });
+
+  describe('retention', () => {
+    it('the hourly sweep drops expired Idempotency-Key rows and week-old finished jobs; pending and recent ones stay', async () => {
+      const q = (body: string, key: string) => send({ sessionId: sessions.meta, to: '16505551234', type: 'text', text: { body } }, { 'Idempotency-Key': key });
+      const old = (await q('old', 'k-old')).body.id;
+      const fresh = (await q('fresh', 'k-fresh')).body.id;
+      await waitFor(async () => meta.requests.length === 2);
+      await settled(old);
+      await settled(fresh);
+      await t.db.query(`UPDATE sessions SET send_held = true WHERE id = $1`, [sessions.meta]);
+      const pending = (await q('pending', 'k-pending')).body.id;
+      await t.db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key IN ('k-old', 'k-pending')`);
+      await t.db.query(`UPDATE outbox_jobs SET updated_at = now() - interval '8 days' WHERE message_id IN ($1, $2)`, [old, pending]);
+
+      expect(await t.app.get(OutboxJanitor).sweep()).toEqual({ idempotencyKeys: 2, jobs: 1 });
+      expect((await t.db.query(`SELECT key FROM idempotency_keys ORDER BY key`)).map((r: { key: string }) => r.key)).toEqual(['k-fresh']);
+      expect((await t.db.query(`SELECT message_id::text AS id FROM outbox_jobs ORDER BY id`)).map((r: { id: string }) => r.id)).toEqual([String(fresh), String(pending)]);
+      // The message keeps its outcome; the expired key can be used again (a new message).
+      expect((await message(old)).status).toBe('sent');
+      const again = await q('old', 'k-old');
+      expect(again.status).toBe(202);
+      expect(again.body.id).not.toBe(old);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConversationsController } from '../conversations/conversations.controller';
 import { MessagesModule } from '../messages/messages.module';
+import { OutboxJanitor } from './outbox-janitor';
 import { OutboxSignal } from './outbox-signal';
 import { OutboxWorker } from './outbox.worker';
 import { SenderRegistry } from './sender-registry';
@@ -14,7 +15,7 @@ import { SendingService } from './sending.service';
   imports: [MessagesModule],
   // Conversations' mark-read also sends read receipts, so their controller lives where the outbox is.
   controllers: [SendingController, ConversationsController],
-  providers: [MetaSender, WablasSender, WwebjsSender, SenderRegistry, OutboxSignal, OutboxWorker, SendingService],
+  providers: [MetaSender, WablasSender, WwebjsSender, SenderRegistry, OutboxSignal, OutboxWorker, OutboxJanitor, SendingService],
   exports: [SendingService],
 })
 export class SendingModule {}

@@ -19,7 +19,7 @@ import type { SendMessageDto } from './send-message.dto';
 import { SenderRegistry } from './sender-registry';
 
 type Row = Record<string, unknown>;
-const IDEMPOTENCY_TTL_HOURS = 24;
+export const IDEMPOTENCY_TTL_HOURS = 24;
 
 /** A queued send: the stored message and whether it is the replay of an earlier request with the same key. */
 export interface QueuedSend {
