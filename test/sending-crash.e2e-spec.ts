@@ -151,10 +151,10 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
     expect(sent.length + unknown.length).toBe(TOTAL);
     for (const m of sent) expect(calls.get(m.text!)).toBe(1);
     // In doubt are only messages whose attempt the dead process had started: called before the kill (answer not
-    // recorded), or marked and about to be called (a few). Everything the dead process had not started went out
-    // after the restart.
+    // recorded), or marked started and waiting for their pacing slot (at most half a second at 60/s; seen up to
+    // 11 on PGlite under CI load). Everything the dead process had not started went out after the restart.
     const startedNotCalled = unknown.filter((m) => !beforeKill.has(m.text!));
-    expect(startedNotCalled.length).toBeLessThanOrEqual(10);
+    expect(startedNotCalled.length).toBeLessThanOrEqual(30);
     for (const m of unknown) expect(calls.get(m.text!) ?? 0).toBe(beforeKill.has(m.text!) ? 1 : 0);
     const afterRestart = rows.filter((m) => !beforeKill.has(m.text!) && !startedNotCalled.includes(m));
     expect(afterRestart.length).toBeGreaterThan(0);
