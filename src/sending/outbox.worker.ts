@@ -158,18 +158,22 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (!(await this.starts.submit(job.id))) return; // the lease was lost to another worker
     await this.pacer.spaceCall(job.session_id, recipient);
     const session: SenderSession = { id: job.session_id, provider: job.provider, externalId: job.session_external_id, credentials: job.credentials ?? {} };
+    // Only the provider call's own errors are send failures. Once the provider has answered, a failure to record
+    // the outcome must not lead to a retry: it propagates, the job keeps `attempt_started_at` and is later failed
+    // as OUTCOME_UNKNOWN, never sent again.
+    let externalId: string | null = null;
     try {
-      if (job.kind === 'read_receipt') {
-        await sender.markRead?.(session, job.request as ReadReceiptRequest);
-        await this.db.query(`UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, updated_at = now() WHERE id = $1`, [job.id]);
-        return;
-      }
-      const { externalId } = await sender.send(session, job.request as OutboundRequest);
-      const error = await this.successes.submit({ messageId: job.message_id, sessionId: job.session_id, externalId, jobId: job.id });
-      if (error) await this.sentUnrecorded(job, externalId, error);
+      if (job.kind === 'read_receipt') await sender.markRead?.(session, job.request as ReadReceiptRequest);
+      else ({ externalId } = await sender.send(session, job.request as OutboundRequest));
     } catch (e) {
-      await this.fail(job, e instanceof SendError ? e : new SendError('temporary', 'INTERNAL', (e as Error).message));
+      return this.fail(job, e instanceof SendError ? e : new SendError('temporary', 'INTERNAL', (e as Error).message));
     }
+    if (job.kind === 'read_receipt') {
+      await this.db.query(`UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, updated_at = now() WHERE id = $1`, [job.id]);
+      return;
+    }
+    const error = await this.successes.submit({ messageId: job.message_id, sessionId: job.session_id, externalId, jobId: job.id });
+    if (error) await this.sentUnrecorded(job, externalId, error);
   }
 
   /**
