@@ -77,6 +77,8 @@ export interface MessageSender {
   readonly provider: string;
   /** Types this provider can send; others are refused with 422 `CAPABILITY_NOT_SUPPORTED` before queueing. */
   readonly capabilities: ReadonlySet<OutboundType>;
+  /** Whether media can be sent by provider media id (`image.id`, ...); else by link only, checked before queueing. */
+  readonly mediaById: boolean;
   /** Whether read receipts can be sent. */
   readonly readReceipts: boolean;
   /**

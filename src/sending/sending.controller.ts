@@ -2,7 +2,6 @@ import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/com
 import { ApiAcceptedResponse, ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
-import { AppError } from '../common/app-error';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { MessageResponseDto } from '../messages/message.dto';
 import { SendMessageDto } from './send-message.dto';
@@ -30,9 +29,6 @@ export class SendingController {
   @ApiConflictResponse({ description: 'Idempotency-Key reused with a different body', type: ErrorResponseDto })
   @ApiUnprocessableEntityResponse({ description: '`CAPABILITY_NOT_SUPPORTED` or `SESSION_REQUIRED`', type: ErrorResponseDto })
   async send(@Body() dto: SendMessageDto, @Headers('idempotency-key') idempotencyKey: string | undefined, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<MessageResponseDto> {
-    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
-      throw AppError.badRequest('Idempotency-Key must be 1-255 characters', [{ field: 'Idempotency-Key', errors: ['1-255 characters'] }]);
-    }
     const { message, replayed } = await this.sending.send(dto, apiKeyOf(req), idempotencyKey);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     const { raw: _raw, ...body } = message;

@@ -46,11 +46,16 @@ export class SendingService {
    * Queues one message.
    * @param idempotencyKey `Idempotency-Key` header: the same key and body within 24 h returns the first message and
    *   queues nothing.
-   * @throws AppError 400 naming the field (missing type object, bad number, unknown reply target), 404 unknown or
+   * @throws AppError 400 naming the field (missing type object, bad number, unknown reply target, Idempotency-Key
+   *   not 1-255 characters), 404 unknown or
    *   invisible session, 409 `CONFLICT` key reused with another body, 422 `CAPABILITY_NOT_SUPPORTED` (type the
    *   provider cannot send) or `SESSION_REQUIRED` (no session given and none or several connected).
    */
   async send(dto: SendMessageDto, key: AuthenticatedKey | undefined, idempotencyKey?: string, triggerMessageId?: string): Promise<QueuedSend> {
+    // Checked here, not per route: the seed compat routes take the header too (the column is varchar(255)).
+    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
+      throw AppError.badRequest('Idempotency-Key must be 1-255 characters', [{ field: 'Idempotency-Key', errors: ['1-255 characters'] }]);
+    }
     const requestHash = createHash('sha256').update(stableJson(dto) ?? '').digest('hex'); // key order does not change the hash
     if (idempotencyKey !== undefined && key) {
       const earlier = await this.idempotent(key.id, idempotencyKey, requestHash);
@@ -139,7 +144,7 @@ export class SendingService {
     else {
       const media = part as OutboundMedia;
       if (!media.link === !media.id) throw AppError.badRequest(`${dto.type} needs exactly one of link or id`, [{ field: `${dto.type}.link`, errors: ['exactly one of link or id'] }]);
-      if (media.id && session.provider !== 'meta') throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, 'CAPABILITY_NOT_SUPPORTED', `${session.provider} sessions send media by link only`, [{ field: `${dto.type}.id`, errors: ['media ids are Meta only'] }]);
+      if (media.id && !sender.mediaById) throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, 'CAPABILITY_NOT_SUPPORTED', `${session.provider} sessions send media by link only`, [{ field: `${dto.type}.id`, errors: [`${session.provider} takes media by link only`] }]);
       request.media = { link: media.link, id: media.id, caption: media.caption, filename: media.filename };
     }
     if (dto.context) request.replyToExternalId = await this.providerId(dto.context.messageId, session, 'context.messageId');

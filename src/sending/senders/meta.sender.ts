@@ -20,6 +20,7 @@ const AUTH_CODES = new Set([190]);
 export class MetaSender implements MessageSender {
   readonly provider = 'meta';
   readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>(['text', 'image', 'video', 'audio', 'document', 'location', 'reaction', 'template']);
+  readonly mediaById = true;
   readonly readReceipts = true;
 
   constructor(private readonly config: AppConfig) {}

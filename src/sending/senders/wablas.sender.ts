@@ -17,6 +17,7 @@ import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, 
 export class WablasSender implements MessageSender {
   readonly provider = 'wablas';
   readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>(['text', 'image', 'video', 'audio', 'document']);
+  readonly mediaById = false;
   readonly readReceipts = false;
 
   constructor(private readonly config: AppConfig) {}

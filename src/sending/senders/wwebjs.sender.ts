@@ -18,6 +18,7 @@ import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, 
 export class WwebjsSender implements MessageSender {
   readonly provider = 'wwebjs';
   readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>(['text', 'image', 'video', 'audio', 'document', 'location', 'reaction']);
+  readonly mediaById = false;
   readonly readReceipts = false;
 
   constructor(private readonly config: AppConfig) {}
