@@ -1,6 +1,7 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 import { IDEMPOTENCY_TTL_HOURS } from './sending.service';
 
 /** How often expired bookkeeping rows are deleted (ms). */
@@ -16,37 +17,31 @@ const SWEEP_BATCH = 5000;
  * never touched. At start-up and every {@link SWEEP_EVERY_MS}; a failure is logged and tried again next time.
  */
 @Injectable()
-export class OutboxJanitor implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly log = new Logger(OutboxJanitor.name);
-  private timer?: NodeJS.Timeout;
+export class OutboxJanitor extends PeriodicTask {
+  protected readonly everyMs = SWEEP_EVERY_MS;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
-
-  onApplicationBootstrap(): void {
-    void this.sweep();
-    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS).unref();
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+  protected run(): Promise<unknown> {
+    return this.sweep();
   }
 
-  /** @returns rows deleted from each table (0s after a failure, which is logged). */
+  /**
+   * @returns rows deleted from each table.
+   * @throws the database's error.
+   */
   async sweep(): Promise<{ idempotencyKeys: number; jobs: number }> {
-    try {
-      const idempotencyKeys = await this.deleteAll(
-        `DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1) LIMIT ${SWEEP_BATCH})`,
-        [IDEMPOTENCY_TTL_HOURS],
-      );
-      const jobs = await this.deleteAll(
-        `DELETE FROM outbox_jobs WHERE id IN (SELECT id FROM outbox_jobs WHERE state IN ('done', 'failed') AND updated_at < now() - make_interval(days => $1) LIMIT ${SWEEP_BATCH})`,
-        [DONE_JOB_RETENTION_DAYS],
-      );
-      return { idempotencyKeys, jobs };
-    } catch (err) {
-      this.log.warn(`outbox sweep failed: ${(err as Error).message}`);
-      return { idempotencyKeys: 0, jobs: 0 };
-    }
+    const idempotencyKeys = await this.deleteAll(
+      `DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1) LIMIT ${SWEEP_BATCH})`,
+      [IDEMPOTENCY_TTL_HOURS],
+    );
+    const jobs = await this.deleteAll(
+      `DELETE FROM outbox_jobs WHERE id IN (SELECT id FROM outbox_jobs WHERE state IN ('done', 'failed') AND updated_at < now() - make_interval(days => $1) LIMIT ${SWEEP_BATCH})`,
+      [DONE_JOB_RETENTION_DAYS],
+    );
+    return { idempotencyKeys, jobs };
   }
 
   private async deleteAll(sql: string, params: unknown[]): Promise<number> {

@@ -1,6 +1,7 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicTask } from '../common/periodic-task';
 
 /** How often past days' roll-up shards are folded together (ms). */
 export const COMPACT_EVERY_MS = 10 * 60_000;
@@ -11,26 +12,19 @@ export const COMPACT_EVERY_MS = 10 * 60_000;
  * changes no figure; a failure is logged and tried again next time.
  */
 @Injectable()
-export class StatsCompactor implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly log = new Logger(StatsCompactor.name);
-  private timer?: NodeJS.Timeout;
+export class StatsCompactor extends PeriodicTask {
+  protected readonly everyMs = COMPACT_EVERY_MS;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
-
-  onApplicationBootstrap(): void {
-    void this.compact();
-    this.timer = setInterval(() => void this.compact(), COMPACT_EVERY_MS).unref();
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
   }
 
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+  protected run(): Promise<void> {
+    return this.compact();
   }
 
+  /** @throws the database's error. */
   async compact(): Promise<void> {
-    try {
-      if (this.db.isInitialized) await this.db.query('SELECT wa_stats_compact()');
-    } catch (err) {
-      this.log.warn(`stats compaction failed: ${(err as Error).message}`);
-    }
+    if (this.db.isInitialized) await this.db.query('SELECT wa_stats_compact()');
   }
 }

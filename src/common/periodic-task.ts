@@ -1,0 +1,36 @@
+import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+
+/**
+ * Background housekeeping run once at start-up and then every `everyMs` ms in each process (the timer does not
+ * keep the process alive). A failure is logged as a warning and tried again at the next tick; runs never overlap.
+ */
+export abstract class PeriodicTask implements OnApplicationBootstrap, OnModuleDestroy {
+  protected abstract readonly everyMs: number;
+  protected readonly log = new Logger(this.constructor.name);
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  /** One run. @throws anything; the caller logs it. */
+  protected abstract run(): Promise<unknown>;
+
+  onApplicationBootstrap(): void {
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.everyMs).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.run();
+    } catch (err) {
+      this.log.warn(`${this.constructor.name} failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+}
