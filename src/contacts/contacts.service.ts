@@ -117,13 +117,7 @@ export class ContactsService {
 
   /** @throws AppError 404, also when a session-limited key has no conversation with the contact. */
   async get(id: string, key?: AuthenticatedKey): Promise<ContactResponseDto> {
-    const row = await this.row(id);
-    if (key?.sessionIds) {
-      const where = new SqlWhere().add('c.id = ?', id);
-      visibleTo(where, key);
-      if ((await this.db.query(`SELECT 1 FROM contacts c ${where}`, where.params)).length === 0) throw AppError.notFound('Contact');
-    }
-    return toContactDto(row);
+    return toContactDto(await this.row(id, key));
   }
 
   /** @throws AppError 404, 400 for a bad phone, 409 when the new number belongs to another contact. */
@@ -233,12 +227,16 @@ export class ContactsService {
     throw AppError.badRequest('Send a CSV body (Content-Type: text/csv) or a JSON array of contacts');
   }
 
-  private async row(id: string): Promise<Row> {
+  /** @throws AppError 404 when missing, or not visible to a session-limited `key`. */
+  private async row(id: string, key?: AuthenticatedKey): Promise<Row> {
     if (!UUID_RE.test(id)) throw AppError.notFound('Contact');
-    const rows = (await this.db.query(`SELECT * FROM contacts WHERE id = $1`, [id])) as Row[];
+    const where = new SqlWhere().add('c.id = ?', id);
+    visibleTo(where, key);
+    const rows = (await this.db.query(`SELECT c.* FROM contacts c ${where}`, where.params)) as Row[];
     if (rows.length === 0) throw AppError.notFound('Contact');
     return rows[0];
   }
+
 }
 
 /** Limits a query on `c` (contacts) to those with a conversation in the sessions of a session-limited key. */

@@ -137,12 +137,19 @@ export class SessionsService {
     });
   }
 
-  /** Sets the owner (`userId`). @throws AppError 404 when the session does not exist or the key may not see it. */
+  /**
+   * Sets the owner (`userId`) and/or the sending credentials (`credentials`; null clears them). New credentials
+   * release a queue held for refused ones.
+   * @returns the session as GET /v1/sessions/:id shows it (credentials only as `hasCredentials`).
+   * @throws AppError 404 when the session does not exist or the key may not see it.
+   */
   async update(id: string, dto: UpdateSessionDto, key?: AuthenticatedKey): Promise<SessionDetailResponseDto> {
     const row = await this.findRow(id, key);
     if (dto.userId !== undefined) await this.db.query(`UPDATE sessions SET user_id = $1, updated_at = now() WHERE id = $2`, [dto.userId, row.id]);
     if (dto.credentials !== undefined) {
-      // New credentials release a held queue; a session in `error` for refused credentials is usable again.
+      // New credentials release a held queue; a session in `error` for refused credentials is usable again. Meta
+      // numbers and Wablas devices are hosted by the provider (no connection of ours to wait for), so they are
+      // connected again at once; a wwebjs session's state only comes from its server's webhooks, so `unknown`.
       await this.db.query(
         `UPDATE sessions SET credentials = $1, send_held = false, updated_at = now(),
            status = CASE WHEN send_held AND status = 'error' THEN CASE WHEN provider IN ('meta', 'wablas') THEN 'session_connected' ELSE 'unknown' END ELSE status END

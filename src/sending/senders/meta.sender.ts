@@ -4,7 +4,9 @@ import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, 
 
 /**
  * Meta error codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes; fixtures
- * meta/outbound/responses/error_*.json) that clear up by themselves: throughput (130429), pair rate (131056), app rate (4), spam rate (80007), generic (1, 2, 131000, 131016 service unavailable). */
+ * meta/outbound/responses/error_*.json) that clear up by themselves: throughput (130429), pair rate (131056),
+ * app rate (4), spam rate (80007), generic and service unavailable (1, 2, 131000, 131016), server temporarily
+ * unavailable (133004). */
 const TEMPORARY_CODES = new Set([1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004]);
 /** Expired or invalid access token (fixtures error_190_expired_token.json, error_190_invalid_token_spec.json). */
 const AUTH_CODES = new Set([190]);
