@@ -5,16 +5,13 @@
 // Afterwards every acknowledged webhook must be a stored row. Prints throughput, p50/p99 latency and the ratio.
 import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { start } from './process.mjs';
+import { databaseLabel, DATABASE_URL, root, start, startWaHub } from './process.mjs';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECRET = 'bench-app-secret';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
@@ -82,13 +79,13 @@ async function measure(name, url, countRows) {
 
 const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 await db.query('DROP SCHEMA IF EXISTS bench_wahub CASCADE; CREATE SCHEMA bench_wahub; DROP SCHEMA IF EXISTS bench_baseline CASCADE');
-console.log(`driver ${useWrk ? 'wrk (2 threads)' : 'autocannon'}, concurrency ${CONNECTIONS}, ${DURATION}s measured after ${WARMUP}s warm-up, PostgreSQL ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}`);
+console.log(`driver ${useWrk ? 'wrk (2 threads)' : 'autocannon'}, concurrency ${CONNECTIONS}, ${DURATION}s measured after ${WARMUP}s warm-up, PostgreSQL ${databaseLabel}`);
 
 const baseline = await start(join(root, 'bench/baseline-server.mjs'), { DATABASE_URL, META_APP_SECRET: SECRET, PORT: '3101', BASELINE_SCHEMA: 'bench_baseline' }, '/');
 const base = await measure('baseline', 'http://127.0.0.1:3101/', async () => Number((await db.query('SELECT count(*) AS n FROM bench_baseline.raw_events')).rows[0].n));
 baseline.kill();
 
-const wahub = await start(join(root, 'dist/src/main.js'), { DATABASE_URL, DB_SCHEMA: 'bench_wahub', META_APP_SECRET: SECRET, ADMIN_API_KEY: 'bench-admin-key-0123456789', PORT: '3100', LOG_LEVEL: 'warn' }, '/health');
+const wahub = await startWaHub({ schema: 'bench_wahub', port: '3100', adminKey: 'bench-admin-key-0123456789', env: { META_APP_SECRET: SECRET } });
 const hub = await measure('wa-hub', 'http://127.0.0.1:3100/webhooks/meta', async () => Number((await db.query('SELECT count(*) AS n FROM bench_wahub.messages')).rows[0].n));
 wahub.kill();
 

@@ -5,13 +5,9 @@
 // status events; 20 messages carry the rare word "Xylophonique"). The schema is built by wa-hub's own migrations
 // (the app boots on it) and the rows are generated in SQL; a seeded schema is reused (BENCH_RESEED=1 rebuilds).
 // Then drives the built app over HTTP, one request at a time, and prints p50/p99 per query.
-import { start as startProcess } from './process.mjs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DATABASE_URL, databaseLabel, startWaHub } from './process.mjs';
 import pg from 'pg';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'bench_read';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const CONVERSATIONS = Number(process.env.BENCH_CONVERSATIONS ?? 10_000);
@@ -22,8 +18,7 @@ const KEY = 'bench-read-admin-key-0123456789';
 
 const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 
-const start = () =>
-  startProcess(join(root, 'dist/src/main.js'), { DATABASE_URL, DB_SCHEMA: SCHEMA, ADMIN_API_KEY: KEY, PORT, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000' });
+const start = () => startWaHub({ schema: SCHEMA, port: PORT, adminKey: KEY, env: { RATE_LIMIT_PER_MINUTE: '100000000' } });
 
 async function seeded() {
   const { rows } = await db.query(`SELECT to_regclass('${SCHEMA}.messages') AS t`);
@@ -146,7 +141,7 @@ try {
   const deep = await cursorAt(20_000);
   const deepest = await cursorAt(MESSAGES - 50);
   const { rows: [msgCount] } = await db.query(`SELECT count(*)::int AS n FROM ${SCHEMA}.messages`);
-  console.log(`PostgreSQL ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}, schema ${SCHEMA}: ${msgCount.n} messages, ${convs.length} conversations; ${SAMPLES} sequential requests per query after 10 warm-up`);
+  console.log(`PostgreSQL ${databaseLabel}, schema ${SCHEMA}: ${msgCount.n} messages, ${convs.length} conversations; ${SAMPLES} sequential requests per query after 10 warm-up`);
   const results = [];
   results.push(await measure("a conversation's latest 50", (i) => `/v1/conversations/${pick(i)}/messages?limit=50`));
   results.push(await measure('history page 1 (50)', () => `/v1/messages?limit=50`));

@@ -4,14 +4,10 @@
 // per session. Two runs: 1 session × 2,000 messages, then 20 sessions × 500 (10,000). Each run queues every message
 // through POST /v1/messages with the worker off (SEND_WORKER=false), then starts a process with the worker and
 // times delivery from the first to the last provider call. Checks none was lost or sent twice.
-import { start as startProcess, stop } from './process.mjs';
+import { databaseLabel, DATABASE_URL, startWaHub, stop } from './process.mjs';
 import { createServer } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = 'bench_send';
 const PROVIDER_MS = Number(process.env.BENCH_PROVIDER_MS ?? 50);
 const KEY = 'bench-send-admin-key-0123456789';
@@ -42,9 +38,9 @@ const provider = createServer((req, res) => {
 await new Promise((r) => provider.listen(0, '127.0.0.1', r));
 const providerUrl = `http://127.0.0.1:${provider.address().port}`;
 
-const start = (worker) => startProcess(join(root, 'dist/src/main.js'), {
-  DATABASE_URL, DB_SCHEMA: SCHEMA, ADMIN_API_KEY: KEY, PORT, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000',
-  META_ACCESS_TOKEN: 'bench-token', META_GRAPH_BASE_URL: providerUrl, SEND_WORKER: worker ? 'true' : 'false',
+const start = (worker) => startWaHub({
+  schema: SCHEMA, port: PORT, adminKey: KEY,
+  env: { RATE_LIMIT_PER_MINUTE: '100000000', META_ACCESS_TOKEN: 'bench-token', META_GRAPH_BASE_URL: providerUrl, SEND_WORKER: worker ? 'true' : 'false' },
 });
 
 async function run(label, sessions, perSession) {
@@ -90,7 +86,7 @@ async function run(label, sessions, perSession) {
   return { rate, perSession: rate / sessions, lost: total - seen.size, duplicates, sent: m.sent, total };
 }
 
-console.log(`fake Meta Graph API answering in ${PROVIDER_MS} ms; PostgreSQL ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')}, schema ${SCHEMA}`);
+console.log(`fake Meta Graph API answering in ${PROVIDER_MS} ms; PostgreSQL ${databaseLabel}, schema ${SCHEMA}`);
 const one = await run('1 session × 2,000', 1, 2000);
 const twenty = await run('20 sessions × 500', 20, 500);
 const ok = one.perSession >= 76 && twenty.rate >= 1000 && [one, twenty].every((r) => r.lost === 0 && r.duplicates === 0 && r.sent === r.total);
