@@ -34,7 +34,9 @@ describe('SendPacer', () => {
       ...Array.from({ length: 5 }, () => pacer.spaceCall('b', '').then((at) => b.push(at))),
     ]);
     for (const times of [a, b]) {
-      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(99);
+      // Slots are planned 100 ms apart; a timer that fires late shortens the gap after it by that much (the hard
+      // limit is the per-second cap, tested above), so allow a CI machine's timer lateness.
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(80);
       expect(times[4] - times[0]).toBeLessThan(700);
     }
     expect(Math.abs(a[0] - b[0])).toBeLessThan(50);
