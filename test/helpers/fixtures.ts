@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-/** The shared provider corpus (shared/fixtures/providers beside the repo, or FIXTURES_DIR). */
-export const FIXTURES_DIR = process.env.FIXTURES_DIR ?? resolve(__dirname, '../../../shared/fixtures/providers');
+/**
+ * The provider corpus the tests use, copied into the repo (test/fixtures/providers, with its MANIFEST.md of public
+ * sources) so a fresh clone tests itself; FIXTURES_DIR points elsewhere to try a newer corpus.
+ */
+export const FIXTURES_DIR = process.env.FIXTURES_DIR ?? resolve(__dirname, '../fixtures/providers');
 
 export interface FixtureEntry {
   id: string;
