@@ -1,21 +1,43 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
+import { AutoRepliesModule } from './auto-replies/auto-replies.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { CompatModule } from './compat/compat.module';
 import { ConfigModule } from './config/config.module';
 import { ContactsModule } from './contacts/contacts.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { DatabaseModule } from './database/database.module';
+import { ProviderRegistryModule } from './domain/provider-definition';
 import { HealthModule } from './health/health.module';
+import { IngestModule } from './ingest/ingest.module';
 import { MessagesModule } from './messages/messages.module';
-import { AutoRepliesModule } from './auto-replies/auto-replies.module';
+import { ProvidersModule } from './providers/providers.module';
 import { SendingModule } from './sending/sending.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { StatsModule } from './stats/stats.module';
-import { WebhooksModule } from './webhooks/webhooks.module';
 
+/** Feature modules, one per folder (src/README in the repository's README: "How it works"). */
 @Module({
-  imports: [ConfigModule, DatabaseModule, AuthModule, WebhooksModule, MessagesModule, SendingModule, AutoRepliesModule, SessionsModule, ContactsModule, StatsModule, CompatModule, HealthModule],
+  imports: [
+    ConfigModule,
+    DatabaseModule,
+    ProviderRegistryModule,
+    AuthModule,
+    ApiKeysModule,
+    IngestModule,
+    ProvidersModule,
+    MessagesModule,
+    ConversationsModule,
+    SendingModule,
+    AutoRepliesModule,
+    SessionsModule,
+    ContactsModule,
+    StatsModule,
+    CompatModule,
+    HealthModule,
+  ],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })
 export class AppModule {}

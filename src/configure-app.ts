@@ -1,7 +1,7 @@
 import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { json, text } from 'body-parser';
+import { json, raw, text } from 'body-parser';
 import helmet from 'helmet';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './common/json-depth';
 import type { IncomingMessage } from 'node:http';
@@ -9,7 +9,7 @@ import { AppError } from './common/app-error';
 import { NoNulPipe } from './common/no-nul.pipe';
 import { requestIdMiddleware } from './common/request-id';
 import { AppConfig } from './config/app-config';
-import { WebhookFastLane } from './webhooks/fast-lane/webhook-fast-lane';
+import { WebhookFastLane } from './ingest/webhook-fast-lane';
 import metadata from './metadata';
 
 /** Options every wa-hub app is created with (main.ts and the tests): raw bodies kept for signature checks. */
@@ -27,7 +27,8 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(requestIdMiddleware);
   // The Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } }));
+  const securityHeaders = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } });
+  app.use(securityHeaders);
   const origins = config.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [];
   if (origins.length > 0) app.enableCors({ origin: origins, exposedHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 });
   // wwebjs `media` webhooks carry whole files base64-encoded: their routes get a larger limit, parsed first.
@@ -37,6 +38,9 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   app.use('/v1/contacts/import', json({ limit: '20mb', verify: keepRawBody }), text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: '20mb' }));
   app.use(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
+  // Webhook routes keep the exact bytes of any other content type too (text/plain, octet-stream, ...): nothing a
+  // provider delivers is reduced to an empty body (IncomingWebhook.fromRequest).
+  app.use(['/webhooks', '/api'], raw({ type: () => true, limit: config.BODY_LIMIT_BYTES }));
   app.useGlobalPipes(
     new NoNulPipe(),
     new ValidationPipe({
@@ -46,7 +50,7 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
       exceptionFactory: (errors) => validationError(errors),
     }),
   );
-  app.get(WebhookFastLane).attach(app.getHttpServer());
+  app.get(WebhookFastLane).attach(app.getHttpServer(), securityHeaders);
   const document = await buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
   return document;

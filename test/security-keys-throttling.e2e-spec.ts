@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiKeysService } from '../src/api-keys/api-keys.service';
+import { ApiKeysService } from '../src/auth/api-keys.service';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta, postWablas, withFreshIds } from './helpers/http';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';

@@ -1,10 +1,11 @@
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileWaHub } from './helpers/build';
 import { FakeProvider, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
@@ -39,7 +40,7 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD], { cwd: ROOT, stdio: 'inherit' });
+    compileWaHub(BUILD);
     const url = await meta.start();
     let n = 0;
     meta.reply = () => {

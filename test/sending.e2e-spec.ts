@@ -146,7 +146,7 @@ describe('outbound sending (e2e)', () => {
 
       const patched = await request(t.app.getHttpServer()).patch(`/v1/sessions/${sessions.meta}`).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ credentials: { accessToken: 'fresh-token' } });
       expect(patched.status).toBe(200);
-      expect(patched.body).toMatchObject({ hasCredentials: true, sendHeld: false, status: 'session_connected' });
+      expect(patched.body).toMatchObject({ hasCredentials: true, sendHeld: false, status: 'connected' });
       expect(JSON.stringify(patched.body)).not.toContain('fresh-token');
       expect((await settled(first.body.id)).status).toBe('sent');
       expect((await settled(second.body.id)).status).toBe('sent');
@@ -314,7 +314,7 @@ describe('outbound sending (e2e)', () => {
     });
 
     it('seed s0 POST /api/wa/send_message and seed s2 POST /api/whatsapp/send answer their shapes and really send', async () => {
-      await t.db.query(`UPDATE sessions SET status = 'session_not_connected' WHERE provider <> 'wablas'`);
+      await t.db.query(`UPDATE sessions SET status = 'disconnected' WHERE provider <> 'wablas'`);
       const s0 = await request(t.app.getHttpServer()).post('/api/wa/send_message').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ phone: '6285137033257', message: 'Hello from Odoo' });
       expect(s0.status).toBe(200);
       expect(s0.body).toEqual({ status: 'success', message: 'Message queued for sending', record_id: expect.any(Number) });

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MetaNormalizer } from '../src/webhooks/providers/meta/meta.normalizer';
+import { MetaNormalizer } from '../src/providers/meta/meta.normalizer';
 import { insertOutboundMessage } from './helpers/factories';
 import { inboundFixtures, loadFixture } from './helpers/fixtures';
 import { apiGet, postMeta, withFreshIds } from './helpers/http';
@@ -149,7 +149,7 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     expect(await count(t, 'message_status_events')).toBe(2);
     const sessions = await t.db.query(`SELECT external_id, display_number, status FROM sessions ORDER BY external_id`);
     expect(sessions.map((s: { external_id: string }) => s.external_id)).toEqual(['106540352242922', '1122334455667', '409552778964973']);
-    expect(sessions[0]).toMatchObject({ display_number: '15550783881', status: 'session_connected' });
+    expect(sessions[0]).toMatchObject({ display_number: '15550783881', status: 'connected' });
     const convs = await apiGet(t.app, '/v1/conversations');
     expect(convs.body.data).toHaveLength(1);
     expect(convs.body.data[0]).toMatchObject({ chatId: '16505551234', messageCount: 3, unreadCount: 3, contact: { phone: '16505551234', name: 'Sheena Nelson' }, lastMessagePreview: '👍' });

@@ -40,7 +40,7 @@ describe('Wablas webhooks (e2e)', () => {
       timestamp: new Date(1710138000 * 1000).toISOString(),
     });
     const [session] = await t.db.query(`SELECT provider, external_id, display_number, status FROM sessions`);
-    expect(session).toEqual({ provider: 'wablas', external_id: 'OMM1F9', display_number: '6281298765432', status: 'session_connected' });
+    expect(session).toEqual({ provider: 'wablas', external_id: 'OMM1F9', display_number: '6281298765432', status: 'connected' });
   });
 
   it('form-urlencoded legacy body: every value a string, still one message with the right timestamp', async () => {

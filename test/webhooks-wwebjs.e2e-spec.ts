@@ -45,7 +45,7 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
       const qr = fixture('qr');
       expect((await post(t, qr)).status).toBe(200);
       let { list, session } = await sessionByExternal();
-      expect(session).toMatchObject({ externalId: SESSION, status: 'qr_generated', needsQR: true, hasQR: true, isConnected: false, isLoading: false, hasError: false });
+      expect(session).toMatchObject({ externalId: SESSION, status: 'qr', needsQR: true, hasQR: true, isConnected: false, isLoading: false, hasError: false });
       expect(list.summary).toMatchObject({ needsQR: 1, hasQR: 1, connected: 0, total: 1 });
       const detail = await apiGet(t.app, `/v1/sessions/${session.id}`);
       expect(readQr(detail.body.qrImage)).toBe((qr.data as { qr: string }).qr);
@@ -63,13 +63,13 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
 
       expect((await post(t, fixture('ready'))).status).toBe(200);
       ({ list, session } = await sessionByExternal());
-      expect(session).toMatchObject({ status: 'session_connected', isConnected: true, hasQR: false, qr: null, connectedAt: expect.any(String) });
+      expect(session).toMatchObject({ status: 'connected', isConnected: true, hasQR: false, qr: null, connectedAt: expect.any(String) });
       expect(list.summary).toMatchObject({ connected: 1, needsQR: 0, total: 1 });
       expect((await apiGet(t.app, `/v1/sessions/${session.id}`)).body.qrImage).toBeNull();
       expect((await apiGet(t.app, `/v1/sessions/${session.id}/qr`)).status).toBe(404);
 
       const history = await apiGet(t.app, `/v1/sessions/${session.id}/events`);
-      expect(history.body.data.map((e: { event: string; toStatus: string }) => `${e.event}:${e.toStatus}`)).toEqual(['ready:session_connected', 'authenticated:authenticated', 'qr:qr_generated']);
+      expect(history.body.data.map((e: { event: string; toStatus: string }) => `${e.event}:${e.toStatus}`)).toEqual(['ready:connected', 'authenticated:authenticated', 'qr:qr']);
       expect(history.body.data[0].fromStatus).toBe('authenticated');
     });
   });
@@ -78,7 +78,7 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
     await postWwebjsNative(t.app, fixture('qr'));
     await postWwebjsNative(t.app, fixture('disconnected_logout'));
     let { session } = await sessionByExternal();
-    expect(session).toMatchObject({ status: 'session_not_connected', message: 'LOGOUT', qr: null, isConnected: false });
+    expect(session).toMatchObject({ status: 'logged_out', message: 'LOGOUT', qr: null, isConnected: false });
     await postWwebjsNative(t.app, fixture('auth_failure'));
     ({ session } = await sessionByExternal());
     expect(session).toMatchObject({ status: 'auth_failure', hasError: true });
@@ -91,7 +91,7 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
     expect(session).toMatchObject({ status: 'loading', isLoading: true, loadingPercent: 100 });
     await postWwebjsNative(t.app, fixture('change_state_conflict'));
     ({ session } = await sessionByExternal());
-    expect(session.status).toBe('session_not_connected');
+    expect(session.status).toBe('disconnected');
   });
 
   it('a message, its message_create echo and its acks land as one message with the final status', async () => {

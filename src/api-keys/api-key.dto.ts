@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsISO8601, IsOptional, IsString, IsUUID, Length } from 'class-validator';
 import { PageMetaDto } from '../common/page-meta.dto';
-import { SCOPES } from './api-key.entity';
+import { SCOPES } from '../auth/api-key.entity';
 
 export class CreateApiKeyDto {
   /** What the key is for. */

@@ -6,9 +6,9 @@ import { ApiKeyAuth } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { PageQueryDto } from '../common/page-query.dto';
-import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApiKeyPageDto, ApiKeyResponseDto, AuditPageDto, CreateApiKeyDto, CreatedApiKeyResponseDto } from './api-key.dto';
-import { ApiKeysService } from './api-keys.service';
+import { ApiKeysService } from '../auth/api-keys.service';
 
 /** API keys and the audit log (admin scope). */
 @ApiTags('api-keys')

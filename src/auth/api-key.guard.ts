@@ -4,8 +4,8 @@ import { ApiSecurity, ApiUnauthorizedResponse, ApiForbiddenResponse } from '@nes
 import type { Request } from 'express';
 import { AppError } from '../common/app-error';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import type { Scope } from '../api-keys/api-key.entity';
-import { ApiKeysService, AuthenticatedKey } from '../api-keys/api-keys.service';
+import type { Scope } from './api-key.entity';
+import { ApiKeysService, AuthenticatedKey } from './api-keys.service';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 
 const SCOPE_KEY = 'wa-hub:scope';

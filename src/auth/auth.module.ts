@@ -1,10 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity } from '../api-keys/api-key.entity';
-import { ApiKeysController } from '../api-keys/api-keys.controller';
-import { ApiKeysService } from '../api-keys/api-keys.service';
-import { AuditService } from '../audit/audit.service';
+import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeysService } from './api-keys.service';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -30,9 +28,8 @@ import { FailedAuthLimiter } from './failed-auth-limiter';
       },
     }),
   ],
-  controllers: [ApiKeysController],
   // Guard order matters: the key is authenticated first, so the throttler can count per key.
-  providers: [ApiKeysService, AuditService, FailedAuthLimiter, { provide: APP_GUARD, useClass: ApiKeyGuard }, { provide: APP_GUARD, useClass: ApiThrottlerGuard }],
-  exports: [ApiKeysService, AuditService, FailedAuthLimiter],
+  providers: [ApiKeysService, FailedAuthLimiter, { provide: APP_GUARD, useClass: ApiKeyGuard }, { provide: APP_GUARD, useClass: ApiThrottlerGuard }],
+  exports: [ApiKeysService, FailedAuthLimiter],
 })
 export class AuthModule {}

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { SendingModule } from '../sending/sending.module';
-import { WebhooksModule } from '../webhooks/webhooks.module';
+import { AuditModule } from '../audit/audit.module';
+import { IngestModule } from '../ingest/ingest.module';
 import { AutoRepliesController } from './auto-replies.controller';
 import { AutoRepliesService } from './auto-replies.service';
 
-@Module({ imports: [SendingModule, WebhooksModule], controllers: [AutoRepliesController], providers: [AutoRepliesService] })
+@Module({ imports: [AuditModule, SendingModule, IngestModule], controllers: [AutoRepliesController], providers: [AutoRepliesService] })
 export class AutoRepliesModule {}

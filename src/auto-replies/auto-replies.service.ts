@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { toIso, UUID_RE } from '../common/sql-text';
 import { SendingService } from '../sending/sending.service';
-import { IngestService } from '../webhooks/ingest/ingest.service';
+import { IngestService } from '../ingest/ingest.service';
 import type { AutoReplyResponseDto, CreateAutoReplyDto, UpdateAutoReplyDto } from './auto-reply.dto';
 
 type Row = Record<string, any>;

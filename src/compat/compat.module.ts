@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
-import { WebhooksModule } from '../webhooks/webhooks.module';
+import { IngestModule } from '../ingest/ingest.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { ConversationsModule } from '../conversations/conversations.module';
 import { ContactsModule } from '../contacts/contacts.module';
 import { MessagesModule } from '../messages/messages.module';
 import { SendingModule } from '../sending/sending.module';
@@ -12,7 +14,7 @@ import { OdooWablasCompatController } from './odoo-wablas.controller';
 
 /** One thin controller per seed system, mapping its routes and shapes onto our services. */
 @Module({
-  imports: [WebhooksModule, SessionsModule, ContactsModule, MessagesModule, SendingModule, StatsModule],
+  imports: [IngestModule, ProvidersModule, SessionsModule, ContactsModule, ConversationsModule, MessagesModule, SendingModule, StatsModule],
   controllers: [OdooWablasCompatController, NextjsSessionsCompatController, DjangoMetaCompatController, FlaskBaileysCompatController],
 })
 export class CompatModule {}

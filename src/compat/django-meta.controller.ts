@@ -9,7 +9,7 @@ import { SqlWhere } from '../common/sql-where';
 import { ContactsService } from '../contacts/contacts.service';
 import { SendingService } from '../sending/sending.service';
 import { ConversationsService } from '../conversations/conversations.service';
-import { MESSAGE_TYPES } from '../messages/message.entity';
+import { MESSAGE_TYPES } from '../domain/message';
 import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
 import { DjangoConversationDto, DjangoMarkReadDto, DjangoMarkReadResponseDto, DjangoMessageDto } from './django-meta.dto';
 import { ODOO_ERRORS } from './seed-error.filter';
@@ -97,7 +97,7 @@ export class DjangoMetaCompatController {
     const ids = (await this.db.query(`SELECT v.id FROM conversations v ${where}`, where.params)) as { id: string }[];
     if (ids.length === 0) throw AppError.notFound('Conversation');
     let marked = 0;
-    for (const { id } of ids) marked += (await this.sending.markConversationRead(id, apiKeyOf(req))).markedRead;
+    for (const { id } of ids) marked += (await this.conversations.markRead(id, apiKeyOf(req))).markedRead;
     return { status: 'success', phone_number: phone, marked_read: marked };
   }
 }

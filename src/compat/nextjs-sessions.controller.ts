@@ -7,19 +7,24 @@ import { FailedAuthLimiter } from '../auth/failed-auth-limiter';
 import { isObj, str } from '../common/guards';
 import { AppConfig } from '../config/app-config';
 import { SessionsService, toSessionDto } from '../sessions/sessions.service';
-import { IngestService } from '../webhooks/ingest/ingest.service';
-import { MetaSignatureGuard } from '../webhooks/providers/meta/meta-signature.guard';
-import { verifyMetaSubscription } from '../webhooks/providers/meta/meta-webhook.controller';
-import { MetaNormalizer } from '../webhooks/providers/meta/meta.normalizer';
-import { WwebjsAuthGuard } from '../webhooks/providers/wwebjs/wwebjs-auth.guard';
-import { ingestWwebjs } from '../webhooks/providers/wwebjs/wwebjs-webhook.controller';
-import { WwebjsNormalizer } from '../webhooks/providers/wwebjs/wwebjs.normalizer';
+import { IngestService } from '../ingest/ingest.service';
+import { MetaSignatureGuard } from '../providers/meta/meta-signature.guard';
+import { verifyMetaSubscription } from '../providers/meta/meta-webhook.controller';
+import { MetaNormalizer } from '../providers/meta/meta.normalizer';
+import { WwebjsAuthGuard } from '../providers/wwebjs/wwebjs-auth.guard';
+import { ingestWwebjs } from '../providers/wwebjs/wwebjs-webhook.controller';
+import { WwebjsNormalizer } from '../providers/wwebjs/wwebjs.normalizer';
 import { SeedSessionDto, SeedSessionListDto, SeedSessionStatusDto, SeedWebhookAckDto } from './nextjs-sessions.dto';
 import { NEXTJS_ERRORS } from './seed-error.filter';
+import { IncomingWebhook } from '../ingest/incoming-webhook';
 
 type RawRequest = Request & { rawBody?: Buffer };
-// Seed s4's list filter also takes the short names its example uses (`?status=connected`).
-const STATUS_ALIASES: Record<string, string> = { connected: 'session_connected', disconnected: 'session_not_connected' };
+// Seed s4's status names (its state machine) for wa-hub's canonical ones (src/domain/session-status.ts); the
+// others (connecting, loading, authenticated, auth_failure, error, unknown) have the same name in both.
+const TO_SEED_STATUS: Record<string, string> = { qr: 'qr_generated', connected: 'session_connected', disconnected: 'session_not_connected', logged_out: 'session_not_connected' };
+// Its list filter takes its own names and the short ones its example uses (`?status=connected`).
+const FROM_SEED_STATUS: Record<string, string[]> = { qr_generated: ['qr'], session_connected: ['connected'], session_not_connected: ['disconnected', 'logged_out'], disconnected: ['disconnected', 'logged_out'] };
+const seedStatusFilter = (status: string): string[] => FROM_SEED_STATUS[status] ?? [status];
 
 /**
  * Seeds s1 and s4 (Next.js WhatsApp session webhooks) and seed s3's Meta URL, which is the same
@@ -57,7 +62,7 @@ export class NextjsSessionsCompatController {
   async universal(@Req() req: RawRequest): Promise<SeedWebhookAckDto> {
     if (isObj(req.body) && req.body.object === 'whatsapp_business_account') {
       this.metaAuth.verify(req);
-      await this.ingest.ingest('meta', this.meta, { rawBody: req.rawBody ?? Buffer.alloc(0), body: req.body, contentType: req.headers['content-type'] ?? null });
+      await this.ingest.ingest('meta', this.meta, IncomingWebhook.fromRequest(req));
       return { success: true, message: 'Webhook processed successfully', event: 'whatsapp_business_account', sessionId: null };
     }
     this.wwebjsAuth.verify(req);
@@ -102,7 +107,7 @@ export class NextjsSessionsCompatController {
   @ApiQuery({ name: 'status', required: false })
   @ApiOkResponse({ type: SeedSessionListDto })
   async listRealtime(@Query('userId') userId: unknown, @Query('status') status: unknown, @Req() req: Request): Promise<SeedSessionListDto> {
-    const filters = { userId: typeof userId === 'string' && userId ? userId : undefined, status: typeof status === 'string' && status ? (STATUS_ALIASES[status] ?? status) : undefined };
+    const filters = { userId: typeof userId === 'string' && userId ? userId : undefined, status: typeof status === 'string' && status ? seedStatusFilter(status) : undefined };
     const key = apiKeyOf(req);
     const { connected, disconnected, loading, needsQR, error, total } = await this.sessions.summary(this.sessions.filters(filters, key));
     const rows = await this.sessions.listRows(filters, key);
@@ -123,7 +128,7 @@ function toSeedSession(row: Record<string, unknown>): SeedSessionDto {
   const s = toSessionDto(row);
   return {
     sessionId: s.externalId,
-    status: s.status,
+    status: TO_SEED_STATUS[s.status] ?? s.status,
     message: s.message,
     qr: s.qr,
     userId: s.userId,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { ContactsController } from './contacts.controller';
 import { ContactsService } from './contacts.service';
 
-@Module({ controllers: [ContactsController], providers: [ContactsService], exports: [ContactsService] })
+@Module({ imports: [AuditModule], controllers: [ContactsController], providers: [ContactsService], exports: [ContactsService] })
 export class ContactsModule {}

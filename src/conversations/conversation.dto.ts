@@ -1,8 +1,8 @@
 import { PageMetaDto } from '../common/page-meta.dto';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength, Matches } from 'class-validator';
 import { PageQueryDto } from '../common/page-query.dto';
-import { PROVIDERS } from '../sessions/session.entity';
+import { PROVIDER_NAME_RE } from '../domain/provider';
 
 export class ListConversationsQueryDto extends PageQueryDto {
   @IsOptional()
@@ -31,7 +31,7 @@ export class ListConversationsQueryDto extends PageQueryDto {
   to?: string;
 
   @IsOptional()
-  @IsIn(PROVIDERS)
+  @Matches(PROVIDER_NAME_RE, { message: 'provider must be a provider name such as meta' })
   provider?: string;
 }
 
@@ -51,7 +51,7 @@ export class ConversationResponseDto {
   @ApiProperty({ format: 'uuid' })
   sessionId: string;
 
-  @ApiProperty({ enum: PROVIDERS, example: 'meta' })
+  @ApiProperty({ example: 'meta', description: 'Provider name' })
   provider: string;
 
   @ApiProperty({ example: '16505551234', description: 'Contact E.164 digits, or group id' })

@@ -7,7 +7,6 @@ import { PageQueryDto } from '../common/page-query.dto';
 import { MessagePageDto } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { ConversationPageDto, ListConversationsQueryDto, MarkReadResponseDto } from './conversation.dto';
-import { SendingService } from '../sending/sending.service';
 import { ConversationsService } from './conversations.service';
 
 @ApiTags('conversations')
@@ -17,7 +16,6 @@ export class ConversationsController {
   constructor(
     private readonly conversations: ConversationsService,
     private readonly messages: MessagesService,
-    private readonly sending: SendingService,
   ) {}
 
   /** Conversations, most recent first, with message and unread counts. */
@@ -39,7 +37,7 @@ export class ConversationsController {
   @ApiOkResponse({ type: MarkReadResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async markRead(@Param('id') id: string, @Req() req: Request): Promise<MarkReadResponseDto> {
-    return this.sending.markConversationRead(id, apiKeyOf(req));
+    return this.conversations.markRead(id, apiKeyOf(req));
   }
 
   /** A conversation's messages, newest first. */

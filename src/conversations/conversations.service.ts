@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { AuthenticatedKey } from '../api-keys/api-keys.service';
+import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import { keysetPage } from '../common/keyset-page';
 import type { Page } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.service';
+import { SendingService } from '../sending/sending.service';
 import type { ConversationResponseDto, ListConversationsQueryDto, MarkReadResponseDto } from './conversation.dto';
 import { addNameOrNumberFilter, toIso as iso, UUID_RE } from '../common/sql-text';
 
@@ -16,7 +17,10 @@ const SORT_AT = `COALESCE(v.last_message_at, 'epoch'::timestamptz)`;
 /** Conversation list (most recent first) and lookup. */
 @Injectable()
 export class ConversationsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly sending: SendingService,
+  ) {}
 
   /**
    * Lists conversations by latest message, newest first.
@@ -46,8 +50,9 @@ export class ConversationsService {
   }
 
   /**
-   * Marks a conversation read: unread count to zero, its received inbound messages to `read` with `read_at`.
-   * Idempotent.
+   * Marks a conversation read: unread count to zero, its received inbound messages to `read` with `read_at`;
+   * when that marked anything, the provider's read receipt is queued. Idempotent. Used by
+   * `/v1/conversations/:id/read` and seed s3's mark-read.
    * @throws AppError 404 when it does not exist or the key may not see it.
    */
   async markRead(id: string, key?: AuthenticatedKey): Promise<MarkReadResponseDto> {
@@ -60,6 +65,7 @@ export class ConversationsService {
        SELECT (SELECT count(*) FROM m)::int AS n, now() AS at`,
       [id],
     );
+    if (marked.n > 0) await this.sending.queueReadReceipt(id);
     return { conversationId: id, markedRead: marked.n, unreadCount: 0, readAt: new Date(marked.at).toISOString() };
   }
 

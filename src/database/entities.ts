@@ -1,11 +1,4 @@
-import { ApiKeyEntity } from '../api-keys/api-key.entity';
-import { ContactEntity } from '../contacts/contact.entity';
-import { ConversationEntity } from '../conversations/conversation.entity';
-import { MessageStatusEventEntity } from '../messages/message-status-event.entity';
-import { MessageEntity } from '../messages/message.entity';
-import { SessionEntity } from '../sessions/session.entity';
-import { ProviderErrorEntity } from '../webhooks/ingest/provider-error.entity';
-import { WebhookEventEntity } from '../webhooks/ingest/webhook-event.entity';
+import { ApiKeyEntity } from '../auth/api-key.entity';
 import { InitialSchema1763683200000 } from '../../migrations/1763683200000-InitialSchema';
 import { SessionLifecycle1763769600000 } from '../../migrations/1763769600000-SessionLifecycle';
 import { IngestBatchFunction1763856000000 } from '../../migrations/1763856000000-IngestBatchFunction';
@@ -13,17 +6,27 @@ import { AuditLog1763942400000 } from '../../migrations/1763942400000-AuditLog';
 import { ContactsAndSearch1764028800000 } from '../../migrations/1764028800000-ContactsAndSearch';
 import { StatsRollups1764115200000 } from '../../migrations/1764115200000-StatsRollups';
 import { Outbox1764201600000 } from '../../migrations/1764201600000-Outbox';
+import { HouseOrder1764288000000 } from '../../migrations/1764288000000-HouseOrder';
+import { sqlSourcesMigration } from './sql-sources';
 
-/** Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI (STACK.md pitfall 3). */
-export const ENTITIES = [
-  SessionEntity,
-  ContactEntity,
-  ConversationEntity,
-  MessageEntity,
-  MessageStatusEventEntity,
-  WebhookEventEntity,
-  ProviderErrorEntity,
-  ApiKeyEntity,
-];
+/**
+ * Entities for the tables wa-hub reads and writes through TypeORM repositories. Every other table is accessed by
+ * hand-written SQL inside its feature's repository. test/entities-schema.e2e-spec.ts proves these match the
+ * migrated schema (TypeORM's schema builder finds nothing to change).
+ */
+/**
+ * Entities for the tables wa-hub reads and writes through TypeORM repositories. Every other table is accessed by
+ * hand-written SQL inside its feature's repository. test/entities-schema.e2e-spec.ts proves these match the
+ * migrated schema (TypeORM's schema builder finds nothing to change).
+ */
+export const ENTITIES = [ApiKeyEntity];
 
-export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000, Outbox1764201600000];
+/**
+ * Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI. The last one applies
+ * the PL/pgSQL sources of src/database/sql whenever they change.
+ */
+/**
+ * Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI. The last one applies
+ * the PL/pgSQL sources of src/database/sql whenever they change.
+ */
+export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000, Outbox1764201600000, HouseOrder1764288000000, sqlSourcesMigration()];

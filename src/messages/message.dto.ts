@@ -1,10 +1,10 @@
 import { PageMetaDto } from '../common/page-meta.dto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength, Matches } from 'class-validator';
 import { PageQueryDto } from '../common/page-query.dto';
-import { PROVIDERS } from '../sessions/session.entity';
-import { MESSAGE_STATUSES, MESSAGE_TYPES } from './message.entity';
+import { PROVIDER_NAME_RE } from '../domain/provider';
+import { MESSAGE_STATUSES, MESSAGE_TYPES } from '../domain/message';
 
 /** Filters for `GET /v1/messages`. */
 export class ListMessagesQueryDto extends PageQueryDto {
@@ -41,7 +41,7 @@ export class ListMessagesQueryDto extends PageQueryDto {
   status?: string;
 
   @IsOptional()
-  @IsIn(PROVIDERS)
+  @Matches(PROVIDER_NAME_RE, { message: 'provider must be a provider name such as meta' })
   provider?: string;
 
   /** Messages at or after this instant (ISO 8601). */
@@ -79,7 +79,7 @@ export class MessageResponseDto {
   @ApiProperty({ example: '1042', description: 'wa-hub id (bigint as string)' })
   id: string;
 
-  @ApiProperty({ enum: PROVIDERS, example: 'meta' })
+  @ApiProperty({ example: 'meta', description: 'Provider name' })
   provider: string;
 
   @ApiProperty({ format: 'uuid' })

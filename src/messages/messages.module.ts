@@ -1,11 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ConversationsService } from '../conversations/conversations.service';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
 
-@Module({
-  controllers: [MessagesController],
-  providers: [MessagesService, ConversationsService],
-  exports: [MessagesService, ConversationsService],
-})
+@Module({ controllers: [MessagesController], providers: [MessagesService], exports: [MessagesService] })
 export class MessagesModule {}

@@ -6,8 +6,8 @@ import { DataSource } from 'typeorm';
 import { GroupCommitter } from '../common/group-committer';
 import { AppConfig } from '../config/app-config';
 import { OutboxSignal } from './outbox-signal';
-import type { OutboundRequest, ReadReceiptRequest, SenderSession, SessionCredentials } from './outbound';
-import { SendError } from './outbound';
+import type { OutboundRequest, ReadReceiptRequest, SenderSession, SessionCredentials } from '../domain/message-sender';
+import { SendError } from '../domain/message-sender';
 import { SendPacer } from './send-pacer';
 import { SenderRegistry } from './sender-registry';
 

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsBoolean, IsIn, IsLatitude, IsLongitude, IsOptional, IsString, IsUrl, IsUUID, Length, MaxLength, ValidateNested } from 'class-validator';
-import { OUTBOUND_TYPES, type OutboundType } from './outbound';
+import { OUTBOUND_TYPES, type OutboundType } from '../domain/message-sender';
 
 export class SendTextDto {
   /** Message text (1–4096 characters, WhatsApp's limit). */

@@ -4,16 +4,14 @@ import { createHash } from 'node:crypto';
 import { stringify as stableJson } from 'safe-stable-stringify';
 import type { CountryCode } from 'libphonenumber-js';
 import { DataSource, EntityManager } from 'typeorm';
-import type { AuthenticatedKey } from '../api-keys/api-keys.service';
+import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
 import { SqlWhere } from '../common/sql-where';
 import { AppConfig } from '../config/app-config';
 import type { MessageWithRawResponseDto } from '../messages/message.dto';
 import { MessagesService, scopeToKey } from '../messages/messages.service';
-import type { MarkReadResponseDto } from '../conversations/conversation.dto';
-import { ConversationsService } from '../conversations/conversations.service';
-import type { OutboundMedia, OutboundRequest } from './outbound';
+import type { OutboundMedia, OutboundRequest } from '../domain/message-sender';
 import { OutboxSignal } from './outbox-signal';
 import type { SendMessageDto } from './send-message.dto';
 import { SenderRegistry } from './sender-registry';
@@ -39,7 +37,6 @@ export class SendingService {
     private readonly senders: SenderRegistry,
     private readonly messages: MessagesService,
     private readonly signal: OutboxSignal,
-    private readonly conversations: ConversationsService,
   ) {}
 
   /**
@@ -116,7 +113,7 @@ export class SendingService {
       if (!row) throw AppError.notFound('Session');
       return row;
     }
-    where.add(`s.status = 'session_connected'`);
+    where.add(`s.status = 'connected'`);
     const rows = (await this.db.query(`SELECT s.* FROM sessions s ${where} ORDER BY s.created_at LIMIT 11`, where.params)) as Row[];
     if (rows.length === 1) return rows[0];
     const why = rows.length === 0
@@ -203,21 +200,11 @@ export class SendingService {
   }
 
   /**
-   * Marks a conversation read (ConversationsService.markRead) and, when that marked anything, queues the
-   * provider's read receipt. Used by `/v1/conversations/:id/read` and seed s3's mark-read.
-   * @throws AppError 404 when the conversation does not exist or the key may not see it.
-   */
-  async markConversationRead(conversationId: string, key?: AuthenticatedKey): Promise<MarkReadResponseDto> {
-    const result = await this.conversations.markRead(conversationId, key);
-    if (result.markedRead > 0) await this.queueReadReceipt(conversationId);
-    return result;
-  }
-
-  /**
    * Queues Meta read receipts for a conversation's newest inbound message (Meta marks the earlier ones read with
    * it; fixture meta/outbound/requests/mark_read.json). Nothing for providers without read receipts.
+   * Called by ConversationsService.markRead when it marked anything.
    */
-  private async queueReadReceipt(conversationId: string): Promise<void> {
+  async queueReadReceipt(conversationId: string): Promise<void> {
     const [row] = (await this.db.query(
       `SELECT m.id, m.external_id, s.provider, s.id AS session_id FROM messages m JOIN sessions s ON s.id = m.session_id
        WHERE m.conversation_id = $1 AND m.direction = 'in' AND m.external_id IS NOT NULL ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT 1`,

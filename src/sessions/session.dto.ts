@@ -1,18 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsOptional, IsString, IsUrl, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageMetaDto } from '../common/page-meta.dto';
 import { PageQueryDto } from '../common/page-query.dto';
-import { SESSION_STATUSES } from '../webhooks/ingest/inbound-event';
-import { PROVIDERS } from './session.entity';
+import { SESSION_STATUSES } from '../domain/session-status';
+import { PROVIDER_NAME_RE } from '../domain/provider';
 
 export class ListSessionsQueryDto extends PageQueryDto {
   @IsOptional()
-  @IsIn([...SESSION_STATUSES, 'unknown'])
+  @IsIn(SESSION_STATUSES)
   status?: string;
 
   @IsOptional()
-  @IsIn(PROVIDERS)
+  @Matches(PROVIDER_NAME_RE, { message: 'provider must be a provider name such as meta' })
   provider?: string;
 
   /** Owner id (seed s4 `userId`). */
@@ -22,19 +21,6 @@ export class ListSessionsQueryDto extends PageQueryDto {
   userId?: string;
 }
 
-/**
- * Provider credentials of one session, over the environment's defaults; never returned by the API or logged.
- * Meta: `accessToken`, `graphBaseUrl`, `apiVersion`; Wablas: `baseUrl`, `token`, `secretKey`; wwebjs: `baseUrl`, `apiKey`.
- */
-export class SessionCredentialsDto {
-  @IsOptional() @IsString() @MaxLength(2048) accessToken?: string;
-  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }) @MaxLength(500) graphBaseUrl?: string;
-  @IsOptional() @Matches(/^v\d+\.\d+$/) apiVersion?: string;
-  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }) @MaxLength(500) baseUrl?: string;
-  @IsOptional() @IsString() @MaxLength(500) token?: string;
-  @IsOptional() @IsString() @MaxLength(500) secretKey?: string;
-  @IsOptional() @IsString() @MaxLength(500) apiKey?: string;
-}
 
 export class UpdateSessionDto {
   /** Owner id in your system (seed s4 `userId`); null clears it. */
@@ -43,11 +29,16 @@ export class UpdateSessionDto {
   @MaxLength(128)
   userId?: string | null;
 
-  /** Replaces the session's sending credentials (null clears them) and releases a queue held for refused ones. */
+  /**
+   * Replaces the session's sending credentials (null clears them) and releases a queue held for refused ones;
+   * never returned or logged. The fields are the session's provider's (checked against its credentials class in
+   * `src/providers/<name>/<name>.credentials.ts`): Meta `accessToken`, `graphBaseUrl`, `apiVersion`; Wablas
+   * `baseUrl`, `token`, `secretKey`; wwebjs `baseUrl`, `apiKey`. Unknown fields → 400.
+   */
   @IsOptional()
-  @ValidateNested()
-  @Type(() => SessionCredentialsDto)
-  credentials?: SessionCredentialsDto | null;
+  @IsObject()
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, nullable: true, example: { accessToken: 'EAAG...' } })
+  credentials?: Record<string, string> | null;
 }
 
 /** A session with seed s4's computed flags. Timestamps are ISO 8601 UTC. */
@@ -55,7 +46,7 @@ export class SessionResponseDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ enum: PROVIDERS, example: 'wwebjs' })
+  @ApiProperty({ example: 'wwebjs', description: 'Provider name' })
   provider: string;
 
   @ApiProperty({ example: 'f8377d8d-a589-4242-9ba6-9486a04ef80c', description: 'Meta phone_number_id, Wablas deviceId, wwebjs/Baileys session id' })
@@ -67,7 +58,7 @@ export class SessionResponseDto {
   @ApiProperty({ nullable: true, example: 'user-456' })
   userId: string | null;
 
-  @ApiProperty({ enum: [...SESSION_STATUSES, 'unknown'], example: 'qr_generated' })
+  @ApiProperty({ enum: SESSION_STATUSES, example: 'qr' })
   status: string;
 
   @ApiProperty({ nullable: true, example: 'QR code generated, scan to connect' })
@@ -94,13 +85,13 @@ export class SessionResponseDto {
   @ApiProperty({ example: '2026-11-21T10:00:05.000Z' })
   updatedAt: string;
 
-  @ApiProperty({ description: 'status is session_connected' })
+  @ApiProperty({ description: 'status is connected' })
   isConnected: boolean;
 
-  @ApiProperty({ description: 'status is qr_generated and a QR is live' })
+  @ApiProperty({ description: 'status is qr and a QR is live' })
   needsQR: boolean;
 
-  @ApiProperty({ description: 'status is loading or connecting' })
+  @ApiProperty({ description: 'status is connecting or loading' })
   isLoading: boolean;
 
   @ApiProperty({ description: 'status is auth_failure or error' })
@@ -144,7 +135,7 @@ export class SessionEventResponseDto {
   @ApiProperty({ example: '12' }) id: string;
   @ApiProperty({ example: 'ready' }) event: string;
   @ApiProperty({ nullable: true, example: 'authenticated' }) fromStatus: string | null;
-  @ApiProperty({ nullable: true, example: 'session_connected' }) toStatus: string | null;
+  @ApiProperty({ nullable: true, example: 'connected' }) toStatus: string | null;
   @ApiProperty({ nullable: true, example: 'WhatsApp session connected successfully' }) message: string | null;
   @ApiProperty({ nullable: true, example: null }) payload: Record<string, unknown> | null;
   @ApiProperty({ example: '2026-11-21T10:00:05.000Z' }) occurredAt: string;

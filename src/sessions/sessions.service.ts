@@ -2,30 +2,38 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import * as QRCode from 'qrcode';
 import { DataSource } from 'typeorm';
-import type { AuthenticatedKey } from '../api-keys/api-keys.service';
+import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import { keysetPage } from '../common/keyset-page';
 import type { Page, PageQueryDto } from '../common/page-query.dto';
 import { SqlWhere } from '../common/sql-where';
 import type { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventResponseDto, SessionPageDto, SessionResponseDto, SessionSummaryDto, UpdateSessionDto } from './session.dto';
 import { toIso as iso, UUID_RE } from '../common/sql-text';
+import { DISCONNECTED_STATUSES, ERROR_STATUSES, LOADING_STATUSES } from '../domain/session-status';
+import { ProviderRegistry } from '../domain/provider-definition';
+import { validateCredentials } from './session-credentials';
 
 type Row = Record<string, unknown>;
 
-// Seed s4's computed flags, in SQL for the summary and in TS for rows (keep the two in step).
+const inList = (statuses: readonly string[]) => `s.status IN (${statuses.map((x) => `'${x}'`).join(', ')})`;
+// Seed s4's computed flags over the canonical statuses: in SQL for the summary, from the same lists in
+// toSessionDto for rows.
 const FLAGS_SQL = {
-  connected: `s.status = 'session_connected'`,
-  disconnected: `s.status = 'session_not_connected'`,
-  loading: `s.status IN ('loading', 'connecting')`,
-  needsQR: `s.status = 'qr_generated' AND s.qr IS NOT NULL`,
+  connected: `s.status = 'connected'`,
+  disconnected: inList(DISCONNECTED_STATUSES),
+  loading: inList(LOADING_STATUSES),
+  needsQR: `s.status = 'qr' AND s.qr IS NOT NULL`,
   hasQR: `s.qr IS NOT NULL`,
-  error: `s.status IN ('auth_failure', 'error')`,
+  error: inList(ERROR_STATUSES),
 };
 
 /** Sessions: list with flags and summary, detail with the QR rendered, status history, owner updates. */
 @Injectable()
 export class SessionsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly providers: ProviderRegistry,
+  ) {}
 
   /** Sessions newest-updated first, with a summary over all matches. */
   async list(q: ListSessionsQueryDto, key?: AuthenticatedKey): Promise<SessionPageDto> {
@@ -52,9 +60,9 @@ export class SessionsService {
     return row as SessionSummaryDto;
   }
 
-  filters(q: { status?: string; provider?: string; userId?: string }, key?: AuthenticatedKey): SqlWhere {
+  filters(q: { status?: string | string[]; provider?: string; userId?: string }, key?: AuthenticatedKey): SqlWhere {
     const where = new SqlWhere();
-    if (q.status) where.add('s.status = ?', q.status);
+    if (q.status) where.add('s.status = ANY(?::text[])', Array.isArray(q.status) ? q.status : [q.status]);
     if (q.provider) where.add('s.provider = ?', q.provider);
     if (q.userId) where.add('s.user_id = ?', q.userId);
     if (key?.sessionIds) where.add('s.id = ANY(?::uuid[])', key.sessionIds);
@@ -98,7 +106,7 @@ export class SessionsService {
   }
 
   /** Every session matching the filters, most recently updated first (at most 1,000). */
-  async listRows(q: { status?: string; provider?: string; userId?: string }, key?: AuthenticatedKey): Promise<Row[]> {
+  async listRows(q: { status?: string | string[]; provider?: string; userId?: string }, key?: AuthenticatedKey): Promise<Row[]> {
     const where = this.filters(q, key);
     return (await this.db.query(`SELECT s.* FROM sessions s ${where} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1000`, where.params)) as Row[];
   }
@@ -147,14 +155,16 @@ export class SessionsService {
     const row = await this.findRow(id, key);
     if (dto.userId !== undefined) await this.db.query(`UPDATE sessions SET user_id = $1, updated_at = now() WHERE id = $2`, [dto.userId, row.id]);
     if (dto.credentials !== undefined) {
-      // New credentials release a held queue; a session in `error` for refused credentials is usable again. Meta
-      // numbers and Wablas devices are hosted by the provider (no connection of ours to wait for), so they are
-      // connected again at once; a wwebjs session's state only comes from its server's webhooks, so `unknown`.
+      const definition = this.providers.get(row.provider as string);
+      if (dto.credentials !== null) await validateCredentials(definition?.credentials, dto.credentials);
+      // New credentials release a held queue; a session in `error` for refused credentials is usable again.
+      // Sessions connected by traffic (Meta numbers, Wablas devices: hosted by the provider, no connection of ours
+      // to wait for) are connected again at once; others (a wwebjs server's) report their own state: `unknown`.
       await this.db.query(
         `UPDATE sessions SET credentials = $1, send_held = false, updated_at = now(),
-           status = CASE WHEN send_held AND status = 'error' THEN CASE WHEN provider IN ('meta', 'wablas') THEN 'session_connected' ELSE 'unknown' END ELSE status END
+           status = CASE WHEN send_held AND status = 'error' THEN $3 ELSE status END
          WHERE id = $2`,
-        [dto.credentials === null ? null : JSON.stringify(dto.credentials), row.id],
+        [dto.credentials === null ? null : JSON.stringify(dto.credentials), row.id, definition?.connectedByTraffic ? 'connected' : 'unknown'],
       );
     }
     return this.get(row.id as string);
@@ -181,10 +191,10 @@ export function toSessionDto(r: Row): SessionResponseDto {
     connectedAt: iso(r.connected_at),
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
-    isConnected: status === 'session_connected',
-    needsQR: status === 'qr_generated' && hasQR,
-    isLoading: status === 'loading' || status === 'connecting',
-    hasError: status === 'auth_failure' || status === 'error',
+    isConnected: status === 'connected',
+    needsQR: status === 'qr' && hasQR,
+    isLoading: (LOADING_STATUSES as readonly string[]).includes(status),
+    hasError: (ERROR_STATUSES as readonly string[]).includes(status),
     hasQR,
     hasCredentials: r.credentials !== null && r.credentials !== undefined,
     sendHeld: r.send_held === true,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { AuthenticatedKey } from '../api-keys/api-keys.service';
+import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.service';

@@ -10,7 +10,7 @@ export async function insertOutboundMessage(
   opts: { provider: 'meta' | 'wablas'; sessionExternalId: string; externalId: string; to: string; text?: string; status?: string },
 ): Promise<string> {
   const [session] = await db.query(
-    `INSERT INTO sessions (provider, external_id, status) VALUES ($1, $2, 'session_connected')
+    `INSERT INTO sessions (provider, external_id, status) VALUES ($1, $2, 'connected')
      ON CONFLICT (provider, external_id) DO UPDATE SET updated_at = now() RETURNING id`,
     [opts.provider, opts.sessionExternalId],
   );

@@ -1,0 +1,62 @@
+import { Global, Injectable, Module, type Type } from '@nestjs/common';
+import type { MessageSender } from './message-sender';
+import type { Provider } from './provider';
+
+/**
+ * Everything the rest of wa-hub may know about a provider, declared by its folder (`src/providers/<name>/`) and
+ * registered in the {@link ProviderRegistry}. Ingest, sending and sessions ask the registry; none of them names a
+ * provider.
+ */
+export interface ProviderDefinition {
+  /** Registry name, stored in `sessions.provider`. */
+  readonly name: Provider;
+  /**
+   * Sessions are connected as soon as they deliver traffic and have no lifecycle of their own (Meta phone numbers
+   * and Wablas devices are hosted by the provider). Such a session becomes `connected` on its first webhook, and
+   * again when new sending credentials release a queue held for refused ones; other sessions report their own
+   * status (wwebjs servers by webhook) and go to `unknown` then.
+   */
+  readonly connectedByTraffic: boolean;
+  /** The outbound port, when wa-hub can send through this provider. */
+  readonly sender?: MessageSender;
+  /**
+   * class-validator DTO of the per-session sending credentials (`PATCH /v1/sessions/:id {credentials}`), checked
+   * with `whitelist` and `forbidNonWhitelisted`; absent = the provider takes none.
+   */
+  readonly credentials?: Type<object>;
+}
+
+/**
+ * The one `Map<Provider, ProviderDefinition>`. Each provider module registers its definition when it is
+ * initialised (`onModuleInit`), before any request or background job runs.
+ */
+@Injectable()
+export class ProviderRegistry {
+  private readonly definitions = new Map<Provider, ProviderDefinition>();
+
+  /** @throws Error when two modules register the same name (a wiring mistake, caught at boot). */
+  register(definition: ProviderDefinition): void {
+    if (this.definitions.has(definition.name)) throw new Error(`provider ${definition.name} is registered twice`);
+    this.definitions.set(definition.name, definition);
+  }
+
+  /** @returns the definition, or undefined for a name no module registered (e.g. rows of a removed provider). */
+  get(name: Provider): ProviderDefinition | undefined {
+    return this.definitions.get(name);
+  }
+
+  /** Registered names, in registration order. */
+  names(): Provider[] {
+    return [...this.definitions.keys()];
+  }
+
+  /** Names of the providers whose sessions are connected by traffic (see {@link ProviderDefinition.connectedByTraffic}). */
+  connectedByTraffic(): Provider[] {
+    return [...this.definitions.values()].filter((d) => d.connectedByTraffic).map((d) => d.name);
+  }
+}
+
+/** Makes the registry injectable everywhere (a global module: the registry is infrastructure, like config). */
+@Global()
+@Module({ providers: [ProviderRegistry], exports: [ProviderRegistry] })
+export class ProviderRegistryModule {}

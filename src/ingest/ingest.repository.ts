@@ -1,0 +1,303 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { eventTimestamp, isStoredEvent, type InboundEvent, type InboundMessage, type SessionRef, type StoredEvent } from '../domain/inbound-event';
+import { jsonHasNul, replaceNul } from '../common/nul';
+import { ProviderRegistry } from '../domain/provider-definition';
+import type { IngestJob, IngestResult } from './ingest.types';
+
+type Item<E> = { event: E; job: IngestJob };
+type Of<K extends StoredEvent['kind']> = Extract<InboundEvent, { kind: K }>;
+const ofKind = <K extends StoredEvent['kind']>(items: Item<StoredEvent>[], kind: K) =>
+  items.filter((x): x is Item<Of<K>> => x.event.kind === kind);
+// Binary order (not localeCompare, which showed in the ingest profile): any fixed order keeps locks consistent.
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
+const sessionKey = (s: SessionRef) => `${s.provider}\u0000${s.externalId}`;
+const sessionCols = (s: SessionRef) => ({ provider: s.provider, session_external_id: s.externalId });
+
+/**
+ * Writes batches of normalised webhooks. A whole batch is one call of the PostgreSQL function
+ * `wa_ingest_batch(jsonb, bytea[])` (src/database/sql/ingest-batch.sql): one round trip, one transaction,
+ * set-based statements with cached plans. Writes are idempotent through unique constraints, counters are
+ * incremented in SQL (no read-modify-write), statuses only move forward. The caller answers 2xx only after
+ * this returns. This file turns canonical events into the function's input sections.
+ */
+@Injectable()
+export class IngestRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly providers: ProviderRegistry,
+  ) {}
+
+  /**
+   * Applies `jobs` in one transaction.
+   * @returns one result per job, in order.
+   * @throws the database error; nothing of the batch is written then.
+   */
+  async applyBatch(input: IngestJob[]): Promise<IngestResult[]> {
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const jobs = await resolveLids(pool, input);
+    const batch = buildBatch(jobs, (provider) => this.providers.get(provider)?.connectedByTraffic === true);
+    const { rows } = await pool.query<{ r: { raw: { id: string; provider: string; dedupe_key: string }[]; messages: { idx: number; id: string }[] } }>(
+      'SELECT wa_ingest_batch($1::jsonb, $2::bytea[]) AS r',
+      [batch.json, batch.bodies],
+    );
+    const rawIds = new Map(rows[0].r.raw.map((r) => [`${r.provider}:${r.dedupe_key}`, r.id]));
+    const messageIds = new Map(rows[0].r.messages.map((m) => [m.idx, m.id]));
+    return jobs.map((job) => ({
+      webhookEventId: rawIds.get(`${job.provider}:${job.dedupeKey}`)!,
+      state: job.state,
+      error: job.error,
+      messageIds: (batch.messageRefs.get(job) ?? []).map((idx) => messageIds.get(idx)!).filter(Boolean),
+    }));
+  }
+
+  /**
+   * Stores only the raw event of a job whose events could not be applied, with state `failed` and `error`.
+   * The exact bytes are always kept (`raw_body`); the parsed body when PostgreSQL accepts it as jsonb, otherwise
+   * it is left out and the error says why.
+   */
+  async storeFailed(job: IngestJob, error: string): Promise<IngestResult> {
+    const insert = (body: string | null, err: string) =>
+      this.dataSource.query(
+        `INSERT INTO webhook_events (provider, dedupe_key, received_at, content_type, body, raw_body, state, error, event_count)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, 'failed', $7, 0)
+         ON CONFLICT (provider, dedupe_key) DO UPDATE SET attempts = webhook_events.attempts + 1, state = 'failed', error = EXCLUDED.error
+         RETURNING id`,
+        [job.provider, job.dedupeKey, job.receivedAt, job.contentType, body, job.rawBody, err],
+      ) as Promise<{ id: string }[]>;
+    let rows: { id: string }[];
+    try {
+      rows = await insert(job.bodyJson, error);
+    } catch (e) {
+      rows = await insert(null, `${error}; body not storable as jsonb: ${(e as Error).message}`);
+    }
+    return { webhookEventId: String(rows[0].id), state: 'failed', error, messageIds: [] };
+  }
+}
+
+/**
+ * `@lid` chats (WhatsApp's privacy ids, fixture wwebjs.inbound.message_from_lid) whose number is known (a contact
+ * with that `lid`) are threaded as that number: same conversation, same contact. Unknown ones stay keyed by the
+ * lid until an admin links it (ContactsService merges the conversation then). One lookup, only for batches with
+ * a `@lid` chat. The raw payload is stored unchanged.
+ * @returns the jobs, in order, with resolved message events (the others untouched).
+ */
+async function resolveLids(pool: Pool, jobs: IngestJob[]): Promise<IngestJob[]> {
+  const lids = new Set<string>();
+  for (const job of jobs) for (const e of job.events) if (e.kind === 'message' && !e.message.isGroup && e.message.chatId.endsWith('@lid')) lids.add(e.message.chatId);
+  if (lids.size === 0) return jobs;
+  const { rows } = await pool.query<{ lid: string; phone: string }>('SELECT lid, phone FROM contacts WHERE lid = ANY($1::text[])', [[...lids]]);
+  if (rows.length === 0) return jobs;
+  const phoneOf = new Map(rows.map((r) => [r.lid, r.phone]));
+  return jobs.map((job) => ({
+    ...job,
+    events: job.events.map((e) => {
+      const phone = e.kind === 'message' && !e.message.isGroup ? phoneOf.get(e.message.chatId) : undefined;
+      if (e.kind !== 'message' || !phone) return e;
+      const m = e.message;
+      return { ...e, message: { ...m, chatId: phone, contact: { phone, profileName: m.direction === 'in' ? (m.senderName ?? null) : null }, sender: m.sender === m.chatId ? phone : m.sender } };
+    }),
+  }));
+}
+
+/**
+ * The function's input as JSON text, the exact bodies its raw rows point into, and for each job the input indexes
+ * of its messages. `byTraffic(provider)` is the provider definition's "connected by traffic" trait.
+ */
+export function buildBatch(jobs: IngestJob[], byTraffic: (provider: string) => boolean): { json: string; bodies: Buffer[]; messageRefs: Map<IngestJob, number[]> } {
+  const stored: Item<StoredEvent>[] = jobs.flatMap((job) => job.events.filter(isStoredEvent).map((event) => ({ event, job })));
+  const messages = ofKind(stored, 'message');
+  const statuses = ofKind(stored, 'status');
+  const messageRefs = new Map<IngestJob, number[]>();
+  const seen = new Set<string>();
+  const messageRows = messages.map(({ event, job }, idx) => {
+    messageRefs.set(job, [...(messageRefs.get(job) ?? []), idx]);
+    // The same message twice in one batch (a retry racing the original) is inserted once.
+    const key = `${sessionKey(event.session)}\u0000${event.message.externalId}`;
+    const dup = seen.has(key);
+    seen.add(key);
+    return messageRow(idx, dup, event, job);
+  });
+  const sections: Record<string, unknown[]> = {
+    sessions: sessionRows(stored.map((x) => x.event), byTraffic),
+    session_events: ofKind(stored, 'session').map(sessionEventRow),
+    contacts: contactRows(messages.map((m) => m.event.message)),
+    conversations: conversationRows(messages.map((m) => m.event)),
+    messages: messageRows,
+    statuses: statuses.map(({ event, job }) => statusRow(event, job)),
+    apply_keys: [
+      ...statuses.map((s) => ({ ...sessionCols(s.event.session), external_id: s.event.status.externalId })),
+      // Our own echoed messages may have had statuses before they arrived.
+      ...messages.filter((m) => m.event.message.direction === 'out').map((m) => ({ ...sessionCols(m.event.session), external_id: m.event.message.externalId })),
+    ],
+    errors: ofKind(stored, 'provider_error').map(({ event, job }) => ({
+      provider: event.session?.provider ?? job.provider,
+      session_external_id: event.session?.externalId ?? null,
+      dedupe_key: job.dedupeKey,
+      code: event.error.code,
+      title: event.error.title,
+      detail: event.error.detail,
+      raw: event.error.raw,
+      occurred_at: event.timestamp.toISOString(),
+    })),
+    calls: ofKind(stored, 'call').map(({ event, job }) => ({
+      ...sessionCols(event.session),
+      dedupe_key: job.dedupeKey,
+      external_id: event.call.externalId,
+      chat_id: event.call.chatId,
+      from_me: event.call.fromMe,
+      is_video: event.call.isVideo,
+      is_group: event.call.isGroup,
+      occurred_at: event.call.timestamp.toISOString(),
+      raw: event.call.raw,
+    })),
+    media: ofKind(stored, 'media').map(({ event }) => ({
+      ...sessionCols(event.session),
+      external_id: event.externalId,
+      mime_type: event.media.mimeType,
+      filename: event.media.filename,
+      size: event.media.size,
+      data: event.media.base64,
+    })),
+    updates: ofKind(stored, 'message_update').map(({ event }) => ({
+      ...sessionCols(event.session),
+      external_id: event.externalId,
+      deleted: event.update.deleted === true,
+      new_text: event.update.newText ?? null,
+      previous_text: event.update.previousText ?? null,
+      at: event.update.timestamp.toISOString(),
+    })),
+    reactions: ofKind(stored, 'reaction').map(({ event }) => ({ ...sessionCols(event.session), external_id: event.targetExternalId, sender: event.sender, emoji: event.emoji })),
+  };
+  let rest = JSON.stringify(sections).slice(1, -1);
+  // Text and jsonb cannot hold U+0000: message columns get U+FFFD instead (the raw bytes keep the original).
+  if (jsonHasNul(rest)) rest = JSON.stringify(replaceNul(sections)).slice(1, -1);
+  const { json: raw, bodies } = rawRows(jobs);
+  return { json: `{"raw":${raw}${rest ? ',' : ''}${rest}}`, bodies, messageRefs };
+}
+
+/**
+ * Raw event rows as JSON text, and the exact bodies they point into (`bi`, 1-based). Each parsed body is spliced
+ * in as JSON text (the provider's own when it parsed from the bytes): no second serialisation of the largest
+ * part of the batch.
+ */
+function rawRows(jobs: IngestJob[]): { json: string; bodies: Buffer[] } {
+  // A provider retry inside the same batch would make ON CONFLICT DO UPDATE touch a row twice: one row per key.
+  const unique = new Map<string, IngestJob>();
+  for (const j of jobs) if (!unique.has(`${j.provider}:${j.dedupeKey}`)) unique.set(`${j.provider}:${j.dedupeKey}`, j);
+  const bodies: Buffer[] = [];
+  const rows = [...unique.values()].map((j) => {
+    bodies.push(j.rawBody);
+    const head = JSON.stringify({ p: j.provider, k: j.dedupeKey, r: j.receivedAt.toISOString(), c: j.contentType, bi: bodies.length, s: j.state, e: j.error, n: j.events.filter(isStoredEvent).length });
+    return `${head.slice(0, -1)},"bd":${j.bodyJson}}`;
+  });
+  return { json: `[${rows.join(',')}]`, bodies };
+}
+
+/**
+ * One row per session the events mention. A new session starts in the status of its first lifecycle event, or
+ * connected when its first event is anything else (wwebjs emits messages only from a ready client; sessions of
+ * providers connected by traffic, Meta numbers and Wablas devices, are connected once they deliver). Sorted so concurrent batches lock rows in one order.
+ */
+function sessionRows(events: StoredEvent[], byTraffic: (provider: string) => boolean) {
+  const refs = new Map<string, { provider: string; external_id: string; display_number: string | null; at: Date; initial_status: string; by_traffic: boolean }>();
+  for (const e of events) {
+    if (!('session' in e) || !e.session) continue;
+    const at = eventTimestamp(e);
+    const prev = refs.get(sessionKey(e.session));
+    refs.set(sessionKey(e.session), {
+      provider: e.session.provider,
+      external_id: e.session.externalId,
+      display_number: e.session.displayNumber ?? prev?.display_number ?? null,
+      at: prev && prev.at > at ? prev.at : at,
+      initial_status: prev?.initial_status ?? (e.kind === 'session' ? (e.change.status ?? 'connecting') : 'connected'),
+      by_traffic: byTraffic(e.session.provider),
+    });
+  }
+  return [...refs.entries()].sort(byKey).map(([, v]) => ({ ...v, at: v.at.toISOString() }));
+}
+
+function sessionEventRow({ event, job }: Item<Of<'session'>>) {
+  const c = event.change;
+  return {
+    ...sessionCols(event.session),
+    dedupe_key: job.dedupeKey,
+    event: c.event,
+    status: c.status,
+    message: c.message ?? null,
+    qr_action: c.qr?.action ?? null,
+    qr: c.qr?.action === 'set' ? c.qr.value : null,
+    has_loading: c.loadingPercent !== undefined,
+    loading_percent: c.loadingPercent ?? null,
+    connected: c.connected === true,
+    payload: c.payload ?? null,
+    at: c.timestamp.toISOString(),
+  };
+}
+
+function contactRows(messages: InboundMessage[]) {
+  const names = new Map<string, string | null>();
+  for (const m of messages) if (m.contact) names.set(m.contact.phone, m.contact.profileName ?? names.get(m.contact.phone) ?? null);
+  return [...names.keys()].sort().map((phone) => ({ phone, name: names.get(phone) }));
+}
+
+function conversationRows(events: Of<'message'>[]) {
+  const convs = new Map<string, { provider: string; session_external_id: string; chat_id: string; is_group: boolean; phone: string | null; subject: string | null }>();
+  for (const { session, message: m } of events) {
+    const key = `${sessionKey(session)}\u0000${m.chatId}`;
+    const prev = convs.get(key);
+    convs.set(key, {
+      ...sessionCols(session),
+      chat_id: m.chatId,
+      is_group: m.isGroup,
+      phone: m.contact?.phone ?? prev?.phone ?? null,
+      subject: m.groupSubject ?? prev?.subject ?? null,
+    });
+  }
+  return [...convs.entries()].sort(byKey).map(([, v]) => v);
+}
+
+function messageRow(idx: number, dup: boolean, { session, message: m }: Of<'message'>, job: IngestJob) {
+  return {
+    idx,
+    dup,
+    ...sessionCols(session),
+    dedupe_key: job.dedupeKey,
+    phone: m.contact?.phone ?? null,
+    external_id: m.externalId,
+    direction: m.direction,
+    type: m.type,
+    chat_id: m.chatId,
+    sender: m.sender,
+    sender_name: m.senderName ?? null,
+    text: m.text ?? null,
+    caption: m.caption ?? null,
+    media: m.media ?? null,
+    location: m.location ?? null,
+    context: m.context ?? null,
+    reply_to_external_id: m.replyToExternalId ?? null,
+    payload: m.payload ?? null,
+    // Inbound messages are received; our own echoed messages (Wablas isFromMe, wwebjs fromMe) were sent.
+    status: m.direction === 'in' ? 'received' : 'sent',
+    provider_timestamp: m.timestamp.toISOString(),
+    raw: m.raw,
+  };
+}
+
+function statusRow({ session, status: s }: Of<'status'>, job: IngestJob) {
+  return {
+    ...sessionCols(session),
+    dedupe_key: job.dedupeKey,
+    external_id: s.externalId,
+    status: s.status,
+    occurred_at: s.timestamp.toISOString(),
+    recipient: s.recipient ?? null,
+    error_code: s.error?.code ?? null,
+    error_title: s.error?.title ?? null,
+    error_detail: s.error?.detail ?? null,
+    payload: s.payload ?? null,
+  };
+}

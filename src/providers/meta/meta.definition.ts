@@ -1,0 +1,29 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
+import { WebhookFastLane } from '../../ingest/webhook-fast-lane';
+import { MetaSignatureGuard } from './meta-signature.guard';
+import { MetaCredentials } from './meta.credentials';
+import { MetaNormalizer } from './meta.normalizer';
+import { MetaSender } from './meta.sender';
+
+/** Meta WhatsApp Cloud API: one session per phone_number_id, connected by its traffic (Meta hosts the number). */
+@Injectable()
+export class MetaDefinition implements ProviderDefinition, OnModuleInit {
+  readonly name = 'meta';
+  readonly connectedByTraffic = true;
+  readonly credentials = MetaCredentials;
+
+  constructor(
+    readonly sender: MetaSender,
+    private readonly registry: ProviderRegistry,
+    private readonly fastLane: WebhookFastLane,
+    private readonly guard: MetaSignatureGuard,
+    private readonly normalizer: MetaNormalizer,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+    // Meta alone may send 1,000 notifications/s per number: its JSON POSTs take the lane ahead of Express.
+    this.fastLane.register({ path: '/webhooks/meta', provider: this.name, guard: this.guard, normalizer: this.normalizer });
+  }
+}

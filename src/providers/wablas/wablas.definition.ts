@@ -1,0 +1,21 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
+import { WablasCredentials } from './wablas.credentials';
+import { WablasSender } from './wablas.sender';
+
+/** Wablas: one session per device, connected by its traffic (Wablas hosts the device). */
+@Injectable()
+export class WablasDefinition implements ProviderDefinition, OnModuleInit {
+  readonly name = 'wablas';
+  readonly connectedByTraffic = true;
+  readonly credentials = WablasCredentials;
+
+  constructor(
+    readonly sender: WablasSender,
+    private readonly registry: ProviderRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
+}

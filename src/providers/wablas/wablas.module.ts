@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { IngestModule } from '../../ingest/ingest.module';
+import { WablasSecretGuard } from './wablas-secret.guard';
+import { WablasWebhookController } from './wablas-webhook.controller';
+import { WablasDefinition } from './wablas.definition';
+import { WablasNormalizer } from './wablas.normalizer';
+import { WablasSender } from './wablas.sender';
+
+/** The wablas provider: webhook route, its credential guard, normalizer, sender and definition. */
+@Module({
+  imports: [IngestModule],
+  controllers: [WablasWebhookController],
+  providers: [WablasSecretGuard, WablasNormalizer, WablasSender, WablasDefinition],
+  exports: [WablasSecretGuard, WablasNormalizer],
+})
+export class WablasModule {}
