@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { AutoRepliesModule } from './auto-replies/auto-replies.module';
+import { ClockModule } from './common/clock.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { CompatModule } from './compat/compat.module';
 import { ConfigModule } from './config/config.module';
@@ -22,6 +23,7 @@ import { StatsModule } from './stats/stats.module';
 @Module({
   imports: [
     ConfigModule,
+    ClockModule,
     DatabaseModule,
     ProviderRegistryModule,
     AuthModule,

@@ -28,24 +28,29 @@ describe('send rate limits (e2e)', () => {
     await meta.stop();
   });
 
-  it('30 queued messages at 20/s: none rejected, never more than 20 in a second; one recipient at least 400 ms apart', async () => {
+  // Real time: only what holds whatever the machine's load. The exact schedule (slot spacing, late timers, the
+  // recipient gap) is asserted on a fake clock in src/sending/send-pacer.spec.ts; here it is checked that the
+  // configured limits reach the pacer. Arrival times at the fake provider differ from wa-hub's start times by the
+  // HTTP latency, which varies: SLACK_MS allows for that, far below what an unpaced run would show (all 30 within
+  // ~100 ms; the same recipient 50 ms apart at 20/s).
+  const SLACK_MS = 250;
+
+  it('30 queued messages at 20/s: none rejected, each sent once, any 21 calls span a second; one recipient kept apart', async () => {
     const post = (to: string, i: number) => request(t.app.getHttpServer()).post('/v1/messages').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ sessionId: session, to, type: 'text', text: { body: `m${i}` } });
     const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post(String(16505550100 + i), i)));
     expect(answers.map((a) => a.status)).toEqual(Array(30).fill(202));
-    await waitFor(async () => meta.requests.length === 30, 10_000);
+    await waitFor(async () => meta.requests.length === 30, 20_000);
+    expect(meta.requests.map((r) => r.body.text.body).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`).sort());
     const at = meta.requests.map((r) => r.at).sort((a, b) => a - b);
-    // 29 intervals of 50 ms; the first call may arrive late by a connection set-up (unpaced, all 30 take ~100 ms).
-    expect(at[29] - at[0]).toBeGreaterThanOrEqual(29 * 50 - 150);
-    // No 1-second window holds more than the rate (one more for a window's two edges).
-    const busiest = Math.max(...at.map((start) => at.filter((v) => v >= start && v < start + 1000).length));
-    expect(busiest).toBeLessThanOrEqual(21);
+    // The hard cap: at most 20 starts in any 1,000 ms, so calls i and i + 20 start at least 1 s apart.
+    for (let i = 0; i + 20 < at.length; i++) expect(at[i + 20] - at[i]).toBeGreaterThanOrEqual(1000 - SLACK_MS);
 
     meta.clear();
     await Promise.all([0, 1, 2].map((i) => post('16505559999', 100 + i)));
-    await waitFor(async () => meta.requests.length === 3, 10_000);
+    await waitFor(async () => meta.requests.length === 3, 20_000);
     const same = meta.requests.map((r) => r.at).sort((a, b) => a - b);
-    // wa-hub starts them >= 400 ms apart; arrival here varies by a connection set-up (tens of ms), not by 350.
-    expect(same[1] - same[0]).toBeGreaterThanOrEqual(370);
-    expect(same[2] - same[1]).toBeGreaterThanOrEqual(370);
+    // wa-hub starts them >= 400 ms apart (SEND_MIN_GAP_PER_RECIPIENT_MS).
+    expect(same[1] - same[0]).toBeGreaterThanOrEqual(400 - SLACK_MS);
+    expect(same[2] - same[1]).toBeGreaterThanOrEqual(400 - SLACK_MS);
   });
 });

@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module';
 import { IngestModule } from '../ingest/ingest.module';
 import { AutoRepliesController } from './auto-replies.controller';
 import { AutoRepliesService } from './auto-replies.service';
+import { AutoRepliesRepository } from './auto-replies.repository';
 
-@Module({ imports: [AuditModule, SendingModule, IngestModule], controllers: [AutoRepliesController], providers: [AutoRepliesService] })
+@Module({ imports: [AuditModule, SendingModule, IngestModule], controllers: [AutoRepliesController], providers: [AutoRepliesRepository, AutoRepliesService] })
 export class AutoRepliesModule {}

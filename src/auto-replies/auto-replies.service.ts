@@ -1,13 +1,13 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { toIso, UUID_RE } from '../common/sql-text';
 import { SendingService } from '../sending/sending.service';
 import { IngestService } from '../ingest/ingest.service';
+import { type AutoReplyFields, type AutoReplyRow, AutoRepliesRepository } from './auto-replies.repository';
 import type { AutoReplyResponseDto, CreateAutoReplyDto, UpdateAutoReplyDto } from './auto-reply.dto';
 
-type Row = Record<string, any>;
+/** A rule with its regular expression compiled (null unless `match_type` is regex and the pattern compiles). */
+type CompiledRule = AutoReplyRow & { regex: RegExp | null };
 /** Enabled rules are re-read at most this often (ms); writes through the API refresh them at once. */
 const RULES_TTL_MS = 2000;
 
@@ -20,10 +20,10 @@ const RULES_TTL_MS = 2000;
 @Injectable()
 export class AutoRepliesService implements OnModuleInit {
   private readonly log = new Logger(AutoRepliesService.name);
-  private rules?: { at: number; rows: Row[] };
+  private rules?: { at: number; rows: CompiledRule[] };
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: AutoRepliesRepository,
     private readonly ingest: IngestService,
     private readonly sending: SendingService,
   ) {}
@@ -39,11 +39,7 @@ export class AutoRepliesService implements OnModuleInit {
   async answer(messageIds: string[]): Promise<void> {
     const rules = await this.enabledRules();
     if (rules.length === 0) return;
-    const messages = (await this.db.query(
-      `SELECT m.id, m.session_id, m.chat_id, m.text, v.is_group FROM messages m JOIN conversations v ON v.id = m.conversation_id
-       WHERE m.id = ANY($1::bigint[]) AND m.direction = 'in' AND m.type = 'text' AND m.text IS NOT NULL`,
-      [messageIds],
-    )) as Row[];
+    const messages = await this.repo.inboundTexts(messageIds);
     for (const m of messages) {
       const rule = rules.find((r) => (!r.session_id || r.session_id === m.session_id) && (!m.is_group || r.include_groups) && matches(r, m.text));
       if (!rule) continue;
@@ -57,10 +53,10 @@ export class AutoRepliesService implements OnModuleInit {
     }
   }
 
-  private async enabledRules(): Promise<Row[]> {
+  private async enabledRules(): Promise<CompiledRule[]> {
     if (!this.rules || Date.now() - this.rules.at > RULES_TTL_MS) {
-      this.rules = { at: Date.now(), rows: (await this.db.query(`SELECT * FROM auto_replies WHERE enabled ORDER BY priority DESC, created_at`)) as Row[] };
-      for (const r of this.rules.rows) r.regex = compile(r);
+      const at = Date.now();
+      this.rules = { at, rows: (await this.repo.listEnabled()).map((r) => ({ ...r, regex: compile(r) })) };
     }
     return this.rules.rows;
   }
@@ -71,18 +67,17 @@ export class AutoRepliesService implements OnModuleInit {
    */
   async create(dto: CreateAutoReplyDto): Promise<AutoReplyResponseDto> {
     checkPattern(dto.matchType, dto.pattern);
-    const [row] = (await this.db.query(
-      `INSERT INTO auto_replies (name, match_type, pattern, case_insensitive, reply, session_id, include_groups, enabled, priority)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
-      [dto.name, dto.matchType, dto.pattern, dto.caseInsensitive ?? true, dto.reply, dto.sessionId ?? null, dto.includeGroups ?? false, dto.enabled ?? true, dto.priority ?? 0],
-    )) as Row[];
+    const row = await this.repo.insert({
+      name: dto.name, match_type: dto.matchType, pattern: dto.pattern, case_insensitive: dto.caseInsensitive ?? true, reply: dto.reply,
+      session_id: dto.sessionId ?? null, include_groups: dto.includeGroups ?? false, enabled: dto.enabled ?? true, priority: dto.priority ?? 0,
+    });
     this.rules = undefined;
     return toDto(row);
   }
 
   /** Every rule, enabled or not, highest priority first (then oldest). */
   async list(): Promise<AutoReplyResponseDto[]> {
-    return ((await this.db.query(`SELECT * FROM auto_replies ORDER BY priority DESC, created_at`)) as Row[]).map(toDto);
+    return (await this.repo.list()).map(toDto);
   }
 
   /** @throws AppError 404 */
@@ -93,39 +88,35 @@ export class AutoRepliesService implements OnModuleInit {
   /** @throws AppError 404, 400 for an invalid regular expression. */
   async update(id: string, dto: UpdateAutoReplyDto): Promise<AutoReplyResponseDto> {
     const cur = await this.row(id);
-    const next = {
+    const next: AutoReplyFields = {
       name: dto.name ?? cur.name, match_type: dto.matchType ?? cur.match_type, pattern: dto.pattern ?? cur.pattern,
       case_insensitive: dto.caseInsensitive ?? cur.case_insensitive, reply: dto.reply ?? cur.reply,
       session_id: dto.sessionId !== undefined ? dto.sessionId : cur.session_id, include_groups: dto.includeGroups ?? cur.include_groups,
       enabled: dto.enabled ?? cur.enabled, priority: dto.priority ?? cur.priority,
     };
     checkPattern(next.match_type, next.pattern);
-    const [row] = (await this.db.query(
-      `WITH u AS (UPDATE auto_replies SET name = $2, match_type = $3, pattern = $4, case_insensitive = $5, reply = $6, session_id = $7,
-         include_groups = $8, enabled = $9, priority = $10, updated_at = now() WHERE id = $1 RETURNING *) SELECT * FROM u`,
-      [id, next.name, next.match_type, next.pattern, next.case_insensitive, next.reply, next.session_id, next.include_groups, next.enabled, next.priority],
-    )) as Row[];
+    const row = await this.repo.update(id, next);
     this.rules = undefined;
-    return toDto(row);
+    return toDto(row!); // deleted meanwhile: as before, no 404 for this race
   }
 
   /** @throws AppError 404 */
   async delete(id: string): Promise<AutoReplyResponseDto> {
     const row = await this.row(id);
-    await this.db.query(`DELETE FROM auto_replies WHERE id = $1`, [id]);
+    await this.repo.delete(id);
     this.rules = undefined;
     return toDto(row);
   }
 
-  private async row(id: string): Promise<Row> {
+  private async row(id: string): Promise<AutoReplyRow> {
     if (!UUID_RE.test(id)) throw AppError.notFound('Auto-reply');
-    const [row] = (await this.db.query(`SELECT * FROM auto_replies WHERE id = $1`, [id])) as Row[];
+    const row = await this.repo.find(id);
     if (!row) throw AppError.notFound('Auto-reply');
     return row;
   }
 }
 
-function compile(r: Row): RegExp | null {
+function compile(r: AutoReplyRow): RegExp | null {
   if (r.match_type !== 'regex') return null;
   try {
     return new RegExp(r.pattern, r.case_insensitive ? 'iu' : 'u');
@@ -144,14 +135,14 @@ function checkPattern(matchType: string, pattern: string): void {
 }
 
 /** Whether an inbound text matches a rule (`exact` compares the trimmed text). */
-export function matches(r: Row, text: string): boolean {
+export function matches(r: Pick<CompiledRule, 'match_type' | 'pattern' | 'case_insensitive' | 'regex'>, text: string): boolean {
   const fold = (s: string) => (r.case_insensitive ? s.toLocaleLowerCase() : s);
   if (r.match_type === 'exact') return fold(text.trim()) === fold(r.pattern);
   if (r.match_type === 'contains') return fold(text).includes(fold(r.pattern));
-  return r.regex ? (r.regex as RegExp).test(text.slice(0, 4096)) : false;
+  return r.regex ? r.regex.test(text.slice(0, 4096)) : false;
 }
 
-function toDto(r: Row): AutoReplyResponseDto {
+function toDto(r: AutoReplyRow): AutoReplyResponseDto {
   return {
     id: r.id, name: r.name, matchType: r.match_type, pattern: r.pattern, caseInsensitive: r.case_insensitive, reply: r.reply,
     sessionId: r.session_id ?? null, includeGroups: r.include_groups, enabled: r.enabled, priority: r.priority,

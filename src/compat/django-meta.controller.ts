@@ -1,16 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
-import { SqlWhere } from '../common/sql-where';
 import { ContactsService } from '../contacts/contacts.service';
 import { SendingService } from '../sending/sending.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MESSAGE_TYPES } from '../domain/message';
-import { CHAT_FILTER, scopeToKey } from '../messages/messages.service';
+import { MessagesService } from '../messages/messages.service';
 import { DjangoConversationDto, DjangoMarkReadDto, DjangoMarkReadResponseDto, DjangoMessageDto } from './django-meta.dto';
 import { ODOO_ERRORS } from './seed-error.filter';
 import { toIso as iso } from '../common/sql-text';
@@ -25,7 +22,7 @@ import { toIso as iso } from '../common/sql-text';
 @Controller('api/whatsapp')
 export class DjangoMetaCompatController {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly messagesService: MessagesService,
     private readonly contacts: ContactsService,
     private readonly conversations: ConversationsService,
     private readonly sending: SendingService,
@@ -39,32 +36,25 @@ export class DjangoMetaCompatController {
   @ApiQuery({ name: 'limit', required: false, example: 50 })
   @ApiOkResponse({ type: [DjangoMessageDto] })
   async messages(@Query() q: Record<string, unknown>, @Req() req: Request): Promise<DjangoMessageDto[]> {
-    const where = new SqlWhere();
-    if (typeof q.phone === 'string' && q.phone) where.add(CHAT_FILTER, this.contacts.phone(q.phone));
+    const phone = typeof q.phone === 'string' && q.phone ? this.contacts.phone(q.phone) : undefined;
+    let type: string | undefined;
     if (q.type !== undefined) {
       if (typeof q.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(q.type)) throw AppError.badRequest(`type must be one of ${MESSAGE_TYPES.join(', ')}`);
-      where.add('m.type = ?', q.type);
+      type = q.type;
     }
     const limit = q.limit === undefined ? 100 : typeof q.limit === 'string' && /^\d{1,6}$/.test(q.limit) ? Math.min(Math.max(Number(q.limit), 1), 1000) : NaN;
     if (Number.isNaN(limit)) throw AppError.badRequest('limit must be a positive integer');
-    scopeToKey(where, apiKeyOf(req));
-    const rows = (await this.db.query(
-      `SELECT m.id, m.external_id, m.chat_id, m.sender, m.direction, m.type, m.text, m.caption, m.status, m.read_at, m.provider_timestamp,
-         COALESCE(c.name, c.profile_name, m.sender_name) AS contact_name, s.display_number
-       FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id
-       ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,
-      where.params,
-    )) as Record<string, unknown>[];
+    const rows = await this.messagesService.recentSummaries({ phone, type }, limit, apiKeyOf(req));
     return rows.map((r) => ({
       id: Number(r.id),
-      message_id: (r.external_id as string) ?? null,
-      from_number: r.direction === 'in' ? ((r.sender as string) ?? (r.chat_id as string)) : ((r.sender as string) ?? (r.display_number as string) ?? ''),
-      from_name: r.direction === 'in' ? ((r.contact_name as string) ?? null) : null,
-      phone_number: r.chat_id as string,
-      message_type: r.type as string,
-      text_body: ((r.text as string) ?? (r.caption as string)) ?? null,
-      direction: r.direction as string,
-      status: r.status as string,
+      message_id: r.external_id ?? null,
+      from_number: r.direction === 'in' ? (r.sender ?? r.chat_id) : (r.sender ?? r.display_number ?? ''),
+      from_name: r.direction === 'in' ? (r.contact_name ?? null) : null,
+      phone_number: r.chat_id,
+      message_type: r.type,
+      text_body: (r.text ?? r.caption) ?? null,
+      direction: r.direction,
+      status: r.status,
       is_read: r.direction === 'out' || r.read_at !== null,
       timestamp: iso(r.provider_timestamp)!,
     }));
@@ -92,12 +82,10 @@ export class DjangoMetaCompatController {
   @ApiOkResponse({ type: DjangoMarkReadResponseDto })
   async markRead(@Body() body: DjangoMarkReadDto, @Req() req: Request): Promise<DjangoMarkReadResponseDto> {
     const phone = this.contacts.phone(body.phone_number, 'phone_number');
-    const where = new SqlWhere().add('v.chat_id = ?', phone);
-    scopeToKey(where, apiKeyOf(req), 'v.session_id');
-    const ids = (await this.db.query(`SELECT v.id FROM conversations v ${where}`, where.params)) as { id: string }[];
+    const ids = await this.conversations.idsOfChat(phone, apiKeyOf(req));
     if (ids.length === 0) throw AppError.notFound('Conversation');
     let marked = 0;
-    for (const { id } of ids) marked += (await this.conversations.markRead(id, apiKeyOf(req))).markedRead;
+    for (const id of ids) marked += (await this.conversations.markRead(id, apiKeyOf(req))).markedRead;
     return { status: 'success', phone_number: phone, marked_read: marked };
   }
 }

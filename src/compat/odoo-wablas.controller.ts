@@ -1,13 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
-import { SqlWhere } from '../common/sql-where';
-import { CHAT_FILTER, countFromConversations, scopeToKey } from '../messages/messages.service';
+import { MessagesService } from '../messages/messages.service';
+import type { MessageHistoryRow } from '../messages/messages.repository';
 import { StatsService } from '../stats/stats.service';
 import { IngestService } from '../ingest/ingest.service';
 import { WablasSecretGuard } from '../providers/wablas/wablas-secret.guard';
@@ -16,11 +14,6 @@ import { WablasNormalizer } from '../providers/wablas/wablas.normalizer';
 import { OdooConversationDto, OdooHistoryDto, OdooMessageDto, OdooSendAckDto, OdooSendMessageDto, OdooWebhookAckDto } from './odoo-wablas.dto';
 import { SendingService } from '../sending/sending.service';
 import { ODOO_ERRORS } from './seed-error.filter';
-
-const SELECT = `
-  SELECT m.id, m.provider_timestamp, m.chat_id, m.direction, m.text, m.caption,
-    COALESCE(c.name, c.profile_name, CASE WHEN m.direction = 'in' THEN m.sender_name END, 'Unknown') AS name
-  FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id`;
 
 /**
  * Seed s0 (Odoo WhatsApp Headless on Wablas): its routes and response shapes, served from our store.
@@ -31,7 +24,7 @@ const SELECT = `
 @Controller('api/wa')
 export class OdooWablasCompatController {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly messages: MessagesService,
     private readonly ingest: IngestService,
     private readonly normalizer: WablasNormalizer,
     private readonly statsService: StatsService,
@@ -77,15 +70,9 @@ export class OdooWablasCompatController {
   async history(@Query() q: Record<string, string>, @Req() req: Request): Promise<OdooHistoryDto> {
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
     const offset = intParam(q.offset, 0, 'offset');
-    const where = new SqlWhere();
     const phone = q.phone !== undefined && q.phone !== '' ? phoneParam(q.phone) : undefined;
-    if (phone) where.add(CHAT_FILTER, phone);
-    scopeToKey(where, apiKeyOf(req));
-    const total = await countFromConversations(this.db, { phone }, apiKeyOf(req));
-    const rows = await this.db.query(
-      `${SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)} OFFSET ${where.param(offset)}`,
-      where.params,
-    );
+    const total = await this.messages.countInConversations({ phone }, apiKeyOf(req));
+    const rows = await this.messages.history({ phone }, limit, offset, apiKeyOf(req));
     const data = rows.map(toOdooMessage);
     return { status: 'success', count: data.length, total, limit, offset, data };
   }
@@ -119,12 +106,7 @@ export class OdooWablasCompatController {
   async conversation(@Param('phone') phone: string, @Query() q: Record<string, string>, @Req() req: Request): Promise<OdooConversationDto> {
     const digits = phoneParam(phone);
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
-    const where = new SqlWhere().add(CHAT_FILTER, digits);
-    scopeToKey(where, apiKeyOf(req));
-    const rows = await this.db.query(
-      `${SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,
-      where.params,
-    );
+    const rows = await this.messages.history({ phone: digits }, limit, undefined, apiKeyOf(req));
     const messages = rows.map(toOdooMessage);
     return { status: 'success', phone: digits, count: messages.length, messages };
   }
@@ -145,13 +127,13 @@ function phoneParam(value: unknown): string {
   return digits;
 }
 
-function toOdooMessage(r: Record<string, unknown>): OdooMessageDto {
+function toOdooMessage(r: MessageHistoryRow): OdooMessageDto {
   return {
     id: Number(r.id),
-    time: new Date(r.provider_timestamp as string).toISOString().slice(0, 19).replace('T', ' '),
-    sender_number: r.chat_id as string,
-    sender_name: r.name as string,
-    message: ((r.text as string) ?? (r.caption as string)) ?? '',
-    direction: r.direction as string,
+    time: new Date(r.provider_timestamp).toISOString().slice(0, 19).replace('T', ' '),
+    sender_number: r.chat_id,
+    sender_name: r.name,
+    message: (r.text ?? r.caption) ?? '',
+    direction: r.direction,
   };
 }

@@ -1,8 +1,11 @@
+import { type Clock, systemClock } from '../common/clock';
+
 /**
  * Per-session pacing of provider calls: at most `perSecond` call starts per session in any 1,000 ms (a hard cap,
  * checked against the times calls really started), evenly spaced when the queue is full, and optionally at least
  * `recipientGapMs` between two calls to the same recipient of a session. In memory, per process: several worker
- * processes each pace themselves (run one worker per session group to keep a global cap).
+ * processes each pace themselves (run one worker per session group to keep a global cap). All times come from
+ * the injected {@link Clock} (real time by default; tests pass a fake one and advance it by hand).
  */
 export class SendPacer {
   private readonly nextSlot = new Map<string, number>();
@@ -17,7 +20,7 @@ export class SendPacer {
   constructor(
     private readonly perSecond: number,
     private readonly recipientGapMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     this.cap = Math.max(1, Math.floor(perSecond));
   }
@@ -28,7 +31,7 @@ export class SendPacer {
    * @returns ms to wait before calling (0 = now).
    */
   reserve(sessionId: string, recipient: string): number {
-    const now = this.now();
+    const now = this.clock.now();
     let at = Math.max(now, this.nextSlot.get(sessionId) ?? 0);
     if (this.recipientGapMs > 0) {
       const key = `${sessionId}\u0000${recipient}`;
@@ -46,16 +49,16 @@ export class SendPacer {
    * would bunch up); then the hard limits against the real start times: fewer than `perSecond` starts in the
    * last 1,000 ms, and `recipientGapMs` since the last call to this recipient. Timers fire late under load; the
    * second check keeps a late batch from catching up in a burst. The start is recorded when this resolves.
-   * @returns the recorded start time (ms since epoch).
+   * @returns the recorded start time (ms since epoch, on the pacer's clock).
    */
   async spaceCall(sessionId: string, recipient: string): Promise<number> {
-    const now = this.now();
+    const now = this.clock.now();
     const at = Math.max(now, (this.planned.get(sessionId) ?? -Infinity) + 1000 / this.perSecond);
     this.planned.set(sessionId, at);
-    if (at > now) await sleep(at - now);
+    if (at > now) await this.clock.sleep(at - now);
     const key = `${sessionId}\u0001${recipient}`;
     for (;;) {
-      const t = this.now();
+      const t = this.clock.now();
       const starts = this.starts.get(sessionId) ?? [];
       let until = starts.length >= this.cap ? starts[starts.length - this.cap] + 1000 : t;
       if (this.recipientGapMs > 0) until = Math.max(until, (this.recipientStart.get(key) ?? -Infinity) + this.recipientGapMs);
@@ -69,13 +72,9 @@ export class SendPacer {
         }
         return t;
       }
-      await sleep(until - t);
+      await this.clock.sleep(until - t);
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Drops entries older than `before` (ms). */

@@ -1,18 +1,22 @@
 import { Module } from '@nestjs/common';
+import { ClockModule } from '../common/clock.module';
 import { OutboxJanitor } from './outbox-janitor';
+import { OutboxRepository } from './outbox.repository';
 import { OutboxSignal } from './outbox-signal';
 import { OutboxWorker } from './outbox.worker';
 import { SenderRegistry } from './sender-registry';
 import { SendingController } from './sending.controller';
+import { SendingRepository } from './sending.repository';
 import { SendingService } from './sending.service';
 
 import { MessagesModule } from '../messages/messages.module';
 
 /** Outbound: POST /v1/messages, the durable outbox and its worker; senders come from the ProviderRegistry. */
 @Module({
-  imports: [MessagesModule],
+  // ClockModule is global; imported here too so the worker's CLOCK resolves whichever modules the app imports.
+  imports: [MessagesModule, ClockModule],
   controllers: [SendingController],
-  providers: [SenderRegistry, OutboxSignal, OutboxWorker, OutboxJanitor, SendingService],
+  providers: [SenderRegistry, OutboxSignal, OutboxRepository, SendingRepository, OutboxWorker, OutboxJanitor, SendingService],
   exports: [SendingService],
 })
 export class SendingModule {}

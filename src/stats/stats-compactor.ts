@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { PeriodicTask } from '../common/periodic-task';
+import { StatsRepository } from './stats.repository';
 
 /** How often past days' roll-up shards are folded together (ms). */
 export const COMPACT_EVERY_MS = 10 * 60_000;
@@ -15,7 +14,7 @@ export const COMPACT_EVERY_MS = 10 * 60_000;
 export class StatsCompactor extends PeriodicTask {
   protected readonly everyMs = COMPACT_EVERY_MS;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {
+  constructor(private readonly repo: StatsRepository) {
     super();
   }
 
@@ -24,7 +23,7 @@ export class StatsCompactor extends PeriodicTask {
   }
 
   /** @throws the database's error. */
-  async compact(): Promise<void> {
-    if (this.db.isInitialized) await this.db.query('SELECT wa_stats_compact()');
+  compact(): Promise<void> {
+    return this.repo.compact();
   }
 }

@@ -1,0 +1,248 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AuthenticatedKey } from '../auth/api-keys.service';
+import { keysetPage } from '../common/keyset-page';
+import type { Page, PageQueryDto } from '../common/page-query.dto';
+import { likeContains } from '../common/sql-text';
+import { SqlWhere } from '../common/sql-where';
+
+/**
+ * A message as the `/v1` reads select it: the `messages` columns (migration InitialSchema) plus its session's
+ * provider and its contact's number and book name. `bigint` ids come back as decimal text, `timestamptz` as Date,
+ * `jsonb` parsed.
+ */
+export interface MessageRow {
+  /** bigint, as decimal text. */
+  id: string;
+  /** sessions.provider: meta, wablas, wwebjs, baileys. */
+  provider: string;
+  session_id: string;
+  conversation_id: string;
+  external_id: string | null;
+  direction: 'in' | 'out';
+  type: string;
+  chat_id: string;
+  sender: string | null;
+  sender_name: string | null;
+  /** contacts.phone (E.164 digits) of the linked contact, null without one. */
+  contact_phone: string | null;
+  /** The contact's book name, else its profile name; null without either. */
+  contact_name: string | null;
+  text: string | null;
+  caption: string | null;
+  media: Record<string, unknown> | null;
+  location: Record<string, unknown> | null;
+  context: Record<string, unknown> | null;
+  reply_to_external_id: string | null;
+  payload: Record<string, unknown> | null;
+  status: string;
+  status_at: Date | null;
+  error_code: string | null;
+  error_title: string | null;
+  error_detail: string | null;
+  provider_timestamp: Date;
+  created_at: Date;
+  read_at: Date | null;
+}
+
+/** {@link MessageRow} with the provider's raw object (`messages.raw`, jsonb). */
+export interface MessageWithRawRow extends MessageRow {
+  raw: unknown;
+}
+
+/** The columns seed s3 (Django/Meta) lists: see {@link MessagesRepository.recentSummaries}. */
+export interface MessageSummaryRow {
+  id: string;
+  external_id: string | null;
+  chat_id: string;
+  sender: string | null;
+  direction: 'in' | 'out';
+  type: string;
+  text: string | null;
+  caption: string | null;
+  status: string;
+  read_at: Date | null;
+  provider_timestamp: Date;
+  /** Book name, else profile name, else the message's sender name; null without any. */
+  contact_name: string | null;
+  /** sessions.display_number of the message's session. */
+  display_number: string | null;
+}
+
+/** The columns seed s0 (Odoo/Wablas) lists: see {@link MessagesRepository.history}. */
+export interface MessageHistoryRow {
+  id: string;
+  provider_timestamp: Date;
+  chat_id: string;
+  direction: 'in' | 'out';
+  text: string | null;
+  caption: string | null;
+  /** Book name, else profile name, else (inbound) the sender name, else `Unknown`: never null. */
+  name: string;
+}
+
+/** Filters of {@link MessagesRepository.list}; all optional, combined with AND. */
+export interface MessageFilter {
+  /** One chat: contact E.164 digits (already normalised) or group id. */
+  phone?: string;
+  /** Text or caption contains this (case- and accent-insensitive); blank means no filter. */
+  q?: string;
+  sessionId?: string;
+  conversationId?: string;
+  direction?: string;
+  type?: string;
+  status?: string;
+  provider?: string;
+  /** ISO 8601; provider timestamp at or after. */
+  from?: string;
+  /** ISO 8601; provider timestamp before. */
+  to?: string;
+}
+
+/** Filters of {@link MessagesRepository.countFromConversations}. */
+export interface ConversationCounterFilter {
+  phone?: string;
+  sessionId?: string;
+  conversationId?: string;
+  provider?: string;
+}
+
+const SELECT = `
+  SELECT m.id, s.provider, m.session_id, m.conversation_id, m.external_id, m.direction, m.type, m.chat_id,
+    m.sender, m.sender_name, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name,
+    m.text, m.caption, m.media, m.location, m.context, m.reply_to_external_id, m.payload, m.status, m.status_at,
+    m.error_code, m.error_title, m.error_detail, m.provider_timestamp, m.created_at, m.read_at`;
+const FROM = `FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id`;
+
+const HISTORY_SELECT = `
+  SELECT m.id, m.provider_timestamp, m.chat_id, m.direction, m.text, m.caption,
+    COALESCE(c.name, c.profile_name, CASE WHEN m.direction = 'in' THEN m.sender_name END, 'Unknown') AS name
+  FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id`;
+
+/**
+ * Condition on `m` (messages) for one chat (contact E.164 digits or group id), through its conversations: that
+ * uses ix_messages_conversation_recent, so messages need no chat_id index of their own.
+ */
+export const CHAT_FILTER = 'm.conversation_id IN (SELECT v.id FROM conversations v WHERE v.chat_id = ?)';
+
+/** Limits a query on `m` (messages), or on `column`, to the sessions a key may see; no condition for unlimited keys. */
+export function scopeToKey(where: SqlWhere, key: AuthenticatedKey | undefined, column = 'm.session_id'): void {
+  if (key?.sessionIds) where.add(`${column} = ANY(?::uuid[])`, key.sessionIds);
+}
+
+/** The SQL of the message store's reads (tables messages, with sessions, contacts and conversations' counters). */
+@Injectable()
+export class MessagesRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * One page of messages matching `f`, newest first (provider timestamp, then id), limited to the sessions `key`
+   * may see. `total` is exact from the conversations' counters when the filters select whole conversations (only
+   * phone, session, conversation, provider), else counted up to COUNT_CAP (see keysetPage).
+   * @returns rows as {@link MessageRow}; `nextCursor` continues after the last one (null on the last page).
+   * @throws AppError 400 for a cursor that is not ours; the database's error otherwise.
+   */
+  list(f: MessageFilter, page: PageQueryDto, key?: AuthenticatedKey): Promise<Page<MessageRow>> {
+    const where = new SqlWhere();
+    if (f.phone !== undefined) where.add(CHAT_FILTER, f.phone);
+    if (f.q !== undefined && f.q.trim() !== '') {
+      // Served by ix_messages_search (trigram GIN over the folded text); LIKE wildcards in the input are literal.
+      where.add(`wa_fold(coalesce(m.text, '') || ' ' || coalesce(m.caption, '')) LIKE wa_fold(?)`, likeContains(f.q.trim()));
+    }
+    if (f.sessionId) where.add('m.session_id = ?', f.sessionId);
+    if (f.conversationId) where.add('m.conversation_id = ?', f.conversationId);
+    if (f.direction) where.add('m.direction = ?', f.direction);
+    if (f.type) where.add('m.type = ?', f.type);
+    if (f.status) where.add('m.status = ?', f.status);
+    if (f.provider) where.add('s.provider = ?', f.provider);
+    if (f.from) where.add('m.provider_timestamp >= ?::timestamptz', f.from);
+    if (f.to) where.add('m.provider_timestamp < ?::timestamptz', f.to);
+    scopeToKey(where, key);
+    const wholeConversations = !(f.q?.trim() || f.direction || f.type || f.status || f.from || f.to);
+    return keysetPage(this.db, {
+      select: SELECT,
+      from: FROM,
+      where,
+      query: page,
+      total: wholeConversations
+        ? () => this.countFromConversations({ phone: f.phone, sessionId: f.sessionId, conversationId: f.conversationId, provider: f.provider }, key)
+        : undefined,
+      sortAt: 'm.provider_timestamp',
+      id: 'm.id',
+      idType: 'bigint',
+      sortValue: (r) => r.provider_timestamp,
+      map: (r) => r as unknown as MessageRow,
+    });
+  }
+
+  /**
+   * One message with its raw provider object, if it exists and `key` may see its session.
+   * @param id decimal text of a bigint (the caller checks the format).
+   * @returns the row, or null.
+   * @throws the database's error.
+   */
+  async findById(id: string, key?: AuthenticatedKey): Promise<MessageWithRawRow | null> {
+    const where = new SqlWhere().add('m.id = ?', id);
+    scopeToKey(where, key);
+    const rows = (await this.db.query(`${SELECT}, m.raw ${FROM} ${where}`, where.params)) as MessageWithRawRow[];
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The number of messages of the conversations matching `f` (E.164 digits or group id, session, conversation,
+   * provider) and visible to `key`, from the conversations' message counters (maintained on every message insert):
+   * counting a million rows takes longer than a page should, summing 10,000 counters does not.
+   * @returns a message count (0 when nothing matches).
+   * @throws the database's error.
+   */
+  async countFromConversations(f: ConversationCounterFilter, key?: AuthenticatedKey): Promise<number> {
+    const w = new SqlWhere();
+    if (f.phone) w.add('v.chat_id = ?', f.phone);
+    if (f.sessionId) w.add('v.session_id = ?', f.sessionId);
+    if (f.conversationId) w.add('v.id = ?', f.conversationId);
+    if (f.provider) w.add('s.provider = ?', f.provider);
+    scopeToKey(w, key, 'v.session_id');
+    const rows = (await this.db.query(
+      `SELECT coalesce(sum(v.message_count), 0)::bigint AS n FROM conversations v JOIN sessions s ON s.id = v.session_id ${w}`,
+      w.params,
+    )) as { n: string }[];
+    return Number(rows[0].n);
+  }
+
+  /**
+   * The newest `limit` messages (provider timestamp, then id, descending) of one chat and/or one type, visible to
+   * `key`, in seed s3's columns.
+   * @param f.phone contact E.164 digits or group id (already normalised); f.type a message type (already validated).
+   * @returns up to `limit` rows.
+   * @throws the database's error.
+   */
+  async recentSummaries(f: { phone?: string; type?: string }, limit: number, key?: AuthenticatedKey): Promise<MessageSummaryRow[]> {
+    const where = new SqlWhere();
+    if (f.phone) where.add(CHAT_FILTER, f.phone);
+    if (f.type !== undefined) where.add('m.type = ?', f.type);
+    scopeToKey(where, key);
+    return (await this.db.query(
+      `SELECT m.id, m.external_id, m.chat_id, m.sender, m.direction, m.type, m.text, m.caption, m.status, m.read_at, m.provider_timestamp,
+         COALESCE(c.name, c.profile_name, m.sender_name) AS contact_name, s.display_number
+       FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id
+       ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,
+      where.params,
+    )) as MessageSummaryRow[];
+  }
+
+  /**
+   * Messages newest first (provider timestamp, then id), optionally of one chat, visible to `key`, in seed s0's
+   * columns: `limit` rows after skipping `offset` (no OFFSET clause when omitted).
+   * @param f.phone contact E.164 digits or group id (already normalised).
+   * @returns up to `limit` rows.
+   * @throws the database's error.
+   */
+  async history(f: { phone?: string }, limit: number, offset?: number, key?: AuthenticatedKey): Promise<MessageHistoryRow[]> {
+    const where = new SqlWhere();
+    if (f.phone) where.add(CHAT_FILTER, f.phone);
+    scopeToKey(where, key);
+    const page = `LIMIT ${where.param(limit)}${offset === undefined ? '' : ` OFFSET ${where.param(offset)}`}`;
+    return (await this.db.query(`${HISTORY_SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC ${page}`, where.params)) as MessageHistoryRow[];
+  }
+}
