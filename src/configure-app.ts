@@ -1,14 +1,13 @@
 import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { json, raw, text } from 'body-parser';
+import { json, text, urlencoded } from 'body-parser';
 import helmet from 'helmet';
-import { jsonDepthExceeds, MAX_JSON_DEPTH } from './common/json-depth';
-import type { IncomingMessage } from 'node:http';
 import { AppError } from './common/app-error';
 import { NoNulPipe } from './common/no-nul.pipe';
 import { requestIdMiddleware } from './common/request-id';
 import { AppConfig } from './config/app-config';
+import { WebhookEdge, keepRawBody, unlessRefused } from './ingest/webhook-edge';
 import { WebhookFastLane } from './ingest/webhook-fast-lane';
 import metadata from './metadata';
 
@@ -31,16 +30,13 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   app.use(securityHeaders);
   const origins = config.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [];
   if (origins.length > 0) app.enableCors({ origin: origins, exposedHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 });
-  // wwebjs `media` webhooks carry whole files base64-encoded: their routes get a larger limit, parsed first.
-  const wwebjsJson = json({ limit: config.WWEBJS_BODY_LIMIT_BYTES, verify: keepRawBody });
-  app.use(['/webhooks/wwebjs', '/api/whatsapp/webhook'], wwebjsJson);
+  // Bodies are admitted at one edge: webhook routes after their credential precheck, with parsers that keep the
+  // exact bytes; every other body only with a valid API key (nothing unauthenticated is buffered or parsed).
+  app.use(app.get(WebhookEdge).middleware);
   // Contact imports: 10,000+ rows as CSV text or a JSON array.
-  app.use('/v1/contacts/import', json({ limit: '20mb', verify: keepRawBody }), text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: '20mb' }));
-  app.use(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: keepRawBody }));
-  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
-  // Webhook routes keep the exact bytes of any other content type too (text/plain, octet-stream, ...): nothing a
-  // provider delivers is reduced to an empty body (IncomingWebhook.fromRequest).
-  app.use(['/webhooks', '/api'], raw({ type: () => true, limit: config.BODY_LIMIT_BYTES }));
+  app.use('/v1/contacts/import', unlessRefused(json({ limit: '20mb', verify: (req, _res, buf) => keepRawBody(req, buf) })), unlessRefused(text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: '20mb' })));
+  app.use(unlessRefused(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: (req, _res, buf) => keepRawBody(req, buf) })));
+  app.use(unlessRefused(urlencoded({ limit: config.BODY_LIMIT_BYTES, extended: true, verify: (req, _res, buf) => Object.assign(req, { rawBody: buf }) })));
   app.useGlobalPipes(
     new NoNulPipe(),
     new ValidationPipe({
@@ -73,13 +69,6 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
   return SwaggerModule.createDocument(app, options);
 }
 
-/** body-parser `verify`: keeps the exact bytes (signatures are over them) and refuses absurdly deep JSON. */
-function keepRawBody(req: IncomingMessage, _res: unknown, buf: Buffer): void {
-  if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) {
-    throw Object.assign(new Error(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { status: 400, type: 'entity.verify.failed' });
-  }
-  (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
-}
 
 function validationError(errors: ValidationError[]): BadRequestException | AppError {
   const details = flatten(errors);

@@ -210,13 +210,28 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     expect(await count(t, 'webhook_events')).toBe(0);
   });
 
-  it('a non-JSON content type is refused: the signature is over JSON bytes Meta sends as application/json', async () => {
+  it('a correctly signed body with a non-JSON content type is kept raw and reported, not parsed or applied', async () => {
+    // Meta sends application/json; anything else it signed is still its bytes: stored losslessly as `failed`.
     const bytes = metaWireBytes(loadFixture('meta/inbound/text.json'));
     const res = await request(t.app.getHttpServer())
       .post('/webhooks/meta')
       .set('Content-Type', 'text/plain')
       .set('X-Hub-Signature-256', metaSignature(TEST_ENV.META_APP_SECRET, bytes))
       .send(bytes.toString());
+    expect(res.status).toBe(200);
+    const rows = await t.db.query(`SELECT state, raw_body FROM webhook_events`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].state).toBe('failed');
+    expect(Buffer.compare(rows[0].raw_body, bytes)).toBe(0);
+    expect(await count(t, 'messages')).toBe(0);
+  });
+
+  it('a text/plain body with a wrong signature is refused before it is read', async () => {
+    const res = await request(t.app.getHttpServer())
+      .post('/webhooks/meta')
+      .set('Content-Type', 'text/plain')
+      .set('X-Hub-Signature-256', metaSignature('wrong-secret', 'x'))
+      .send('x');
     expect(res.status).toBe(401);
     expect(await count(t, 'webhook_events')).toBe(0);
   });

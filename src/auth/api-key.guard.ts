@@ -60,11 +60,18 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (isPublicRoute(this.reflector, context)) return true;
     const scope = requiredScope(this.reflector, context);
-    const req = context.switchToHttp().getRequest<Request>();
-    const secret = extractKey(req);
-    if (!secret) throw AppError.unauthorized('API key required: send it as X-API-Key or Authorization: Bearer');
-    this.failures.assertAllowed(this.failures.ipOf(req));
-    const key = await this.keys.authenticate(secret);
+    const req = context.switchToHttp().getRequest<Request & { preauthenticatedKey?: AuthenticatedKey }>();
+    // Requests with a body were authenticated before it was read (WebhookEdge): the same key, not looked up twice;
+    // a refusal there is thrown here, in the route's error shape.
+    const refusal = (req as Request & { edgeRefusal?: unknown }).edgeRefusal;
+    if (refusal !== undefined) throw refusal;
+    let key = req.preauthenticatedKey ?? null;
+    if (!key) {
+      const secret = extractKey(req);
+      if (!secret) throw AppError.unauthorized('API key required: send it as X-API-Key or Authorization: Bearer');
+      this.failures.assertAllowed(this.failures.ipOf(req));
+      key = await this.keys.authenticate(secret);
+    }
     if (!key) {
       this.failures.recordFailure(this.failures.ipOf(req));
       throw AppError.unauthorized('API key is unknown, revoked or expired');
@@ -77,7 +84,8 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
-function extractKey(req: Request): string | undefined {
+/** The API key a request carries (`X-API-Key`, or `Authorization: Bearer`), trimmed; undefined without one. */
+export function extractKey(req: Pick<Request, 'headers'>): string | undefined {
   const header = req.headers['x-api-key'];
   if (typeof header === 'string' && header.trim()) return header.trim();
   const auth = req.headers.authorization;

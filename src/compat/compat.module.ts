@@ -1,4 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { WebhookEdge } from '../ingest/webhook-edge';
+import { MetaSignatureGuard } from '../providers/meta/meta-signature.guard';
+import { WablasSecretGuard } from '../providers/wablas/wablas-secret.guard';
+import { WwebjsAuthGuard } from '../providers/wwebjs/wwebjs-auth.guard';
 import { IngestModule } from '../ingest/ingest.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { ConversationsModule } from '../conversations/conversations.module';
@@ -17,4 +22,19 @@ import { OdooWablasCompatController } from './odoo-wablas.controller';
   imports: [IngestModule, ProvidersModule, SessionsModule, ContactsModule, ConversationsModule, MessagesModule, SendingModule, StatsModule],
   controllers: [OdooWablasCompatController, NextjsSessionsCompatController, DjangoMetaCompatController, FlaskBaileysCompatController],
 })
-export class CompatModule {}
+export class CompatModule implements OnModuleInit {
+  constructor(
+    private readonly edge: WebhookEdge,
+    private readonly config: AppConfig,
+    private readonly meta: MetaSignatureGuard,
+    private readonly wablas: WablasSecretGuard,
+    private readonly wwebjs: WwebjsAuthGuard,
+  ) {}
+
+  /** The seeds' webhook URLs, admitted at the edge by the credentials of the providers they carry. */
+  onModuleInit(): void {
+    this.edge.protect({ paths: ['/api/wa/webhook'], guards: [this.wablas] });
+    // Seed s1/s4's universal and per-session wwebjs webhook is also seed s3's Meta URL (provider chosen by body).
+    this.edge.protect({ paths: ['/api/whatsapp/webhook'], guards: [this.wwebjs, this.meta], bodyLimit: this.config.WWEBJS_BODY_LIMIT_BYTES });
+  }
+}

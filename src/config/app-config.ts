@@ -87,6 +87,16 @@ export class AppConfig {
   @Min(1024)
   BODY_LIMIT_BYTES: number = 1_048_576;
 
+  /**
+   * Most bytes of signed webhook bodies read at once before their signature could be checked (the HMAC needs the
+   * body), in bytes; past it such requests get 503 with `Retry-After: 1`. Caps the memory unauthenticated clients
+   * can make the server hold; requests whose credentials are headers are refused before any byte is read.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_048_576)
+  UNVERIFIED_BODY_BUDGET_BYTES: number = 64 * 1_048_576;
+
   /** Most webhooks applied in one database transaction (group commit on the ingest path). */
   @Transform(toInt)
   @IsInt()

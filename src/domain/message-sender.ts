@@ -100,7 +100,7 @@ export async function postJson(url: string, headers: Record<string, string>, bod
     throw new SendError('temporary', 'NETWORK', `Provider unreachable: ${(err.cause as Error | undefined)?.message ?? err.message}`);
   }
   const text = await res.text().catch(() => '');
-  let json: any = null;
+  let json: any;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {

@@ -2,12 +2,15 @@ import { Module } from '@nestjs/common';
 import { IngestRepository } from './ingest.repository';
 import { IngestService } from './ingest.service';
 import { WebhookEventsController } from './webhook-events.controller';
+import { WebhookEventsRepository } from './webhook-events.repository';
+import { WebhookEventsService } from './webhook-events.service';
+import { WebhookEdge } from './webhook-edge';
 import { WebhookFastLane } from './webhook-fast-lane';
 
 /** The pipeline every provider feeds: the webhook edge, normalised events stored in batches, the raw event log. */
 @Module({
   controllers: [WebhookEventsController],
-  providers: [WebhookFastLane, IngestRepository, IngestService],
-  exports: [WebhookFastLane, IngestService],
+  providers: [WebhookEdge, WebhookFastLane, IngestRepository, IngestService, WebhookEventsRepository, WebhookEventsService],
+  exports: [WebhookEdge, WebhookFastLane, IngestService],
 })
 export class IngestModule {}

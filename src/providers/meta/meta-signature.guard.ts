@@ -3,7 +3,7 @@ import { AppError } from '../../common/app-error';
 import { verifySha256Signature } from '../../common/crypto';
 import { FailedAuthLimiter } from '../../auth/failed-auth-limiter';
 import { AppConfig } from '../../config/app-config';
-import { WebhookAuthGuard, type WebhookRequest } from '../../ingest/webhook-auth.guard';
+import { SHA256_SIGNATURE_RE, WebhookAuthGuard, type Precheck, type WebhookRequest } from '../../ingest/webhook-auth.guard';
 
 /**
  * Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>` over the exact bytes Meta sent
@@ -22,7 +22,15 @@ export class MetaSignatureGuard extends WebhookAuthGuard {
     super(failures);
   }
 
-  protected check(req: WebhookRequest): true {
+  /** Without an app secret or a well-formed signature header nothing can pass: refused before the body. */
+  override precheck(req: WebhookRequest): Precheck {
+    const header = req.headers['x-hub-signature-256'];
+    if (!this.config.META_APP_SECRET) this.check(req); // throws: no secret configured
+    if (typeof header !== 'string' || !SHA256_SIGNATURE_RE.test(header.trim())) throw AppError.unauthorized('Missing or invalid X-Hub-Signature-256');
+    return 'needs-body';
+  }
+
+  check(req: WebhookRequest): true {
     const secret = this.config.META_APP_SECRET;
     if (!secret) {
       this.logger.warn('Meta webhook refused: META_APP_SECRET is not configured');

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
+import { WebhookEdge } from '../../ingest/webhook-edge';
 import { WebhookFastLane } from '../../ingest/webhook-fast-lane';
 import { MetaSignatureGuard } from './meta-signature.guard';
 import { MetaCredentials } from './meta.credentials';
@@ -16,6 +17,7 @@ export class MetaDefinition implements ProviderDefinition, OnModuleInit {
   constructor(
     readonly sender: MetaSender,
     private readonly registry: ProviderRegistry,
+    private readonly edge: WebhookEdge,
     private readonly fastLane: WebhookFastLane,
     private readonly guard: MetaSignatureGuard,
     private readonly normalizer: MetaNormalizer,
@@ -23,6 +25,7 @@ export class MetaDefinition implements ProviderDefinition, OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register(this);
+    this.edge.protect({ paths: ['/webhooks/meta'], guards: [this.guard] });
     // Meta alone may send 1,000 notifications/s per number: its JSON POSTs take the lane ahead of Express.
     this.fastLane.register({ path: '/webhooks/meta', provider: this.name, guard: this.guard, normalizer: this.normalizer });
   }

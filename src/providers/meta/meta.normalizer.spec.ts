@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inboundFixtures, loadFixture } from '../../../test/helpers/fixtures';
+import { GOLDEN_RECEIVED_AT, goldenJson } from '../../../test/helpers/golden';
 import type { InboundEvent } from '../../domain/inbound-event';
 import { MetaNormalizer } from './meta.normalizer';
 
@@ -100,5 +101,14 @@ describe('MetaNormalizer over every replayable Meta fixture', () => {
     ['no phone_number_id', { object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: { messages: [] } }] }] }],
   ])('%s is unrecognized, never thrown', (_name, body) => {
     expect(normalizer.normalize(body, receivedAt).some((e) => e.kind === 'unrecognized')).toBe(true);
+  });
+});
+
+// Every inbound fixture's full output, frozen in __snapshots__/<fixture id>.json (test/helpers/golden.ts): a change
+// to what the normalizer makes of any fixture fails here until reviewed and rewritten with `vitest run -u`.
+describe('MetaNormalizer golden output per meta fixture', () => {
+  it.each(inboundFixtures('meta').map((f) => [f.id, f.file]))('%s matches its golden file', async (id, file) => {
+    const events = new MetaNormalizer().normalize(loadFixture(file), GOLDEN_RECEIVED_AT);
+    await expect(goldenJson(events)).toMatchFileSnapshot(`./__snapshots__/${id}.json`);
   });
 });

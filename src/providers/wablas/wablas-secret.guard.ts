@@ -3,7 +3,7 @@ import { AppError } from '../../common/app-error';
 import { safeEqual } from '../../common/crypto';
 import { FailedAuthLimiter } from '../../auth/failed-auth-limiter';
 import { AppConfig } from '../../config/app-config';
-import { WebhookAuthGuard, type WebhookRequest } from '../../ingest/webhook-auth.guard';
+import { WebhookAuthGuard, type Precheck, type WebhookRequest } from '../../ingest/webhook-auth.guard';
 
 /**
  * Wablas does not sign its webhooks, so the URL configured in the Wablas dashboard carries our shared secret:
@@ -22,7 +22,13 @@ export class WablasSecretGuard extends WebhookAuthGuard {
     super(failures);
   }
 
-  protected check(req: WebhookRequest): true {
+  /** The URL secret (or header) is the whole credential: checked in full before the body is read. */
+  override precheck(req: WebhookRequest): Precheck {
+    this.check(req);
+    return 'verified';
+  }
+
+  check(req: WebhookRequest): true {
     const expected = this.config.WABLAS_WEBHOOK_SECRET;
     if (!expected) {
       this.logger.warn('Wablas webhook refused: WABLAS_WEBHOOK_SECRET is not configured');

@@ -1,4 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { WebhookEdge } from '../../ingest/webhook-edge';
+import { WablasSecretGuard } from './wablas-secret.guard';
 import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
 import { WablasCredentials } from './wablas.credentials';
 import { WablasSender } from './wablas.sender';
@@ -13,9 +15,12 @@ export class WablasDefinition implements ProviderDefinition, OnModuleInit {
   constructor(
     readonly sender: WablasSender,
     private readonly registry: ProviderRegistry,
+    private readonly edge: WebhookEdge,
+    private readonly guard: WablasSecretGuard,
   ) {}
 
   onModuleInit(): void {
     this.registry.register(this);
+    this.edge.protect({ paths: ['/webhooks/wablas'], guards: [this.guard] });
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inboundFixtures, loadFixture } from '../../../test/helpers/fixtures';
+import { GOLDEN_RECEIVED_AT, goldenJson } from '../../../test/helpers/golden';
 import { WablasNormalizer } from './wablas.normalizer';
 
 const normalizer = new WablasNormalizer();
@@ -55,5 +56,14 @@ describe('WablasNormalizer over every replayable Wablas fixture', () => {
 
   it.each([['no id', { phone: '1' }], ['array', []], ['unknown tracking status', { id: 'a', phone: '628123', status: 'weird' }]])('%s is unrecognized', (_n, body) => {
     expect(normalizer.normalize(body, receivedAt)[0].kind).toBe('unrecognized');
+  });
+});
+
+// Every inbound fixture's full output, frozen in __snapshots__/<fixture id>.json (test/helpers/golden.ts): a change
+// to what the normalizer makes of any fixture fails here until reviewed and rewritten with `vitest run -u`.
+describe('WablasNormalizer golden output per wablas fixture', () => {
+  it.each(inboundFixtures('wablas').map((f) => [f.id, f.file]))('%s matches its golden file', async (id, file) => {
+    const events = new WablasNormalizer().normalize(loadFixture(file), GOLDEN_RECEIVED_AT);
+    await expect(goldenJson(events)).toMatchFileSnapshot(`./__snapshots__/${id}.json`);
   });
 });

@@ -4,7 +4,7 @@ import { AppError } from '../../common/app-error';
 import { safeEqual, verifySha256Signature } from '../../common/crypto';
 import { FailedAuthLimiter } from '../../auth/failed-auth-limiter';
 import { AppConfig } from '../../config/app-config';
-import { WebhookAuthGuard, type WebhookRequest } from '../../ingest/webhook-auth.guard';
+import { SHA256_SIGNATURE_RE, WebhookAuthGuard, type Precheck, type WebhookRequest } from '../../ingest/webhook-auth.guard';
 
 /**
  * Authenticates a whatsapp-web.js server's webhook by either credential it can carry:
@@ -22,7 +22,21 @@ export class WwebjsAuthGuard extends WebhookAuthGuard {
     super(failures);
   }
 
-  protected check(req: WebhookRequest): true {
+  /**
+   * `x-api-key` is checked in full before the body is read; a signature header must be well formed and have a
+   * secret to be checked against, the HMAC itself needs the body.
+   */
+  override precheck(req: WebhookRequest): Precheck {
+    const signature = header(req, 'x-webhook-signature');
+    if (signature === undefined) {
+      this.check(req);
+      return 'verified';
+    }
+    if (!this.config.WWEBJS_WEBHOOK_SECRET || !SHA256_SIGNATURE_RE.test(signature.trim())) throw AppError.unauthorized('Invalid X-Webhook-Signature');
+    return 'needs-body';
+  }
+
+  check(req: WebhookRequest): true {
     const signature = header(req, 'x-webhook-signature');
     if (signature !== undefined) {
       const secret = this.config.WWEBJS_WEBHOOK_SECRET;

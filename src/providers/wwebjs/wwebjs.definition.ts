@@ -1,4 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { WebhookEdge } from '../../ingest/webhook-edge';
+import { WwebjsAuthGuard } from './wwebjs-auth.guard';
 import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
 import { WwebjsCredentials } from './wwebjs.credentials';
 import { WwebjsSender } from './wwebjs.sender';
@@ -13,9 +16,13 @@ export class WwebjsDefinition implements ProviderDefinition, OnModuleInit {
   constructor(
     readonly sender: WwebjsSender,
     private readonly registry: ProviderRegistry,
+    private readonly edge: WebhookEdge,
+    private readonly guard: WwebjsAuthGuard,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     this.registry.register(this);
+    this.edge.protect({ paths: ['/webhooks/wwebjs'], guards: [this.guard], bodyLimit: this.config.WWEBJS_BODY_LIMIT_BYTES });
   }
 }

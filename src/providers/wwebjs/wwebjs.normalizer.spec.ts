@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inboundFixtures, loadFixture } from '../../../test/helpers/fixtures';
+import { GOLDEN_RECEIVED_AT, goldenJson } from '../../../test/helpers/golden';
 import { toSeedEnvelope } from '../../../test/helpers/http';
 import { WwebjsNormalizer } from './wwebjs.normalizer';
 
@@ -83,5 +84,14 @@ describe('WwebjsNormalizer over every wwebjs fixture, in both envelopes', () => 
     ['unknown event', { sessionId: 's', event: 'teleport' }],
   ])('%s is unrecognized', (_n, body) => {
     expect(one(body).kind).toBe('unrecognized');
+  });
+});
+
+// Every inbound fixture's full output, frozen in __snapshots__/<fixture id>.json (test/helpers/golden.ts): a change
+// to what the normalizer makes of any fixture fails here until reviewed and rewritten with `vitest run -u`.
+describe('WwebjsNormalizer golden output per wwebjs fixture', () => {
+  it.each(inboundFixtures('wwebjs').map((f) => [f.id, f.file]))('%s matches its golden file', async (id, file) => {
+    const events = new WwebjsNormalizer().normalize(loadFixture(file), GOLDEN_RECEIVED_AT);
+    await expect(goldenJson(events)).toMatchFileSnapshot(`./__snapshots__/${id}.json`);
   });
 });
