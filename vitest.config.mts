@@ -1,5 +1,12 @@
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Files that measure time, so other files' load on the same cores would make them flaky: run one at a time,
+ * with nothing else running. sending-rate asserts per-second send counts and spacing; sending-crash kills a
+ * child process mid-delivery and bounds how many sends were in doubt at that moment.
+ */
+const RUN_ALONE = ['test/sending-rate.e2e-spec.ts', 'test/sending-crash.e2e-spec.ts'];
 
 // Vite's own TS transform drops decorator metadata, which Nest's DI needs (../shared/STACK.md, pitfall 1).
 export default defineConfig({
@@ -15,10 +22,12 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ['src/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     globalSetup: ['test/global-setup.ts'],
-    // e2e files share one database, so they run one after another; each test truncates what it wrote.
-    fileParallelism: false,
+    // Test files run in parallel, each worker on its own database: on PostgreSQL its own schema
+    // (test/helpers/db-schema.ts, set by test/setup-db-schema.ts), on PGlite a fresh in-memory database per app.
+    // 2 workers: one per core of the 2-core machine the suite is measured on; WAHUB_TEST_MAX_WORKERS overrides.
+    maxWorkers: Number(process.env.WAHUB_TEST_MAX_WORKERS) || 2,
+    setupFiles: ['test/setup-db-schema.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
@@ -32,8 +41,20 @@ export default defineConfig({
       // The suite makes thousands of requests with one key: the limit is tested on its own (test/security-throttling).
       RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'error',
-      // Real PostgreSQL: the suite's own schema (reset by test/global-setup.ts). Embedded: a fresh in-memory PGlite per app.
-      ...(process.env.DATABASE_URL ? { DB_SCHEMA: 'wahub_test' } : { DATA_DIR: 'memory://' }),
+      // Real PostgreSQL: DB_SCHEMA is the worker's own schema, set by test/setup-db-schema.ts (reset by
+      // test/global-setup.ts). Embedded: a fresh in-memory PGlite per app.
+      ...(process.env.DATABASE_URL ? {} : { DATA_DIR: 'memory://' }),
     },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'parallel', include: ['src/**/*.spec.ts', 'test/**/*.e2e-spec.ts'], exclude: [...configDefaults.exclude, ...RUN_ALONE] },
+      },
+      {
+        // fileParallelism: false puts these in Vitest's sequential group: one at a time, after the parallel files.
+        extends: true,
+        test: { name: 'alone', include: RUN_ALONE, fileParallelism: false },
+      },
+    ],
   },
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileWaHub } from './helpers/build';
+import { CRASH_SCHEMA } from './helpers/db-schema';
 import { FakeProvider, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
@@ -14,7 +15,7 @@ import { TEST_ENV } from './helpers/test-app';
 const ROOT = join(__dirname, '..');
 /** Compiled inside the repository so the child resolves node_modules like `npm start` does. */
 const BUILD = join(ROOT, 'node_modules', '.cache', 'wa-hub-crash-test');
-const SCHEMA = 'wahub_crash_test';
+const SCHEMA = CRASH_SCHEMA;
 const TOTAL = 150;
 
 function freePort(): Promise<number> {

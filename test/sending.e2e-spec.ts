@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { watchBackground } from './helpers/background';
 import { FakeProvider, RecordedRequest, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { apiGet, postMeta, postWablas, postWwebjsNative } from './helpers/http';
@@ -24,6 +25,8 @@ describe('outbound sending (e2e)', () => {
   const wwebjs = new FakeProvider();
   let t: TestApp;
   let sessions: Record<string, string>;
+  /** Waits until auto-replies and the outbox worker have had their chance to send (instead of sleeping). */
+  let background: ReturnType<typeof watchBackground>;
 
   const send = (body: object, headers: Record<string, string> = {}) =>
     request(t.app.getHttpServer()).post('/v1/messages').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).set(headers).send(body);
@@ -44,6 +47,7 @@ describe('outbound sending (e2e)', () => {
       WABLAS_SECRET_KEY: 'wablas-secret',
       WWEBJS_BASE_URL: wwebjsUrl,
     });
+    background = watchBackground(t.app);
   });
   beforeEach(async () => {
     await t.reset();
@@ -139,7 +143,7 @@ describe('outbound sending (e2e)', () => {
       const second = await send({ sessionId: sessions.meta, to, type: 'text', text: { body: 'two' } });
       const session = (await apiGet(t.app, `/v1/sessions/${sessions.meta}`)).body;
       expect(session).toMatchObject({ status: 'error', hasError: true, sendHeld: true });
-      await new Promise((r) => setTimeout(r, 600));
+      await background.idle();
       expect(meta.requests).toHaveLength(1); // held: no retries burnt, the second message not tried
       expect((await message(first.body.id)).status).toBe('queued');
       expect((await message(second.body.id)).status).toBe('queued');
@@ -282,7 +286,7 @@ describe('outbound sending (e2e)', () => {
       const c = await send({ ...body, text: { body: 'twice' } }, { 'Idempotency-Key': 'order-42' });
       expect(c.status).toBe(409);
       expect(c.body.error.code).toBe('CONFLICT');
-      await new Promise((r) => setTimeout(r, 300));
+      await background.idle();
       expect(meta.requests).toHaveLength(1);
       expect(await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE direction = 'out'`)).toEqual([{ n: 1 }]);
     });
@@ -353,7 +357,7 @@ describe('outbound sending (e2e)', () => {
       const rules = (await admin().get('/v1/auto-replies')).body.data;
       expect(rules).toEqual([expect.objectContaining({ matchType: 'exact', pattern: 'ping', reply: 'pong', enabled: false })]);
       await postMeta(t.app, inbound('ping', 'before'));
-      await new Promise((r) => setTimeout(r, 300));
+      await background.idle();
       expect(meta.requests).toHaveLength(0);
 
       expect((await admin().patch(`/v1/auto-replies/${rules[0].id}`, { enabled: true })).body.enabled).toBe(true);
@@ -372,7 +376,7 @@ describe('outbound sending (e2e)', () => {
       group.data.message.body = 'ping';
       group.data.message._data.body = 'ping';
       await postWwebjsNative(t.app, group);
-      await new Promise((r) => setTimeout(r, 500));
+      await background.idle();
       expect(meta.requests).toHaveLength(1);
       expect(wwebjs.requests).toHaveLength(0);
       const [reply] = await t.db.query(`SELECT m.status, j.trigger_message_id FROM outbox_jobs j JOIN messages m ON m.id = j.message_id`);

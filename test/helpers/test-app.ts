@@ -27,8 +27,8 @@ export interface TestApp {
 }
 
 /**
- * Boots what production boots: the real AppModule and configureApp(), against PostgreSQL (DATABASE_URL, schema
- * wahub_test) or a fresh in-memory PGlite, with migrations run at start-up. Listens on an ephemeral port so
+ * Boots what production boots: the real AppModule and configureApp(), against PostgreSQL (DATABASE_URL, the
+ * worker's schema from test/helpers/db-schema.ts) or a fresh in-memory PGlite, with migrations run at start-up. Listens on an ephemeral port so
  * supertest and fake provider servers talk real HTTP.
  */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
