@@ -7,6 +7,7 @@ import { ContactsAndSearch1764028800000 } from '../../migrations/1764028800000-C
 import { StatsRollups1764115200000 } from '../../migrations/1764115200000-StatsRollups';
 import { Outbox1764201600000 } from '../../migrations/1764201600000-Outbox';
 import { HouseOrder1764288000000 } from '../../migrations/1764288000000-HouseOrder';
+import { BaileysSessions1764374400000 } from '../../migrations/1764374400000-BaileysSessions';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -29,4 +30,4 @@ export const ENTITIES = [ApiKeyEntity];
  * Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI. The last one applies
  * the PL/pgSQL sources of src/database/sql whenever they change.
  */
-export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000, Outbox1764201600000, HouseOrder1764288000000, sqlSourcesMigration()];
+export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000, Outbox1764201600000, HouseOrder1764288000000, BaileysSessions1764374400000, sqlSourcesMigration()];
