@@ -48,7 +48,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'parallel', include: ['src/**/*.spec.ts', 'test/**/*.e2e-spec.ts'], exclude: [...configDefaults.exclude, ...RUN_ALONE] },
+        test: {
+          name: 'parallel',
+          include: ['src/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+          exclude: [...configDefaults.exclude, ...RUN_ALONE],
+        },
       },
       {
         // fileParallelism: false puts these in Vitest's sequential group: one at a time, after the parallel files.

@@ -9,7 +9,9 @@ const secret = process.env.META_APP_SECRET;
 const schema = process.env.BASELINE_SCHEMA ?? 'bench_baseline';
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.BASELINE_POOL ?? 10) });
 await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-await pool.query(`CREATE TABLE IF NOT EXISTS ${schema}.raw_events (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)`);
+await pool.query(
+  `CREATE TABLE IF NOT EXISTS ${schema}.raw_events (id bigserial PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)`,
+);
 
 createServer((req, res) => {
   const chunks = [];

@@ -18,19 +18,38 @@ export function start(script, env, probe = '/health') {
     const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const timer = setInterval(async () => {
       try {
-        if ((await fetch(`http://127.0.0.1:${env.PORT}${probe}`)).status < 500) { clearInterval(timer); resolve(child); }
-      } catch { /* not up yet */ }
+        if ((await fetch(`http://127.0.0.1:${env.PORT}${probe}`)).status < 500) {
+          clearInterval(timer);
+          resolve(child);
+        }
+      } catch {
+        /* not up yet */
+      }
     }, 200);
-    child.on('exit', (code) => { clearInterval(timer); reject(new Error(`${script} exited with ${code}`)); });
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      reject(new Error(`${script} exited with ${code}`));
+    });
   });
 }
 
 /** SIGTERM, resolved when the process has exited (the app drains its in-flight work first). */
-export const stop = (child) => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+export const stop = (child) =>
+  new Promise((r) => {
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
 
 /**
  * Starts the built wa-hub (`npm run build` first) on DATABASE_URL in `schema`, at warn level, listening on `port`
  * with `adminKey`; `env` adds or overrides variables. Resolves once /health answers.
  */
 export const startWaHub = ({ schema, port, adminKey, env = {} }) =>
-  start(join(root, 'dist/src/main.js'), { DATABASE_URL, DB_SCHEMA: schema, ADMIN_API_KEY: adminKey, PORT: port, LOG_LEVEL: 'warn', ...env });
+  start(join(root, 'dist/src/main.js'), {
+    DATABASE_URL,
+    DB_SCHEMA: schema,
+    ADMIN_API_KEY: adminKey,
+    PORT: port,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });

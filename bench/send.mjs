@@ -31,17 +31,31 @@ const provider = createServer((req, res) => {
     seen.set(body.text.body, (seen.get(body.text.body) ?? 0) + 1);
     setTimeout(() => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: body.to, wa_id: body.to }], messages: [{ id: `wamid.bench.${n}.${now}` }] }));
+      res.end(
+        JSON.stringify({
+          messaging_product: 'whatsapp',
+          contacts: [{ input: body.to, wa_id: body.to }],
+          messages: [{ id: `wamid.bench.${n}.${now}` }],
+        }),
+      );
     }, PROVIDER_MS);
   });
 });
 await new Promise((r) => provider.listen(0, '127.0.0.1', r));
 const providerUrl = `http://127.0.0.1:${provider.address().port}`;
 
-const start = (worker) => startWaHub({
-  schema: SCHEMA, port: PORT, adminKey: KEY,
-  env: { RATE_LIMIT_PER_MINUTE: '100000000', META_ACCESS_TOKEN: 'bench-token', META_GRAPH_BASE_URL: providerUrl, SEND_WORKER: worker ? 'true' : 'false' },
-});
+const start = (worker) =>
+  startWaHub({
+    schema: SCHEMA,
+    port: PORT,
+    adminKey: KEY,
+    env: {
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      META_ACCESS_TOKEN: 'bench-token',
+      META_GRAPH_BASE_URL: providerUrl,
+      SEND_WORKER: worker ? 'true' : 'false',
+    },
+  });
 
 async function run(label, sessions, perSession) {
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
@@ -50,7 +64,10 @@ async function run(label, sessions, perSession) {
   let app = await start(false);
   const ids = [];
   for (let s = 0; s < sessions; s++) {
-    const { rows } = await db.query(`INSERT INTO ${SCHEMA}.sessions (provider, external_id, status) VALUES ('meta', $1, 'session_connected') RETURNING id`, [`10654035224${String(s).padStart(4, '0')}`]);
+    const { rows } = await db.query(
+      `INSERT INTO ${SCHEMA}.sessions (provider, external_id, status) VALUES ('meta', $1, 'session_connected') RETURNING id`,
+      [`10654035224${String(s).padStart(4, '0')}`],
+    );
     ids.push(rows[0].id);
   }
   const total = sessions * perSession;
@@ -61,7 +78,12 @@ async function run(label, sessions, perSession) {
       const res = await fetch(`http://127.0.0.1:${PORT}/v1/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': KEY },
-        body: JSON.stringify({ sessionId: ids[i % sessions], to: String(16505550000 + (i % 5000)), type: 'text', text: { body: `bench message ${i}` } }),
+        body: JSON.stringify({
+          sessionId: ids[i % sessions],
+          to: String(16505550000 + (i % 5000)),
+          type: 'text',
+          text: { body: `bench message ${i}` },
+        }),
       });
       if (res.status !== 202) throw new Error(`queue: ${res.status} ${await res.text()}`);
     }
@@ -73,24 +95,37 @@ async function run(label, sessions, perSession) {
   app = await start(true);
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {
-    const { rows } = await db.query(`SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending, count(*) FILTER (WHERE state = 'failed')::int AS failed FROM ${SCHEMA}.outbox_jobs`);
+    const { rows } = await db.query(
+      `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending, count(*) FILTER (WHERE state = 'failed')::int AS failed FROM ${SCHEMA}.outbox_jobs`,
+    );
     if (rows[0].pending === 0 || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   await stop(app);
-  const { rows: [m] } = await db.query(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(DISTINCT external_id)::int AS ids, count(*)::int AS n FROM ${SCHEMA}.messages WHERE direction = 'out'`);
+  const {
+    rows: [m],
+  } = await db.query(
+    `SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(DISTINCT external_id)::int AS ids, count(*)::int AS n FROM ${SCHEMA}.messages WHERE direction = 'out'`,
+  );
   const duplicates = [...seen.values()].filter((v) => v > 1).length;
   const rate = (calls - 1) / ((last - first) / 1000);
-  console.log(`${label.padEnd(22)} queued ${total} in ${queueSeconds.toFixed(1)} s (${(total / queueSeconds).toFixed(0)}/s via POST /v1/messages, 16 clients)`);
-  console.log(`${''.padEnd(22)} delivered ${calls} provider calls in ${((last - first) / 1000).toFixed(1)} s = ${rate.toFixed(0)} msg/s (${(rate / sessions).toFixed(1)}/s per session, limit 80); rows sent ${m.sent}/${m.n}, distinct provider ids ${m.ids}; lost ${total - seen.size}, sent twice ${duplicates}`);
+  console.log(
+    `${label.padEnd(22)} queued ${total} in ${queueSeconds.toFixed(1)} s (${(total / queueSeconds).toFixed(0)}/s via POST /v1/messages, 16 clients)`,
+  );
+  console.log(
+    `${''.padEnd(22)} delivered ${calls} provider calls in ${((last - first) / 1000).toFixed(1)} s = ${rate.toFixed(0)} msg/s (${(rate / sessions).toFixed(1)}/s per session, limit 80); rows sent ${m.sent}/${m.n}, distinct provider ids ${m.ids}; lost ${total - seen.size}, sent twice ${duplicates}`,
+  );
   return { rate, perSession: rate / sessions, lost: total - seen.size, duplicates, sent: m.sent, total };
 }
 
 console.log(`fake Meta Graph API answering in ${PROVIDER_MS} ms; PostgreSQL ${databaseLabel}, schema ${SCHEMA}`);
 const one = await run('1 session × 2,000', 1, 2000);
 const twenty = await run('20 sessions × 500', 20, 500);
-const ok = one.perSession >= 76 && twenty.rate >= 1000 && [one, twenty].every((r) => r.lost === 0 && r.duplicates === 0 && r.sent === r.total);
-console.log(`targets: >= 80/s per session held (${one.perSession.toFixed(1)}), >= 1,000/s across 20 sessions (${twenty.rate.toFixed(0)}), none lost or duplicated: ${ok ? 'met' : 'NOT met'}`);
+const ok =
+  one.perSession >= 76 && twenty.rate >= 1000 && [one, twenty].every((r) => r.lost === 0 && r.duplicates === 0 && r.sent === r.total);
+console.log(
+  `targets: >= 80/s per session held (${one.perSession.toFixed(1)}), >= 1,000/s across 20 sessions (${twenty.rate.toFixed(0)}), none lost or duplicated: ${ok ? 'met' : 'NOT met'}`,
+);
 provider.close();
 await db.end();
 process.exit(ok ? 0 : 1);

@@ -161,7 +161,16 @@ export class InitialSchema1763683200000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['api_keys', 'provider_errors', 'message_status_events', 'messages', 'webhook_events', 'conversations', 'contacts', 'sessions']) {
+    for (const table of [
+      'api_keys',
+      'provider_errors',
+      'message_status_events',
+      'messages',
+      'webhook_events',
+      'conversations',
+      'contacts',
+      'sessions',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${table}`);
     }
     await q.query(`DROP FUNCTION IF EXISTS wa_status_rank(text)`);

@@ -27,7 +27,9 @@ export class ContactsAndSearch1764028800000 implements MigrationInterface {
       LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
         SELECT lower(public.unaccent('public.unaccent'::regdictionary, t))
       $$`);
-    await q.query(`CREATE INDEX ix_messages_search ON messages USING gin (wa_fold(coalesce(text, '') || ' ' || coalesce(caption, '')) public.gin_trgm_ops)`);
+    await q.query(
+      `CREATE INDEX ix_messages_search ON messages USING gin (wa_fold(coalesce(text, '') || ' ' || coalesce(caption, '')) public.gin_trgm_ops)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -137,12 +137,24 @@ export class StatsRollups1764115200000 implements MigrationInterface {
         DELETE FROM delivery_latency_daily; -- not TRUNCATE: it may be in the statement that fired this
         RETURN NULL;
       END $$`);
-    await q.query(`CREATE TRIGGER wa_stats_messages_trunc AFTER TRUNCATE ON messages FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_truncated()`);
-    await q.query(`CREATE TRIGGER wa_stats_status_events_trunc AFTER TRUNCATE ON message_status_events FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_truncated()`);
-    await q.query(`CREATE TRIGGER wa_stats_messages_ins AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_messages_inserted()`);
-    await q.query(`CREATE TRIGGER wa_stats_messages_del AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_messages_deleted()`);
-    await q.query(`CREATE TRIGGER wa_stats_messages_upd AFTER UPDATE ON messages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_messages_updated()`);
-    await q.query(`CREATE TRIGGER wa_stats_status_events_ins AFTER INSERT ON message_status_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_status_events_inserted()`);
+    await q.query(
+      `CREATE TRIGGER wa_stats_messages_trunc AFTER TRUNCATE ON messages FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_truncated()`,
+    );
+    await q.query(
+      `CREATE TRIGGER wa_stats_status_events_trunc AFTER TRUNCATE ON message_status_events FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_truncated()`,
+    );
+    await q.query(
+      `CREATE TRIGGER wa_stats_messages_ins AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_messages_inserted()`,
+    );
+    await q.query(
+      `CREATE TRIGGER wa_stats_messages_del AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_messages_deleted()`,
+    );
+    await q.query(
+      `CREATE TRIGGER wa_stats_messages_upd AFTER UPDATE ON messages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_messages_updated()`,
+    );
+    await q.query(
+      `CREATE TRIGGER wa_stats_status_events_ins AFTER INSERT ON message_status_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION wa_stats_status_events_inserted()`,
+    );
     // Folds the shards of days before today into shard 0 (today's rows stay sharded: they are the hot ones).
     await q.query(`
       CREATE FUNCTION wa_stats_compact() RETURNS void
@@ -181,7 +193,9 @@ export class StatsRollups1764115200000 implements MigrationInterface {
     await q.query(`DROP TRIGGER IF EXISTS wa_stats_messages_upd ON messages`);
     await q.query(`DROP TRIGGER IF EXISTS wa_stats_messages_del ON messages`);
     await q.query(`DROP TRIGGER IF EXISTS wa_stats_messages_ins ON messages`);
-    await q.query(`DROP FUNCTION IF EXISTS wa_stats_compact(), wa_stats_truncated(), wa_stats_status_events_inserted(), wa_stats_messages_updated(), wa_stats_messages_deleted(), wa_stats_messages_inserted(), wa_stats_add_latency(jsonb), wa_stats_add_messages(jsonb), wa_stats_day(timestamptz)`);
+    await q.query(
+      `DROP FUNCTION IF EXISTS wa_stats_compact(), wa_stats_truncated(), wa_stats_status_events_inserted(), wa_stats_messages_updated(), wa_stats_messages_deleted(), wa_stats_messages_inserted(), wa_stats_add_latency(jsonb), wa_stats_add_messages(jsonb), wa_stats_day(timestamptz)`,
+    );
     await q.query(`DROP TABLE IF EXISTS delivery_latency_daily, message_stats_daily`);
   }
 }

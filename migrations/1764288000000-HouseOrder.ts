@@ -14,7 +14,11 @@ export class HouseOrder1764288000000 implements MigrationInterface {
   name = 'HouseOrder1764288000000';
 
   async up(q: QueryRunner): Promise<void> {
-    for (const [from, to] of [['qr_generated', 'qr'], ['session_connected', 'connected'], ['session_not_connected', 'disconnected']]) {
+    for (const [from, to] of [
+      ['qr_generated', 'qr'],
+      ['session_connected', 'connected'],
+      ['session_not_connected', 'disconnected'],
+    ]) {
       await q.query(`UPDATE sessions SET status = $2 WHERE status = $1`, [from, to]);
       await q.query(`UPDATE session_events SET from_status = $2 WHERE from_status = $1`, [from, to]);
       await q.query(`UPDATE session_events SET to_status = $2 WHERE to_status = $1`, [from, to]);
@@ -27,7 +31,11 @@ export class HouseOrder1764288000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION IF EXISTS wa_ingest_batch(jsonb, bytea[])`);
     await q.query(`ALTER TABLE webhook_events DROP COLUMN IF EXISTS raw_body`);
-    for (const [from, to] of [['qr_generated', 'qr'], ['session_connected', 'connected'], ['session_not_connected', 'disconnected']]) {
+    for (const [from, to] of [
+      ['qr_generated', 'qr'],
+      ['session_connected', 'connected'],
+      ['session_not_connected', 'disconnected'],
+    ]) {
       await q.query(`UPDATE sessions SET status = $1 WHERE status = $2`, [from, to]);
     }
   }

@@ -26,17 +26,40 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(requestIdMiddleware);
   // The Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
-  const securityHeaders = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] } } });
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] },
+    },
+  });
   app.use(securityHeaders);
-  const origins = config.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [];
+  const origins =
+    config.CORS_ORIGINS?.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean) ?? [];
   if (origins.length > 0) app.enableCors({ origin: origins, exposedHeaders: ['X-Request-Id', 'Retry-After'], maxAge: 600 });
   // Bodies are admitted at one edge: webhook routes after their credential precheck, with parsers that keep the
   // exact bytes; every other body only with a valid API key (nothing unauthenticated is buffered or parsed).
   app.use(app.get(WebhookEdge).middleware);
   // Contact imports: 10,000+ rows as CSV text or a JSON array.
-  app.use('/v1/contacts/import', unlessRefused(json({ limit: '20mb', verify: (req, _res, buf) => keepRawBody(req, buf) })), unlessRefused(text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: '20mb' })));
-  app.use(unlessRefused(json({ limit: config.BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], verify: (req, _res, buf) => keepRawBody(req, buf) })));
-  app.use(unlessRefused(urlencoded({ limit: config.BODY_LIMIT_BYTES, extended: true, verify: (req, _res, buf) => Object.assign(req, { rawBody: buf }) })));
+  app.use(
+    '/v1/contacts/import',
+    unlessRefused(json({ limit: '20mb', verify: (req, _res, buf) => keepRawBody(req, buf) })),
+    unlessRefused(text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: '20mb' })),
+  );
+  app.use(
+    unlessRefused(
+      json({
+        limit: config.BODY_LIMIT_BYTES,
+        type: ['application/json', 'application/*+json'],
+        verify: (req, _res, buf) => keepRawBody(req, buf),
+      }),
+    ),
+  );
+  app.use(
+    unlessRefused(
+      urlencoded({ limit: config.BODY_LIMIT_BYTES, extended: true, verify: (req, _res, buf) => Object.assign(req, { rawBody: buf }) }),
+    ),
+  );
   app.useGlobalPipes(
     new NoNulPipe(),
     new ValidationPipe({
@@ -58,7 +81,7 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
   const options = new DocumentBuilder()
     .setTitle('wa-hub')
     .setDescription(
-      'One place for an organisation\'s WhatsApp traffic: Meta Cloud API, Wablas, whatsapp-web.js and Baileys ' +
+      "One place for an organisation's WhatsApp traffic: Meta Cloud API, Wablas, whatsapp-web.js and Baileys " +
         'webhooks normalised into one store. Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`. ' +
         'Errors answer `{ "error": { "code", "message", "details" }, "requestId" }`; compat routes keep their seed\'s shape.',
     )
@@ -68,7 +91,6 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
     .build();
   return SwaggerModule.createDocument(app, options);
 }
-
 
 function validationError(errors: ValidationError[]): BadRequestException | AppError {
   const details = flatten(errors);

@@ -217,12 +217,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
     it('reaction arrives as messages.reaction keyed to the target, from the client perspective', async () => {
       const target = await alice.sendText('react to me', { id: 'IN-REACT-TARGET' });
       await upsertOf(target.id, sock);
-      const reaction = waitFor(
-        sock.ev,
-        'messages.reaction',
-        (rs) => rs.some((r) => r.reaction.key?.id === 'IN-REACT-1'),
-        T,
-      );
+      const reaction = waitFor(sock.ev, 'messages.reaction', (rs) => rs.some((r) => r.reaction.key?.id === 'IN-REACT-1'), T);
       const sent = await alice.react({ id: target.id, sentBy: 'peer' }, '👍', { id: 'IN-REACT-1' });
       const [event] = (await reaction).filter((r) => r.reaction.key?.id === 'IN-REACT-1');
 
@@ -268,10 +263,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
 
     it('image message arrives with its media descriptor intact', async () => {
       const upsert = upsertOf('IN-IMAGE-1', sock);
-      const sent = await alice.sendImage(
-        { caption: 'a photo', mimetype: 'image/png', fileLength: 70_001 },
-        { id: 'IN-IMAGE-1' },
-      );
+      const sent = await alice.sendImage({ caption: 'a photo', mimetype: 'image/png', fileLength: 70_001 }, { id: 'IN-IMAGE-1' });
       const { message } = await upsert;
       const image = message.message?.imageMessage;
 
@@ -344,12 +336,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
     });
 
     it('sendMessage text is decrypted by the peer and by the own phone; delivery then read receipts move the status', async () => {
-      const ownUpsert = waitFor(
-        sock.ev,
-        'messages.upsert',
-        (u) => u.type === 'append' && u.messages.some((m) => m.key.fromMe),
-        T,
-      );
+      const ownUpsert = waitFor(sock.ev, 'messages.upsert', (u) => u.type === 'append' && u.messages.some((m) => m.key.fromMe), T);
       const sent = await sock.sendMessage(alice.pnJid, { text: 'hi alice, from baileys' });
       const id = sent?.key.id;
       if (!id) throw new Error('sendMessage returned no key');
@@ -372,23 +359,13 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       const own = (await ownUpsert).messages.find((m) => m.key.id === id);
       expect(own?.key).toMatchObject({ remoteJid: '15550002222@s.whatsapp.net', fromMe: true });
 
-      const delivered = waitFor(
-        sock.ev,
-        'messages.update',
-        (us) => us.some((u) => u.key.id === id && u.update.status !== undefined),
-        T,
-      );
+      const delivered = waitFor(sock.ev, 'messages.update', (us) => us.some((u) => u.key.id === id && u.update.status !== undefined), T);
       await alice.sendReceipt(id, 'delivery');
       const deliveredUpdate = (await delivered).find((u) => u.key.id === id);
       expect(deliveredUpdate?.key).toMatchObject({ remoteJid: '15550002222@s.whatsapp.net', fromMe: true });
       expect(deliveredUpdate?.update.status).toBe(proto.WebMessageInfo.Status.DELIVERY_ACK); // 3
 
-      const read = waitFor(
-        sock.ev,
-        'messages.update',
-        (us) => us.some((u) => u.key.id === id && u.update.status !== undefined),
-        T,
-      );
+      const read = waitFor(sock.ev, 'messages.update', (us) => us.some((u) => u.key.id === id && u.update.status !== undefined), T);
       await wa.sendReceipt(alice, id, 'read');
       expect((await read).find((u) => u.key.id === id)?.update.status).toBe(proto.WebMessageInfo.Status.READ); // 4
     });
@@ -527,9 +504,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       await wa.disconnect(401);
       expect(disconnectOf(await removed).statusCode).toBe(DisconnectReason.loggedOut);
       const again = connect(wa, auth);
-      expect(disconnectOf(await waitFor(again.ev, 'connection.update', closed, T)).statusCode).toBe(
-        DisconnectReason.loggedOut,
-      );
+      expect(disconnectOf(await waitFor(again.ev, 'connection.update', closed, T)).statusCode).toBe(DisconnectReason.loggedOut);
     });
 
     it('QR refs exhausted → 408', async () => {
@@ -588,9 +563,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       try {
         const { qr } = await waitFor(client.ev, 'connection.update', (u) => !!u.qr, T);
         const close = waitFor(client.ev, 'connection.update', closed, T);
-        await expect(wa.phone.scanQr(qr as string, { advSecret: Buffer.alloc(32, 1) })).rejects.toThrow(
-          /closed the connection/,
-        );
+        await expect(wa.phone.scanQr(qr as string, { advSecret: Buffer.alloc(32, 1) })).rejects.toThrow(/closed the connection/);
         expect(disconnectOf(await close).message).toBe('Invalid account signature');
         expect(wa.linked).toBe(false);
       } finally {
@@ -612,11 +585,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
     it('sock.logout() unlinks the device and closes with 401; the creds are refused afterwards', async () => {
       const auth = makeMemoryAuthState();
       const { sock } = await loginWithQr(wa, auth);
-      const removeNode = wa.nextClientNode(
-        (n) => n.tag === 'iq' && n.attrs.xmlns === 'md',
-        T,
-        'remove-companion-device',
-      );
+      const removeNode = wa.nextClientNode((n) => n.tag === 'iq' && n.attrs.xmlns === 'md', T, 'remove-companion-device');
       const close = waitFor(sock.ev, 'connection.update', closed, T);
       await sock.logout();
 

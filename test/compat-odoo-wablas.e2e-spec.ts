@@ -13,7 +13,7 @@ describe('compat: seed s0 Odoo WhatsApp Headless (e2e)', () => {
   beforeEach(async () => t.reset());
   afterAll(async () => t?.close());
 
-  it('POST /api/wa/webhook stores a Wablas message and answers the seed\'s shape with the record id', async () => {
+  it("POST /api/wa/webhook stores a Wablas message and answers the seed's shape with the record id", async () => {
     const res = await postWablas(t.app, loadFixture('wablas/inbound/text_private.json'), { path: '/api/wa/webhook' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'success', message: 'Message received', record_id: expect.any(Number) });
@@ -21,14 +21,36 @@ describe('compat: seed s0 Odoo WhatsApp Headless (e2e)', () => {
     expect(res.body.record_id).toBe(Number(row.id));
   });
 
-  it('POST /api/wa/webhook with the seed\'s own example body (ISO timestamp, string sender)', async () => {
-    const body = { id: 'seed-uuid-1', pushName: '6285137033257@s.whatsapp.net', isGroup: false, group: { group_id: '', sender: '', subject: '', owner: '', desc: '', participants: null }, message: 'Hello', phone: '6285137033257', messageType: 'text', file: '', url: '', mimeType: '', deviceId: 'RF0WVV', sender: '6285920524227', isFromMe: false, timestamp: '2026-02-16T07:50:42Z' };
+  it("POST /api/wa/webhook with the seed's own example body (ISO timestamp, string sender)", async () => {
+    const body = {
+      id: 'seed-uuid-1',
+      pushName: '6285137033257@s.whatsapp.net',
+      isGroup: false,
+      group: { group_id: '', sender: '', subject: '', owner: '', desc: '', participants: null },
+      message: 'Hello',
+      phone: '6285137033257',
+      messageType: 'text',
+      file: '',
+      url: '',
+      mimeType: '',
+      deviceId: 'RF0WVV',
+      sender: '6285920524227',
+      isFromMe: false,
+      timestamp: '2026-02-16T07:50:42Z',
+    };
     expect((await postWablas(t.app, body, { path: '/api/wa/webhook' })).body.status).toBe('success');
     const hist = await apiGet(t.app, '/api/wa/get_history');
-    expect(hist.body.data[0]).toEqual({ id: expect.any(Number), time: '2026-02-16 07:50:42', sender_number: '6285137033257', sender_name: 'Unknown', message: 'Hello', direction: 'in' });
+    expect(hist.body.data[0]).toEqual({
+      id: expect.any(Number),
+      time: '2026-02-16 07:50:42',
+      sender_number: '6285137033257',
+      sender_name: 'Unknown',
+      message: 'Hello',
+      direction: 'in',
+    });
   });
 
-  it('POST /api/wa/webhook without the secret → 401 in the seed\'s error shape', async () => {
+  it("POST /api/wa/webhook without the secret → 401 in the seed's error shape", async () => {
     const res = await request(t.app.getHttpServer()).post('/api/wa/webhook').send(loadFixture('wablas/inbound/text_private.json'));
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ status: 'error', message: expect.any(String) });
@@ -47,11 +69,20 @@ describe('compat: seed s0 Odoo WhatsApp Headless (e2e)', () => {
       expect(res.status).toBe(200);
       expect(Object.keys(res.body)).toEqual(['status', 'count', 'total', 'limit', 'offset', 'data']);
       expect(res.body).toMatchObject({ status: 'success', count: 2, total: 4, limit: 2, offset: 0 });
-      for (const row of res.body.data) expect(Object.keys(row)).toEqual(['id', 'time', 'sender_number', 'sender_name', 'message', 'direction']);
+      for (const row of res.body.data)
+        expect(Object.keys(row)).toEqual(['id', 'time', 'sender_number', 'sender_name', 'message', 'direction']);
       const all = (await apiGet(t.app, '/api/wa/get_history')).body.data;
       expect(all.map((r: { time: string }) => r.time)).toEqual([...all.map((r: { time: string }) => r.time)].sort().reverse());
-      expect(all.find((r: { message: string }) => r.message === 'Halo, saya mau tanya stok')).toMatchObject({ sender_number: '6281234567890', sender_name: 'Budi', direction: 'in', time: '2024-03-11 06:20:00' });
-      expect(all.find((r: { direction: string }) => r.direction === 'out')).toMatchObject({ message: 'Baik kak, stok tersedia', sender_number: '6281234567890' });
+      expect(all.find((r: { message: string }) => r.message === 'Halo, saya mau tanya stok')).toMatchObject({
+        sender_number: '6281234567890',
+        sender_name: 'Budi',
+        direction: 'in',
+        time: '2024-03-11 06:20:00',
+      });
+      expect(all.find((r: { direction: string }) => r.direction === 'out')).toMatchObject({
+        message: 'Baik kak, stok tersedia',
+        sender_number: '6281234567890',
+      });
       expect(all.find((r: { sender_number: string }) => r.sender_number === '16505551234').sender_name).toBe('Sheena Nelson');
     });
 
@@ -67,7 +98,7 @@ describe('compat: seed s0 Odoo WhatsApp Headless (e2e)', () => {
       expect(res.body).toMatchObject({ status: 'success', phone: '6281234567890', count: 2 });
     });
 
-    it('bad input answers the seed\'s error shape', async () => {
+    it("bad input answers the seed's error shape", async () => {
       const bad = await apiGet(t.app, '/api/wa/conversation/not-a-phone');
       expect(bad.status).toBe(400);
       expect(bad.body).toEqual({ status: 'error', message: 'Phone number format invalid' });

@@ -5,7 +5,12 @@ import { apiGet, postMeta, postWablas, postWwebjsNative, withFreshIds } from './
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
 const as = (t: TestApp) => ({
-  post: (path: string, body: unknown, type = 'application/json') => request(t.app.getHttpServer()).post(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).set('Content-Type', type).send(typeof body === 'string' ? body : JSON.stringify(body)),
+  post: (path: string, body: unknown, type = 'application/json') =>
+    request(t.app.getHttpServer())
+      .post(path)
+      .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+      .set('Content-Type', type)
+      .send(typeof body === 'string' ? body : JSON.stringify(body)),
   patch: (path: string, body: object) => request(t.app.getHttpServer()).patch(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send(body),
   delete: (path: string) => request(t.app.getHttpServer()).delete(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY),
 });
@@ -19,13 +24,20 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
   afterAll(async () => t?.close());
 
   describe('contacts', () => {
-    it.each(['+62 812-3456-7890', '081234567890', '6281234567890@c.us', '6281234567890@s.whatsapp.net', '6281234567890'])('"%s" is stored as 6281234567890', async (phone) => {
-      const res = await as(t).post('/v1/contacts', { phone, name: 'Budi Santoso' });
-      expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ phone: '6281234567890', name: 'Budi Santoso', displayName: 'Budi Santoso' });
-    });
+    it.each(['+62 812-3456-7890', '081234567890', '6281234567890@c.us', '6281234567890@s.whatsapp.net', '6281234567890'])(
+      '"%s" is stored as 6281234567890',
+      async (phone) => {
+        const res = await as(t).post('/v1/contacts', { phone, name: 'Budi Santoso' });
+        expect(res.status).toBe(201);
+        expect(res.body).toMatchObject({ phone: '6281234567890', name: 'Budi Santoso', displayName: 'Budi Santoso' });
+      },
+    );
 
-    it.each([['12', 'phone'], ['120363024158769234@g.us', 'phone'], ['not a number', 'phone']])('invalid phone %s → 400 naming the field', async (phone, field) => {
+    it.each([
+      ['12', 'phone'],
+      ['120363024158769234@g.us', 'phone'],
+      ['not a number', 'phone'],
+    ])('invalid phone %s → 400 naming the field', async (phone, field) => {
       const res = await as(t).post('/v1/contacts', { phone });
       expect(res.status).toBe(400);
       expect(res.body.error.message).toContain(field);
@@ -57,7 +69,14 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
     });
 
     it('import: CSV with bad rows reports each by line; JSON arrays; upsert by phone', async () => {
-      const csv = ['phone,name,email,tags', '+62 812-0000-0001,Ani,ani@example.com,vip;jakarta', 'garbage,Bad,,', '081200000002,Budi,not-an-email,', '081200000003,Citra,,', '+62 812-0000-0001,Ani Updated,,'].join('\n');
+      const csv = [
+        'phone,name,email,tags',
+        '+62 812-0000-0001,Ani,ani@example.com,vip;jakarta',
+        'garbage,Bad,,',
+        '081200000002,Budi,not-an-email,',
+        '081200000003,Citra,,',
+        '+62 812-0000-0001,Ani Updated,,',
+      ].join('\n');
       const res = await as(t).post('/v1/contacts/import', csv, 'text/csv');
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ created: 2, updated: 0, rejected: 2 });
@@ -65,8 +84,17 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
         { line: 3, reason: 'phone: not a valid phone number' },
         { line: 4, reason: expect.stringContaining('email') },
       ]);
-      const again = await as(t).post('/v1/contacts/import', [{ phone: '6281200000003', name: 'Citra B' }, { phone: '6281200000004' }, { name: 'no phone' }]);
-      expect(again.body).toMatchObject({ created: 1, updated: 1, rejected: 1, errors: [{ line: 3, reason: expect.stringContaining('phone') }] });
+      const again = await as(t).post('/v1/contacts/import', [
+        { phone: '6281200000003', name: 'Citra B' },
+        { phone: '6281200000004' },
+        { name: 'no phone' },
+      ]);
+      expect(again.body).toMatchObject({
+        created: 1,
+        updated: 1,
+        rejected: 1,
+        errors: [{ line: 3, reason: expect.stringContaining('phone') }],
+      });
       const ani = (await apiGet(t.app, '/v1/contacts?q=ani')).body.data[0];
       expect(ani).toMatchObject({ name: 'Ani Updated', tags: ['vip', 'jakarta'] });
     });
@@ -93,11 +121,19 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       expect(res.status).toBe(201);
       const merged = await chats();
       expect(merged.total).toBe(1);
-      expect(merged.data[0]).toMatchObject({ chatId: '6281288888888', messageCount: 2, unreadCount: 2, contact: { phone: '6281288888888', name: 'Siti Aminah' } });
+      expect(merged.data[0]).toMatchObject({
+        chatId: '6281288888888',
+        messageCount: 2,
+        unreadCount: 2,
+        contact: { phone: '6281288888888', name: 'Siti Aminah' },
+      });
       const history = (await apiGet(t.app, '/v1/messages?phone=6281288888888')).body;
       expect(history.total).toBe(2);
       expect(history.data.find((m: { text: string }) => m.text === 'Halo dari akun LID')).toMatchObject({
-        chatId: '6281288888888', sender: '6281288888888', senderName: 'Siti Aminah', contact: { phone: '6281288888888', name: 'Siti Aminah' },
+        chatId: '6281288888888',
+        sender: '6281288888888',
+        senderName: 'Siti Aminah',
+        contact: { phone: '6281288888888', name: 'Siti Aminah' },
       });
 
       const later = JSON.parse(JSON.stringify(lidMessage).replaceAll('3A6F0B5C2D9E8A7B6C5D', '3A6F0B5C2D9E8A7B6C5E'));
@@ -120,7 +156,9 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
 
     it('filters: unread, q (name or number), sessionId, from/to', async () => {
       expect((await apiGet(t.app, '/v1/conversations?unread=true')).body.total).toBe(2);
-      expect((await apiGet(t.app, '/v1/conversations?q=sheena')).body.data.map((c: { chatId: string }) => c.chatId)).toEqual(['16505551234']);
+      expect((await apiGet(t.app, '/v1/conversations?q=sheena')).body.data.map((c: { chatId: string }) => c.chatId)).toEqual([
+        '16505551234',
+      ]);
       expect((await apiGet(t.app, '/v1/conversations?q=1234567')).body.total).toBe(1);
       expect((await apiGet(t.app, `/v1/conversations?from=${new Date(1749416383 * 1000).toISOString()}`)).body.total).toBe(1);
       expect((await apiGet(t.app, `/v1/conversations?to=2025-01-01T00:00:00Z`)).body.total).toBe(1);
@@ -134,7 +172,10 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       expect(res.body).toMatchObject({ markedRead: 2, unreadCount: 0 });
       const msgs = (await apiGet(t.app, `/v1/conversations/${meta.id}/messages`)).body.data;
       expect(msgs.every((m: { status: string; readAt: string | null }) => m.status === 'read' && m.readAt)).toBe(true);
-      expect((await request(t.app.getHttpServer()).post(`/v1/conversations/${meta.id}/read`).set('X-API-Key', TEST_ENV.ADMIN_API_KEY)).body.markedRead).toBe(0);
+      expect(
+        (await request(t.app.getHttpServer()).post(`/v1/conversations/${meta.id}/read`).set('X-API-Key', TEST_ENV.ADMIN_API_KEY)).body
+          .markedRead,
+      ).toBe(0);
       expect((await apiGet(t.app, '/v1/conversations?unread=true')).body.total).toBe(1);
     });
   });
@@ -151,7 +192,11 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       }
       await postMeta(t.app, withFreshIds(loadFixture('meta/inbound/image.json'), 'cap')); // caption "Taj Mahal"
       const hits = (await apiGet(t.app, '/v1/messages?q=cafe')).body;
-      expect(hits.data.map((m: { text: string }) => m.text)).toEqual(['Cafeteria hours?', 'café au lait, s’il vous plaît', 'Je voudrais un CAFÉ crème']);
+      expect(hits.data.map((m: { text: string }) => m.text)).toEqual([
+        'Cafeteria hours?',
+        'café au lait, s’il vous plaît',
+        'Je voudrais un CAFÉ crème',
+      ]);
       expect((await apiGet(t.app, '/v1/messages?q=CRÈME')).body.total).toBe(1);
       expect((await apiGet(t.app, '/v1/messages?q=taj mahal')).body.data[0].caption).toBe('Taj Mahal');
       expect((await apiGet(t.app, '/v1/messages?q=50%25')).body.total).toBe(0);
@@ -164,23 +209,49 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       await postMeta(t.app, withFreshIds(loadFixture('meta/inbound/image.json'), 'img'));
     });
 
-    it('GET /api/whatsapp/messages/?phone=&type=&limit= with the seed\'s field names', async () => {
+    it("GET /api/whatsapp/messages/?phone=&type=&limit= with the seed's field names", async () => {
       const res = await apiGet(t.app, '/api/whatsapp/messages/?phone=16505551234&limit=50');
       expect(res.status).toBe(200);
       expect(Array.isArray(res.body)).toBe(true);
       expect(res.body).toHaveLength(2);
-      expect(res.body[0]).toMatchObject({ from_number: '16505551234', from_name: 'Sheena Nelson', phone_number: '16505551234', direction: 'in', is_read: false, timestamp: expect.any(String) });
-      expect((await apiGet(t.app, '/api/whatsapp/messages/?type=text')).body.map((m: { message_type: string }) => m.message_type)).toEqual(['text']);
-      expect((await apiGet(t.app, '/api/whatsapp/messages/?type=bogus')).body).toEqual({ status: 'error', message: expect.stringContaining('type') });
+      expect(res.body[0]).toMatchObject({
+        from_number: '16505551234',
+        from_name: 'Sheena Nelson',
+        phone_number: '16505551234',
+        direction: 'in',
+        is_read: false,
+        timestamp: expect.any(String),
+      });
+      expect((await apiGet(t.app, '/api/whatsapp/messages/?type=text')).body.map((m: { message_type: string }) => m.message_type)).toEqual([
+        'text',
+      ]);
+      expect((await apiGet(t.app, '/api/whatsapp/messages/?type=bogus')).body).toEqual({
+        status: 'error',
+        message: expect.stringContaining('type'),
+      });
     });
 
     it('GET /api/whatsapp/conversations/ and POST /api/whatsapp/mark-read/', async () => {
       const convs = await apiGet(t.app, '/api/whatsapp/conversations/');
-      expect(convs.body).toEqual([{ phone_number: '16505551234', contact_name: 'Sheena Nelson', message_count: 2, unread_count: 2, last_message_at: expect.any(String) }]);
-      const marked = await request(t.app.getHttpServer()).post('/api/whatsapp/mark-read/').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ phone_number: '16505551234' });
+      expect(convs.body).toEqual([
+        {
+          phone_number: '16505551234',
+          contact_name: 'Sheena Nelson',
+          message_count: 2,
+          unread_count: 2,
+          last_message_at: expect.any(String),
+        },
+      ]);
+      const marked = await request(t.app.getHttpServer())
+        .post('/api/whatsapp/mark-read/')
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ phone_number: '16505551234' });
       expect(marked.body).toEqual({ status: 'success', phone_number: '16505551234', marked_read: 2 });
       expect((await apiGet(t.app, '/api/whatsapp/conversations/')).body[0].unread_count).toBe(0);
-      const unknown = await request(t.app.getHttpServer()).post('/api/whatsapp/mark-read/').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ phone_number: '6289999999999' });
+      const unknown = await request(t.app.getHttpServer())
+        .post('/api/whatsapp/mark-read/')
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ phone_number: '6289999999999' });
       expect(unknown.status).toBe(404);
     });
   });

@@ -15,7 +15,8 @@ export default async function setup(project: TestProject): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const owned = (await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname ~ $1', [OWNED_SCHEMAS_REGEX])).rows;
+    const owned = (await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname ~ $1', [OWNED_SCHEMAS_REGEX]))
+      .rows;
     for (const { nspname } of owned) await client.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`);
     // Installed once per database (migrations do the same with IF NOT EXISTS): done here so parallel workers'
     // first migrations do not race to create them on a fresh database.

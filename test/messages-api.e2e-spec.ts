@@ -95,7 +95,10 @@ describe('/v1 read API (e2e)', () => {
       const count = async (where = 'true') => (await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE ${where}`))[0].n as number;
       expect(await count(`conversation_id = '${v.id}'`)).toBe(10_075);
       expect((await apiGet(t.app, '/v1/messages?limit=1')).body).toMatchObject({ total: await count(), totalExact: true });
-      expect((await apiGet(t.app, '/v1/messages?limit=1&phone=%2B1%20650-555-1234')).body).toMatchObject({ total: 10_075, totalExact: true });
+      expect((await apiGet(t.app, '/v1/messages?limit=1&phone=%2B1%20650-555-1234')).body).toMatchObject({
+        total: 10_075,
+        totalExact: true,
+      });
       expect((await apiGet(t.app, `/v1/conversations/${v.id}/messages?limit=1`)).body).toMatchObject({ total: 10_075, totalExact: true });
       expect((await apiGet(t.app, '/v1/messages?limit=1&direction=in')).body).toMatchObject({ total: 10_000, totalExact: false });
       expect((await apiGet(t.app, '/v1/messages?limit=1&q=message')).body).toMatchObject({ total: 25, totalExact: true });
@@ -152,7 +155,7 @@ describe('/v1 read API (e2e)', () => {
   describe('conversations', () => {
     beforeEach(async () => seed(t, 3));
 
-    it('most recent first, with counts and the conversation\'s messages', async () => {
+    it("most recent first, with counts and the conversation's messages", async () => {
       const res = await apiGet(t.app, '/v1/conversations');
       expect(res.body.total).toBe(2);
       const [first, second] = res.body.data;

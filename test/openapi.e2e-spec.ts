@@ -19,7 +19,29 @@ describe('OpenAPI document (e2e)', () => {
 
   it('documents every route with a response, and DTO schemas have properties (plugin metadata loaded)', async () => {
     const doc = t.openapi;
-    for (const path of ['/v1/messages', '/v1/messages/{id}', '/v1/conversations', '/v1/conversations/{id}/messages', '/v1/webhook-events', '/webhooks/meta', '/webhooks/wablas', '/api/wa/get_history', '/api/wa/conversation/{phone}', '/api/wa/webhook', '/health', '/webhooks/wwebjs', '/webhooks/wwebjs/{sessionId}', '/v1/sessions', '/v1/sessions/{id}', '/v1/sessions/{id}/qr', '/v1/sessions/{id}/events', '/api/whatsapp/webhook', '/api/whatsapp/webhook/{sessionId}', '/api/whatsapp/session/status/{sessionId}', '/api/whatsapp/session/list-realtime']) {
+    for (const path of [
+      '/v1/messages',
+      '/v1/messages/{id}',
+      '/v1/conversations',
+      '/v1/conversations/{id}/messages',
+      '/v1/webhook-events',
+      '/webhooks/meta',
+      '/webhooks/wablas',
+      '/api/wa/get_history',
+      '/api/wa/conversation/{phone}',
+      '/api/wa/webhook',
+      '/health',
+      '/webhooks/wwebjs',
+      '/webhooks/wwebjs/{sessionId}',
+      '/v1/sessions',
+      '/v1/sessions/{id}',
+      '/v1/sessions/{id}/qr',
+      '/v1/sessions/{id}/events',
+      '/api/whatsapp/webhook',
+      '/api/whatsapp/webhook/{sessionId}',
+      '/api/whatsapp/session/status/{sessionId}',
+      '/api/whatsapp/session/list-realtime',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     for (const [path, item] of Object.entries(doc.paths)) {
@@ -28,9 +50,13 @@ describe('OpenAPI document (e2e)', () => {
       }
     }
     const list = doc.paths['/v1/messages'].get!;
-    expect(list.parameters?.map((p) => ('name' in p ? p.name : ''))).toEqual(expect.arrayContaining(['phone', 'sessionId', 'direction', 'type', 'status', 'from', 'to', 'limit', 'offset', 'cursor']));
+    expect(list.parameters?.map((p) => ('name' in p ? p.name : ''))).toEqual(
+      expect.arrayContaining(['phone', 'sessionId', 'direction', 'type', 'status', 'from', 'to', 'limit', 'offset', 'cursor']),
+    );
     const schema = doc.components!.schemas!.MessageResponseDto as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['id', 'externalId', 'direction', 'text', 'status', 'timestamp']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['id', 'externalId', 'direction', 'text', 'status', 'timestamp']),
+    );
   });
 
   it('the Swagger UI is served at /docs', async () => {

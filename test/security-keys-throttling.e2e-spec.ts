@@ -23,7 +23,12 @@ describe('API keys and audit log (e2e)', () => {
   it('creates a key (secret shown once, stored hashed), lists it without the secret, revokes it at once, audits both', async () => {
     const created = await admin(t).post('/v1/api-keys', { name: 'crm', scopes: ['read'] });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'crm', scopes: ['read'], sessionIds: null, secret: expect.stringMatching(/^wah_[A-Za-z0-9_-]{43}$/) });
+    expect(created.body).toMatchObject({
+      name: 'crm',
+      scopes: ['read'],
+      sessionIds: null,
+      secret: expect.stringMatching(/^wah_[A-Za-z0-9_-]{43}$/),
+    });
     const secret = created.body.secret as string;
     expect(secret.startsWith(created.body.prefix)).toBe(true);
     const stored = await t.db.query(`SELECT key_hash FROM api_keys WHERE id = $1`, [created.body.id]);
@@ -62,11 +67,15 @@ describe('API keys and audit log (e2e)', () => {
 
   it('a read key cannot create keys or send; an expired key is refused', async () => {
     const read = (await admin(t).post('/v1/api-keys', { name: 'r', scopes: ['read'] })).body.secret;
-    const res = await request(t.app.getHttpServer()).post('/v1/api-keys').set('Authorization', `Bearer ${read}`).send({ name: 'escalate', scopes: ['admin'] });
+    const res = await request(t.app.getHttpServer())
+      .post('/v1/api-keys')
+      .set('Authorization', `Bearer ${read}`)
+      .send({ name: 'escalate', scopes: ['admin'] });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('FORBIDDEN');
     const expiresAt = Date.now() + 1500;
-    const soon = (await admin(t).post('/v1/api-keys', { name: 'soon', scopes: ['read'], expiresAt: new Date(expiresAt).toISOString() })).body.secret;
+    const soon = (await admin(t).post('/v1/api-keys', { name: 'soon', scopes: ['read'], expiresAt: new Date(expiresAt).toISOString() }))
+      .body.secret;
     expect((await request(t.app.getHttpServer()).get('/v1/sessions').set('X-API-Key', soon)).status).toBe(200);
     await waitFor(async () => Date.now() > expiresAt, 5000); // the key's own expiry, not a guess at it
     expect((await request(t.app.getHttpServer()).get('/v1/sessions').set('X-API-Key', soon)).status).toBe(401);
@@ -96,7 +105,9 @@ describe('rate limits at their defaults (e2e)', () => {
     const base = loadFixture<Record<string, unknown>>('meta/inbound/text.json');
     const statuses = new Map<number, number>();
     for (let batch = 0; batch < 40; batch++) {
-      const results = await Promise.all(Array.from({ length: 50 }, (_v, i) => postMeta(t.app, withFreshIds(base, `burst${batch * 50 + i}`))));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_v, i) => postMeta(t.app, withFreshIds(base, `burst${batch * 50 + i}`))),
+      );
       for (const r of results) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     }
     expect(Object.fromEntries(statuses)).toEqual({ 200: 2000 });
@@ -108,7 +119,15 @@ describe('rate limits at their defaults (e2e)', () => {
   it('failed verifications are limited per IP: past 30 a minute, 429 even for a bad guess', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 35; i++) {
-      codes.push((await request(t.app.getHttpServer()).post('/webhooks/meta').set('Content-Type', 'application/json').set('X-Hub-Signature-256', `sha256=${String(i).padStart(64, '0')}`).send('{}')).status);
+      codes.push(
+        (
+          await request(t.app.getHttpServer())
+            .post('/webhooks/meta')
+            .set('Content-Type', 'application/json')
+            .set('X-Hub-Signature-256', `sha256=${String(i).padStart(64, '0')}`)
+            .send('{}')
+        ).status,
+      );
     }
     expect(codes.slice(0, 30).every((c) => c === 401)).toBe(true);
     expect(codes.slice(30).every((c) => c === 429)).toBe(true);

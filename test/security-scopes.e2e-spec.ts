@@ -81,7 +81,8 @@ describe('scope matrix: every route in the OpenAPI document × every kind of key
     t = await createTestApp({ AUTH_FAILURES_PER_MINUTE: '100000' });
     await t.reset();
     const svc = t.app.get(ApiKeysService);
-    const secret = async (scopes: ('read' | 'send' | 'admin')[], sessionIds: string[] | null = null) => (await svc.create(`matrix ${scopes}`, scopes, sessionIds)).secret;
+    const secret = async (scopes: ('read' | 'send' | 'admin')[], sessionIds: string[] | null = null) =>
+      (await svc.create(`matrix ${scopes}`, scopes, sessionIds)).secret;
     keys.none = undefined;
     keys.wrong = 'wah_this-key-does-not-exist-anywhere-at-all';
     keys.read = await secret(['read']);
@@ -99,7 +100,9 @@ describe('scope matrix: every route in the OpenAPI document × every kind of key
 
   const operations = () =>
     Object.entries(t.openapi.paths).flatMap(([path, item]) =>
-      Object.keys(item as object).filter((m) => ['get', 'post', 'patch', 'put', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
+      Object.keys(item as object)
+        .filter((m) => ['get', 'post', 'patch', 'put', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${path}`),
     );
 
   it('every route has a decision, and every decision a route', () => {
@@ -173,7 +176,11 @@ describe('session-limited keys see only their sessions, also through the seed ro
     expect((await get('/api/whatsapp/session/status/106540352242922')).status).toBe(404);
     // Contacts: only those with a conversation in the key's sessions.
     const contacts = (await get('/v1/contacts')).body;
-    expect(contacts.data.map((c: { phone: string }) => c.phone)).toEqual([(await t.db.query(`SELECT c.phone FROM contacts c JOIN conversations v ON v.contact_id = c.id WHERE v.session_id = $1`, [wablas.id]))[0].phone]);
+    expect(contacts.data.map((c: { phone: string }) => c.phone)).toEqual([
+      (
+        await t.db.query(`SELECT c.phone FROM contacts c JOIN conversations v ON v.contact_id = c.id WHERE v.session_id = $1`, [wablas.id])
+      )[0].phone,
+    ]);
     const [metaContact] = await t.db.query(`SELECT contact_id FROM conversations WHERE session_id = $1`, [meta.id]);
     expect((await get(`/v1/contacts/${metaContact.contact_id}`)).status).toBe(404);
     expect((await get(`/v1/contacts/${contacts.data[0].id}`)).status).toBe(200);

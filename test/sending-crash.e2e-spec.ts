@@ -99,7 +99,10 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
       });
     });
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-api-key': TEST_ENV.ADMIN_API_KEY, ...init.headers } });
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', 'x-api-key': TEST_ENV.ADMIN_API_KEY, ...init.headers },
+    });
   const outgoing = async () => {
     const res = await api('/v1/messages?direction=out&limit=1000');
     return ((await res.json()) as { data: { id: string; text: string | null; status: string; error: { code: string } | null }[] }).data;
@@ -123,7 +126,10 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
     let next = 0;
     const queue = async () => {
       for (let i = next++; i < TOTAL; i = next++) {
-        const res = await api('/v1/messages', { method: 'POST', body: JSON.stringify({ sessionId: session, to: String(16505550000 + i), type: 'text', text: { body: `crash ${i}` } }) });
+        const res = await api('/v1/messages', {
+          method: 'POST',
+          body: JSON.stringify({ sessionId: session, to: String(16505550000 + i), type: 'text', text: { body: `crash ${i}` } }),
+        });
         expect(res.status).toBe(202);
       }
     };

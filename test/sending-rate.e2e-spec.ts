@@ -18,7 +18,12 @@ describe('send rate limits (e2e)', () => {
       body.messages[0].id = `wamid.rate.${++n}`;
       return { status: 200, body };
     };
-    t = await createTestApp({ META_ACCESS_TOKEN: 't', META_GRAPH_BASE_URL: url, SEND_RATE_PER_SECOND: '20', SEND_MIN_GAP_PER_RECIPIENT_MS: '400' });
+    t = await createTestApp({
+      META_ACCESS_TOKEN: 't',
+      META_GRAPH_BASE_URL: url,
+      SEND_RATE_PER_SECOND: '20',
+      SEND_MIN_GAP_PER_RECIPIENT_MS: '400',
+    });
     await t.reset();
     await postMeta(t.app, loadFixture('meta/inbound/text.json'));
     [{ id: session }] = await t.db.query(`SELECT id FROM sessions`);
@@ -36,7 +41,11 @@ describe('send rate limits (e2e)', () => {
   const SLACK_MS = 250;
 
   it('30 queued messages at 20/s: none rejected, each sent once, any 21 calls span a second; one recipient kept apart', async () => {
-    const post = (to: string, i: number) => request(t.app.getHttpServer()).post('/v1/messages').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ sessionId: session, to, type: 'text', text: { body: `m${i}` } });
+    const post = (to: string, i: number) =>
+      request(t.app.getHttpServer())
+        .post('/v1/messages')
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ sessionId: session, to, type: 'text', text: { body: `m${i}` } });
     const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post(String(16505550100 + i), i)));
     expect(answers.map((a) => a.status)).toEqual(Array(30).fill(202));
     await waitFor(async () => meta.requests.length === 30, 20_000);

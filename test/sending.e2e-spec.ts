@@ -31,10 +31,11 @@ describe('outbound sending (e2e)', () => {
   const send = (body: object, headers: Record<string, string> = {}) =>
     request(t.app.getHttpServer()).post('/v1/messages').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).set(headers).send(body);
   const message = async (id: string) => (await apiGet(t.app, `/v1/messages/${id}`)).body;
-  const settled = (id: string) => waitFor(async () => {
-    const m = await message(id);
-    return m.status !== 'queued' ? m : null;
-  });
+  const settled = (id: string) =>
+    waitFor(async () => {
+      const m = await message(id);
+      return m.status !== 'queued' ? m : null;
+    });
 
   beforeAll(async () => {
     const [metaUrl, wablasUrl, wwebjsUrl] = await Promise.all([meta.start(), wablas.start(), wwebjs.start()]);
@@ -75,17 +76,62 @@ describe('outbound sending (e2e)', () => {
     const to = '16505551234';
     const cases: [string, object, string, (f: any) => any][] = [
       ['text', { type: 'text', text: { body: 'text-message-content' } }, 'send_text.json', (f) => f],
-      ['text with link preview', { type: 'text', text: { body: 'Please visit https://youtu.be/hpltvTEiRrY.', previewUrl: true } }, 'send_text_preview_url.json', (f) => f],
-      ['image by link', { type: 'image', image: { link: 'https://example.com/a.jpg' } }, 'send_image_link.json', (f) => ({ ...f, image: { link: 'https://example.com/a.jpg' } })],
+      [
+        'text with link preview',
+        { type: 'text', text: { body: 'Please visit https://youtu.be/hpltvTEiRrY.', previewUrl: true } },
+        'send_text_preview_url.json',
+        (f) => f,
+      ],
+      [
+        'image by link',
+        { type: 'image', image: { link: 'https://example.com/a.jpg' } },
+        'send_image_link.json',
+        (f) => ({ ...f, image: { link: 'https://example.com/a.jpg' } }),
+      ],
       ['image by id', { type: 'image', image: { id: '1234567890' } }, 'send_image_id.json', (f) => ({ ...f, image: { id: '1234567890' } })],
-      ['video by link with caption', { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'A video' } }, 'send_video_link.json', (f) => ({ ...f, video: { link: 'https://example.com/v.mp4', caption: 'A video' } })],
+      [
+        'video by link with caption',
+        { type: 'video', video: { link: 'https://example.com/v.mp4', caption: 'A video' } },
+        'send_video_link.json',
+        (f) => ({ ...f, video: { link: 'https://example.com/v.mp4', caption: 'A video' } }),
+      ],
       ['audio by id', { type: 'audio', audio: { id: '998877' } }, 'send_audio_id.json', (f) => ({ ...f, audio: { id: '998877' } })],
-      ['document by id', { type: 'document', document: { id: '4455', caption: 'Invoice', filename: 'invoice.pdf' } }, 'send_document_id.json', (f) => ({ ...f, document: { id: '4455', caption: 'Invoice', filename: 'invoice.pdf' } })],
-      ['location', { type: 'location', location: { latitude: 37.758056, longitude: -122.425332, name: 'META HQ', address: '1 Hacker Way, Menlo Park, CA 94025' } }, 'send_location.json', (f) => f],
+      [
+        'document by id',
+        { type: 'document', document: { id: '4455', caption: 'Invoice', filename: 'invoice.pdf' } },
+        'send_document_id.json',
+        (f) => ({ ...f, document: { id: '4455', caption: 'Invoice', filename: 'invoice.pdf' } }),
+      ],
+      [
+        'location',
+        {
+          type: 'location',
+          location: { latitude: 37.758056, longitude: -122.425332, name: 'META HQ', address: '1 Hacker Way, Menlo Park, CA 94025' },
+        },
+        'send_location.json',
+        (f) => f,
+      ],
       ['template', { type: 'template', template: { name: 'hello_world', language: 'en_US' } }, 'send_template_hello_world.json', (f) => f],
-      ['template with parameters', { type: 'template', template: { name: 'template-name', language: 'id', components: fixture('meta/outbound/requests/send_template_text_params.json').template.components } }, 'send_template_text_params.json', (f) => ({ ...f, template: { ...f.template, language: { code: 'id' } } })],
+      [
+        'template with parameters',
+        {
+          type: 'template',
+          template: {
+            name: 'template-name',
+            language: 'id',
+            components: fixture('meta/outbound/requests/send_template_text_params.json').template.components,
+          },
+        },
+        'send_template_text_params.json',
+        (f) => ({ ...f, template: { ...f.template, language: { code: 'id' } } }),
+      ],
       ['reaction', { type: 'reaction', reaction: { messageId: 'wamid.HBgLM...', emoji: '😀' } }, 'send_reaction.json', (f) => f],
-      ['reply', { type: 'text', text: { body: '<TEXT_MSG_CONTENT>' }, context: { messageId: '<MSGID_OF_PREV_MSG>' } }, 'send_text_reply.json', (f) => f],
+      [
+        'reply',
+        { type: 'text', text: { body: '<TEXT_MSG_CONTENT>' }, context: { messageId: '<MSGID_OF_PREV_MSG>' } },
+        'send_text_reply.json',
+        (f) => f,
+      ],
     ];
     it.each(cases)('%s: the exact Graph API request, then sent with the wamid', async (_name, body, file, expected) => {
       const res = await send({ sessionId: sessions.meta, to: '+1 650-555-1234', ...body });
@@ -106,19 +152,43 @@ describe('outbound sending (e2e)', () => {
     it('statuses from webhooks move the sent message to delivered and read; a reply by wa-hub id resolves to the wamid', async () => {
       const res = await send({ sessionId: sessions.meta, to, type: 'text', text: { body: 'hello' } });
       const sent = await settled(res.body.id);
-      const status = (s: string, ts: number) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: META_PHONE_NUMBER_ID }, statuses: [{ id: sent.externalId, status: s, timestamp: String(ts), recipient_id: to }] } }] }] });
+      const status = (s: string, ts: number) => ({
+        object: 'whatsapp_business_account',
+        entry: [
+          {
+            id: '1',
+            changes: [
+              {
+                field: 'messages',
+                value: {
+                  messaging_product: 'whatsapp',
+                  metadata: { display_phone_number: '15550783881', phone_number_id: META_PHONE_NUMBER_ID },
+                  statuses: [{ id: sent.externalId, status: s, timestamp: String(ts), recipient_id: to }],
+                },
+              },
+            ],
+          },
+        ],
+      });
       await postMeta(t.app, status('delivered', 1_750_000_010));
       expect((await message(res.body.id)).status).toBe('delivered');
       await postMeta(t.app, status('read', 1_750_000_020));
       expect((await message(res.body.id)).status).toBe('read');
-      const reply = await send({ sessionId: sessions.meta, to, type: 'text', text: { body: 'again' }, context: { messageId: res.body.id } });
+      const reply = await send({
+        sessionId: sessions.meta,
+        to,
+        type: 'text',
+        text: { body: 'again' },
+        context: { messageId: res.body.id },
+      });
       await settled(reply.body.id);
       expect(meta.requests[1].body.context).toEqual({ message_id: sent.externalId });
     });
 
     it('retries a rate limit (130429) with backoff, then sends once', async () => {
       let calls = 0;
-      meta.reply = () => (++calls === 1 ? { status: 400, body: fixture('meta/outbound/responses/error_130429_rate_limit.json') } : metaSuccess());
+      meta.reply = () =>
+        ++calls === 1 ? { status: 400, body: fixture('meta/outbound/responses/error_130429_rate_limit.json') } : metaSuccess();
       const res = await send({ sessionId: sessions.meta, to, type: 'text', text: { body: 'retry me' } });
       const sent = await settled(res.body.id);
       expect(sent.status).toBe('sent');
@@ -132,12 +202,19 @@ describe('outbound sending (e2e)', () => {
       const res = await send({ sessionId: sessions.meta, to, type: 'template', template: { name: 'nope', language: 'en' } });
       const failed = await settled(res.body.id);
       expect(failed.status).toBe('failed');
-      expect(failed.error).toEqual({ code: '132001', title: '(#132001) Template name does not exist in the translation', detail: 'template name (YOUR_TEMPLATE_NAME) does not exist in en' });
+      expect(failed.error).toEqual({
+        code: '132001',
+        title: '(#132001) Template name does not exist in the translation',
+        detail: 'template name (YOUR_TEMPLATE_NAME) does not exist in en',
+      });
       expect(meta.requests).toHaveLength(1);
     });
 
     it('an expired token (190) marks the session error and holds its queue until new credentials are set', async () => {
-      meta.reply = (req: RecordedRequest) => (req.headers.authorization === 'Bearer fresh-token' ? metaSuccess() : { status: 401, body: fixture('meta/outbound/responses/error_190_expired_token.json') });
+      meta.reply = (req: RecordedRequest) =>
+        req.headers.authorization === 'Bearer fresh-token'
+          ? metaSuccess()
+          : { status: 401, body: fixture('meta/outbound/responses/error_190_expired_token.json') };
       const first = await send({ sessionId: sessions.meta, to, type: 'text', text: { body: 'one' } });
       await waitFor(async () => (await apiGet(t.app, `/v1/sessions/${sessions.meta}`)).body.sendHeld);
       const second = await send({ sessionId: sessions.meta, to, type: 'text', text: { body: 'two' } });
@@ -148,7 +225,10 @@ describe('outbound sending (e2e)', () => {
       expect((await message(first.body.id)).status).toBe('queued');
       expect((await message(second.body.id)).status).toBe('queued');
 
-      const patched = await request(t.app.getHttpServer()).patch(`/v1/sessions/${sessions.meta}`).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ credentials: { accessToken: 'fresh-token' } });
+      const patched = await request(t.app.getHttpServer())
+        .patch(`/v1/sessions/${sessions.meta}`)
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ credentials: { accessToken: 'fresh-token' } });
       expect(patched.status).toBe(200);
       expect(patched.body).toMatchObject({ hasCredentials: true, sendHeld: false, status: 'connected' });
       expect(JSON.stringify(patched.body)).not.toContain('fresh-token');
@@ -177,22 +257,40 @@ describe('outbound sending (e2e)', () => {
       expect(res.status).toBe(202);
       const sent = await settled(res.body.id);
       expect(sent).toMatchObject({ status: 'sent', externalId: 'f5b3cb53-b926-472d-9cb3-594b7f535f7b' });
-      expect(wablas.requests[0]).toMatchObject({ method: 'POST', path: '/api/v2/send-message', headers: { authorization: 'wablas-token.wablas-secret' } });
+      expect(wablas.requests[0]).toMatchObject({
+        method: 'POST',
+        path: '/api/v2/send-message',
+        headers: { authorization: 'wablas-token.wablas-secret' },
+      });
       expect(wablas.requests[0].body).toEqual({ data: [{ phone: sent.chatId, message: 'hello there' }] });
-      expect(Object.keys(fixture('wablas/outbound/v2_send_message.json').body.data[1])).toEqual(Object.keys(wablas.requests[0].body.data[0]));
+      expect(Object.keys(fixture('wablas/outbound/v2_send_message.json').body.data[1])).toEqual(
+        Object.keys(wablas.requests[0].body.data[0]),
+      );
     });
 
     it.each([
-      ['image', { type: 'image', image: { link: 'https://example.com/a.jpg', caption: 'Receipt' } }, { image: 'https://example.com/a.jpg', caption: 'Receipt' }],
+      [
+        'image',
+        { type: 'image', image: { link: 'https://example.com/a.jpg', caption: 'Receipt' } },
+        { image: 'https://example.com/a.jpg', caption: 'Receipt' },
+      ],
       ['video', { type: 'video', video: { link: 'https://example.com/a.mp4' } }, { video: 'https://example.com/a.mp4' }],
       ['audio', { type: 'audio', audio: { link: 'https://example.com/a.ogg' } }, { audio: 'https://example.com/a.ogg' }],
-      ['document', { type: 'document', document: { link: 'https://example.com/a.pdf', caption: 'Invoice' } }, { document: 'https://example.com/a.pdf', caption: 'Invoice' }],
+      [
+        'document',
+        { type: 'document', document: { link: 'https://example.com/a.pdf', caption: 'Invoice' } },
+        { document: 'https://example.com/a.pdf', caption: 'Invoice' },
+      ],
     ])('Wablas %s: POST /api/v2/send-%s by link, the answer id recorded', async (kind, body, item) => {
       const res = await send({ sessionId: sessions.wablas, to: '6281218444876', ...body });
       expect(res.status).toBe(202);
       const sent = await settled(res.body.id);
       expect(sent).toMatchObject({ status: 'sent', externalId: 'f5b3cb53-b926-472d-9cb3-594b7f535f7b' });
-      expect(wablas.requests[0]).toMatchObject({ method: 'POST', path: `/api/v2/send-${kind}`, headers: { authorization: 'wablas-token.wablas-secret' } });
+      expect(wablas.requests[0]).toMatchObject({
+        method: 'POST',
+        path: `/api/v2/send-${kind}`,
+        headers: { authorization: 'wablas-token.wablas-secret' },
+      });
       expect(wablas.requests[0].body).toEqual({ data: [{ phone: '6281218444876', ...item }] });
     });
 
@@ -222,32 +320,60 @@ describe('outbound sending (e2e)', () => {
     it.each([
       ['text', { type: 'text', text: { body: 'Hello World!' } }, 'send_message_string.json'],
       ['location', { type: 'location', location: { latitude: -6.2, longitude: 106.8, name: 'Jakarta' } }, 'send_message_Location.json'],
-      ['image by URL', { type: 'image', image: { link: 'https://api.qrserver.com/v1/create-qr-code/?size=150x150&data=Example' } }, 'send_message_MessageMediaFromURL.json'],
+      [
+        'image by URL',
+        { type: 'image', image: { link: 'https://api.qrserver.com/v1/create-qr-code/?size=150x150&data=Example' } },
+        'send_message_MessageMediaFromURL.json',
+      ],
     ])('wwebjs %s: POST /client/sendMessage/:sessionId with x-api-key, as the fixture', async (_n, body, file) => {
       const res = await send({ sessionId: sessions.wwebjs, to: '6281288888888', ...body });
       const sent = await settled(res.body.id);
       expect(sent).toMatchObject({ status: 'sent', externalId: 'true_6281288888888@c.us_3EB0C767D26A1D8D8C41' });
       const f = fixture(`wwebjs/api/requests/${file}`);
-      expect(wwebjs.requests[0]).toMatchObject({ method: 'POST', path: `/client/sendMessage/${WWEBJS_SESSION}`, headers: { 'x-api-key': TEST_ENV.WWEBJS_API_KEY } });
+      expect(wwebjs.requests[0]).toMatchObject({
+        method: 'POST',
+        path: `/client/sendMessage/${WWEBJS_SESSION}`,
+        headers: { 'x-api-key': TEST_ENV.WWEBJS_API_KEY },
+      });
       expect(wwebjs.requests[0].body).toEqual(f.body);
     });
 
     it('wwebjs reaction: POST /message/react/:sessionId with the target message id; recorded sent without an id of its own', async () => {
       const inbound = fixture('wwebjs/inbound/message_text.json');
       await postWwebjsNative(t.app, inbound);
-      const [target] = (await t.db.query(`SELECT id, external_id FROM messages WHERE session_id = $1 AND direction = 'in'`, [sessions.wwebjs])) as { id: string; external_id: string }[];
+      const [target] = (await t.db.query(`SELECT id, external_id FROM messages WHERE session_id = $1 AND direction = 'in'`, [
+        sessions.wwebjs,
+      ])) as { id: string; external_id: string }[];
       wwebjs.reply = () => ({ status: 200, body: { success: true, result: null } });
-      const res = await send({ sessionId: sessions.wwebjs, to: inbound.data.message.from, type: 'reaction', reaction: { messageId: target.id, emoji: '👍' } });
+      const res = await send({
+        sessionId: sessions.wwebjs,
+        to: inbound.data.message.from,
+        type: 'reaction',
+        reaction: { messageId: target.id, emoji: '👍' },
+      });
       expect(res.status).toBe(202);
       const sent = await settled(res.body.id);
       expect(sent).toMatchObject({ status: 'sent', externalId: null });
       expect(wwebjs.requests).toHaveLength(1);
-      expect(wwebjs.requests[0]).toMatchObject({ method: 'POST', path: `/message/react/${WWEBJS_SESSION}`, headers: { 'x-api-key': TEST_ENV.WWEBJS_API_KEY } });
+      expect(wwebjs.requests[0]).toMatchObject({
+        method: 'POST',
+        path: `/message/react/${WWEBJS_SESSION}`,
+        headers: { 'x-api-key': TEST_ENV.WWEBJS_API_KEY },
+      });
       expect(wwebjs.requests[0].body).toEqual({ chatId: inbound.data.message.from, messageId: target.external_id, reaction: '👍' });
 
       // The server's "Message not Found" (404) is permanent.
       wwebjs.reply = () => ({ status: 404, body: { success: false, error: 'Message not Found' } });
-      const gone = await settled((await send({ sessionId: sessions.wwebjs, to: inbound.data.message.from, type: 'reaction', reaction: { messageId: target.id, emoji: '' } })).body.id);
+      const gone = await settled(
+        (
+          await send({
+            sessionId: sessions.wwebjs,
+            to: inbound.data.message.from,
+            type: 'reaction',
+            reaction: { messageId: target.id, emoji: '' },
+          })
+        ).body.id,
+      );
       expect(gone).toMatchObject({ status: 'failed', error: { code: '404', title: 'Message not Found' } });
     });
 
@@ -277,7 +403,10 @@ describe('outbound sending (e2e)', () => {
     it('Idempotency-Key: same key and body → the first message, one send; another body → 409', async () => {
       const body = { sessionId: sessions.meta, to: '16505551234', type: 'text', text: { body: 'once' } };
       const a = await send(body, { 'Idempotency-Key': 'order-42' });
-      const b = await send({ text: { body: 'once' }, type: 'text', to: '16505551234', sessionId: sessions.meta }, { 'Idempotency-Key': 'order-42' });
+      const b = await send(
+        { text: { body: 'once' }, type: 'text', to: '16505551234', sessionId: sessions.meta },
+        { 'Idempotency-Key': 'order-42' },
+      );
       expect(a.status).toBe(202);
       expect(b.status).toBe(202);
       expect(b.headers['idempotent-replayed']).toBe('true');
@@ -296,7 +425,9 @@ describe('outbound sending (e2e)', () => {
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('SESSION_REQUIRED');
       expect(res.body.error.message).toContain('3 sessions are connected');
-      expect((await send({ sessionId: '00000000-0000-4000-8000-000000000000', to: '16505551234', type: 'text', text: { body: 'x' } })).status).toBe(404);
+      expect(
+        (await send({ sessionId: '00000000-0000-4000-8000-000000000000', to: '16505551234', type: 'text', text: { body: 'x' } })).status,
+      ).toBe(404);
     });
 
     it.each([
@@ -319,19 +450,33 @@ describe('outbound sending (e2e)', () => {
 
     it('seed s0 POST /api/wa/send_message and seed s2 POST /api/whatsapp/send answer their shapes and really send', async () => {
       await t.db.query(`UPDATE sessions SET status = 'disconnected' WHERE provider <> 'wablas'`);
-      const s0 = await request(t.app.getHttpServer()).post('/api/wa/send_message').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ phone: '6285137033257', message: 'Hello from Odoo' });
+      const s0 = await request(t.app.getHttpServer())
+        .post('/api/wa/send_message')
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ phone: '6285137033257', message: 'Hello from Odoo' });
       expect(s0.status).toBe(200);
       expect(s0.body).toEqual({ status: 'success', message: 'Message queued for sending', record_id: expect.any(Number) });
-      const s2 = await request(t.app.getHttpServer()).post('/api/whatsapp/send').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ to: '6281234567890', message: 'Hello from WhatsApp API!' });
+      const s2 = await request(t.app.getHttpServer())
+        .post('/api/whatsapp/send')
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ to: '6281234567890', message: 'Hello from WhatsApp API!' });
       expect(s2.status).toBe(200);
-      expect(s2.body).toEqual({ success: true, messageId: expect.any(String), to: '6281234567890@s.whatsapp.net', message: 'Hello from WhatsApp API!' });
+      expect(s2.body).toEqual({
+        success: true,
+        messageId: expect.any(String),
+        to: '6281234567890@s.whatsapp.net',
+        message: 'Hello from WhatsApp API!',
+      });
       await settled(String(s0.body.record_id));
       await settled(s2.body.messageId);
       expect(wablas.requests.map((r) => r.body.data[0])).toEqual([
         { phone: '6285137033257', message: 'Hello from Odoo' },
         { phone: '6281234567890', message: 'Hello from WhatsApp API!' },
       ]);
-      const bad = await request(t.app.getHttpServer()).post('/api/whatsapp/send').set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send({ to: '6281234567890' });
+      const bad = await request(t.app.getHttpServer())
+        .post('/api/whatsapp/send')
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .send({ to: '6281234567890' });
       expect(bad.status).toBe(400);
       expect(bad.body).toEqual({ error: expect.any(String), details: expect.any(String) });
     });
@@ -386,8 +531,21 @@ describe('outbound sending (e2e)', () => {
     it('rules: contains and regex, priority order, session filter; an invalid regex → 400 naming pattern', async () => {
       expect((await admin().post('/v1/auto-replies', { name: 'bad', matchType: 'regex', pattern: '(', reply: 'x' })).status).toBe(400);
       await admin().post('/v1/auto-replies', { name: 'hours', matchType: 'contains', pattern: 'OPEN', reply: 'We open at 9', priority: 1 });
-      await admin().post('/v1/auto-replies', { name: 'price', matchType: 'regex', pattern: '^(price|harga)\\b', reply: 'See our catalogue', priority: 5 });
-      await admin().post('/v1/auto-replies', { name: 'other session', matchType: 'contains', pattern: 'open', reply: 'never', priority: 9, sessionId: sessions.wablas });
+      await admin().post('/v1/auto-replies', {
+        name: 'price',
+        matchType: 'regex',
+        pattern: '^(price|harga)\\b',
+        reply: 'See our catalogue',
+        priority: 5,
+      });
+      await admin().post('/v1/auto-replies', {
+        name: 'other session',
+        matchType: 'contains',
+        pattern: 'open',
+        reply: 'never',
+        priority: 9,
+        sessionId: sessions.wablas,
+      });
       await postMeta(t.app, inbound('are you open today?', 'c'));
       await postMeta(t.app, inbound('Harga open berapa?', 'r', '16505550000'));
       await waitFor(async () => meta.requests.length === 2);
@@ -403,8 +561,14 @@ describe('outbound sending (e2e)', () => {
       await t.db.query(`UPDATE sessions SET send_held = true WHERE id = $1`, [sessions.meta]);
       const unstarted = (await q('claimed, not started')).body.id;
       const inDoubt = (await q('interrupted during the call')).body.id;
-      await t.db.query(`UPDATE outbox_jobs SET locked_by = 'dead-process', attempts = 1, lease_until = now() - interval '1 second' WHERE message_id = $1`, [unstarted]);
-      await t.db.query(`UPDATE outbox_jobs SET locked_by = 'dead-process', attempts = 1, lease_until = now() - interval '1 second', attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`, [inDoubt]);
+      await t.db.query(
+        `UPDATE outbox_jobs SET locked_by = 'dead-process', attempts = 1, lease_until = now() - interval '1 second' WHERE message_id = $1`,
+        [unstarted],
+      );
+      await t.db.query(
+        `UPDATE outbox_jobs SET locked_by = 'dead-process', attempts = 1, lease_until = now() - interval '1 second', attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,
+        [inDoubt],
+      );
       await t.db.query(`UPDATE sessions SET send_held = false WHERE id = $1`, [sessions.meta]);
       expect((await settled(unstarted)).status).toBe('sent');
       const doubtful = await settled(inDoubt);
@@ -416,7 +580,8 @@ describe('outbound sending (e2e)', () => {
 
   describe('retention', () => {
     it('the hourly sweep drops expired Idempotency-Key rows and week-old finished jobs; pending and recent ones stay', async () => {
-      const q = (body: string, key: string) => send({ sessionId: sessions.meta, to: '16505551234', type: 'text', text: { body } }, { 'Idempotency-Key': key });
+      const q = (body: string, key: string) =>
+        send({ sessionId: sessions.meta, to: '16505551234', type: 'text', text: { body } }, { 'Idempotency-Key': key });
       const old = (await q('old', 'k-old')).body.id;
       const fresh = (await q('fresh', 'k-fresh')).body.id;
       await waitFor(async () => meta.requests.length === 2);
@@ -429,7 +594,10 @@ describe('outbound sending (e2e)', () => {
 
       expect(await t.app.get(OutboxJanitor).sweep()).toEqual({ idempotencyKeys: 2, jobs: 1 });
       expect((await t.db.query(`SELECT key FROM idempotency_keys ORDER BY key`)).map((r: { key: string }) => r.key)).toEqual(['k-fresh']);
-      expect((await t.db.query(`SELECT message_id::text AS id FROM outbox_jobs ORDER BY id`)).map((r: { id: string }) => r.id)).toEqual([String(fresh), String(pending)]);
+      expect((await t.db.query(`SELECT message_id::text AS id FROM outbox_jobs ORDER BY id`)).map((r: { id: string }) => r.id)).toEqual([
+        String(fresh),
+        String(pending),
+      ]);
       // The message keeps its outcome; the expired key can be used again (a new message).
       expect((await message(old)).status).toBe('sent');
       const again = await q('old', 'k-old');

@@ -35,11 +35,45 @@ describe('statistics (e2e)', () => {
     await postMeta(t.app, at(withFreshIds(loadFixture('meta/inbound/image.json'), 'img'), now - 70));
     await postWablas(t.app, { ...loadFixture<Record<string, unknown>>('wablas/inbound/text_private.json'), timestamp: now - 60 });
     await postWablas(t.app, { ...loadFixture<Record<string, unknown>>('wablas/inbound/from_me_echo.json'), timestamp: now - 50 });
-    for (const [wamid, status] of [['wamid.out.ok', 'sent'], ['wamid.out.bad', 'sent']] as const) {
-      await insertOutboundMessage(t.db, { provider: 'meta', sessionExternalId: '106540352242922', externalId: wamid, to: '16505551234', status });
+    for (const [wamid, status] of [
+      ['wamid.out.ok', 'sent'],
+      ['wamid.out.bad', 'sent'],
+    ] as const) {
+      await insertOutboundMessage(t.db, {
+        provider: 'meta',
+        sessionExternalId: '106540352242922',
+        externalId: wamid,
+        to: '16505551234',
+        status,
+      });
     }
     await t.db.query(`UPDATE messages SET provider_timestamp = to_timestamp($1) WHERE external_id LIKE 'wamid.out.%'`, [now - 60]);
-    const status = (id: string, s: string, ts: number) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' }, statuses: [{ id, status: s, timestamp: String(ts), recipient_id: '16505551234', ...(s === 'failed' ? { errors: [{ code: 131026, title: 'Message undeliverable' }] } : {}) }] } }] }] });
+    const status = (id: string, s: string, ts: number) => ({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '1',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+                statuses: [
+                  {
+                    id,
+                    status: s,
+                    timestamp: String(ts),
+                    recipient_id: '16505551234',
+                    ...(s === 'failed' ? { errors: [{ code: 131026, title: 'Message undeliverable' }] } : {}),
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
     await postMeta(t.app, status('wamid.out.ok', 'delivered', now - 50));
     await postMeta(t.app, status('wamid.out.ok', 'read', now + 10));
     await postMeta(t.app, status('wamid.out.bad', 'failed', now - 55));
@@ -74,9 +108,30 @@ describe('statistics (e2e)', () => {
       await insertOutboundMessage(t.db, { provider: 'meta', sessionExternalId: '106540352242922', externalId: wamid, to: '16505559999' });
     }
     await t.db.query(`UPDATE messages SET provider_timestamp = to_timestamp($1) WHERE external_id LIKE 'wamid.past.%'`, [threeDaysAgo]);
-    const status = (id: string, s: string, ts: number) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' }, statuses: [{ id, status: s, timestamp: String(ts), recipient_id: '16505559999' }] } }] }] });
+    const status = (id: string, s: string, ts: number) => ({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '1',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+                statuses: [{ id, status: s, timestamp: String(ts), recipient_id: '16505559999' }],
+              },
+            },
+          ],
+        },
+      ],
+    });
     // Delivered after 4, 6 and 30 s (median 6); read after 100 and 200 s (median 150).
-    for (const [id, d, r] of [['wamid.past.1', 4, 100], ['wamid.past.2', 6, 200], ['wamid.past.3', 30, 0]] as const) {
+    for (const [id, d, r] of [
+      ['wamid.past.1', 4, 100],
+      ['wamid.past.2', 6, 200],
+      ['wamid.past.3', 30, 0],
+    ] as const) {
       await postMeta(t.app, status(id, 'delivered', threeDaysAgo + d));
       if (r) await postMeta(t.app, status(id, 'read', threeDaysAgo + r));
     }
@@ -93,21 +148,39 @@ describe('statistics (e2e)', () => {
     const recount = `SELECT wa_stats_day(provider_timestamp)::text AS day, session_id, direction, type, status, count(*)::int AS n FROM messages GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`;
     expect(await t.db.query(rolled)).toEqual(await t.db.query(recount));
     // A message moved to another day and type, then a whole conversation deleted (cascade): still equal.
-    await t.db.query(`UPDATE messages SET provider_timestamp = provider_timestamp - interval '2 days', type = 'image' WHERE external_id = 'wamid.past.3'`);
+    await t.db.query(
+      `UPDATE messages SET provider_timestamp = provider_timestamp - interval '2 days', type = 'image' WHERE external_id = 'wamid.past.3'`,
+    );
     await t.db.query(`DELETE FROM conversations WHERE chat_id = '16505550000'`);
     expect(await t.db.query(rolled)).toEqual(await t.db.query(recount));
     // Compaction folds past days into shard 0 and changes no figure.
     await t.db.query(`SELECT wa_stats_compact()`);
     expect(await t.db.query(rolled)).toEqual(await t.db.query(recount));
-    expect(await t.db.query(`SELECT count(*)::int AS n FROM message_stats_daily WHERE shard <> 0 AND day < wa_stats_day(now())`)).toEqual([{ n: 0 }]);
+    expect(await t.db.query(`SELECT count(*)::int AS n FROM message_stats_daily WHERE shard <> 0 AND day < wa_stats_day(now())`)).toEqual([
+      { n: 0 },
+    ]);
     const after = (await apiGet(t.app, `/v1/stats?from=${day}T00:00:00Z&to=${next}T00:00:00Z`)).body;
     expect(after.window.total).toBe(2);
     expect(after.delivery.medianSecondsToRead).toBe(150);
   });
 
-  it('seed s0 GET /api/wa/stats?days=30: exactly the seed\'s fields', async () => {
+  it("seed s0 GET /api/wa/stats?days=30: exactly the seed's fields", async () => {
     const res = await apiGet(t.app, '/api/wa/stats?days=30');
-    expect(res.body).toEqual({ status: 'success', total_messages: 9, incoming_messages: 6, outgoing_messages: 3, messages_last_30_days: 9, unique_contacts: 3 });
-    expect(Object.keys((await apiGet(t.app, '/api/wa/stats')).body)).toEqual(['status', 'total_messages', 'incoming_messages', 'outgoing_messages', 'messages_last_7_days', 'unique_contacts']);
+    expect(res.body).toEqual({
+      status: 'success',
+      total_messages: 9,
+      incoming_messages: 6,
+      outgoing_messages: 3,
+      messages_last_30_days: 9,
+      unique_contacts: 3,
+    });
+    expect(Object.keys((await apiGet(t.app, '/api/wa/stats')).body)).toEqual([
+      'status',
+      'total_messages',
+      'incoming_messages',
+      'outgoing_messages',
+      'messages_last_7_days',
+      'unique_contacts',
+    ]);
   });
 });

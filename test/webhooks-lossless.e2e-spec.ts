@@ -46,7 +46,11 @@ describe('nothing acknowledged is lost (e2e)', () => {
 
   it('two different text/plain bodies to the wwebjs webhook are two raw events with their own bytes', async () => {
     const post = (text: string) =>
-      request(t.app.getHttpServer()).post('/webhooks/wwebjs').set('x-api-key', TEST_ENV.WWEBJS_API_KEY).set('content-type', 'text/plain').send(text);
+      request(t.app.getHttpServer())
+        .post('/webhooks/wwebjs')
+        .set('x-api-key', TEST_ENV.WWEBJS_API_KEY)
+        .set('content-type', 'text/plain')
+        .send(text);
     expect((await post('first plain body')).status).toBe(200);
     expect((await post('second plain body')).status).toBe(200);
     const rows = await t.db.query(`SELECT dedupe_key, convert_from(raw_body, 'UTF8') AS raw, state FROM webhook_events ORDER BY id`);
@@ -76,11 +80,14 @@ function memoryOf(pid: number): { rss: number; peak: number } {
 function streamPost(port: number, path: string, size: number, headers: Record<string, string>): Promise<number> {
   const chunk = Buffer.alloc(1_048_576, 0x61);
   return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'content-length': String(size) } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      req.destroy();
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'content-length': String(size) } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      },
+    );
     req.on('error', () => resolve(0)); // the server may close the connection while we still write: refused
     let sent = 0;
     const write = () => {
@@ -103,7 +110,13 @@ describe('authenticate before buffering (e2e, a separate wa-hub process)', () =>
     const main = compileWaHub(join(ROOT, 'node_modules', '.cache', 'wa-hub-burst-test'));
     port = await freePort();
     // Its own in-memory database: this test measures the process, not the data.
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...TEST_ENV, PORT: String(port), DATA_DIR: 'memory://', LOG_LEVEL: 'error' };
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...TEST_ENV,
+      PORT: String(port),
+      DATA_DIR: 'memory://',
+      LOG_LEVEL: 'error',
+    };
     delete env.DATABASE_URL;
     delete env.DB_SCHEMA; // the worker's PostgreSQL schema, not for this embedded database
     child = fork(main, [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -128,7 +141,9 @@ describe('authenticate before buffering (e2e, a separate wa-hub process)', () =>
     const size = 19 * 1_048_576;
     const statuses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        streamPost(port, i % 2 ? '/v1/contacts/import' : '/webhooks/wwebjs', size, { 'content-type': i % 2 ? 'text/csv' : 'application/json' }),
+        streamPost(port, i % 2 ? '/v1/contacts/import' : '/webhooks/wwebjs', size, {
+          'content-type': i % 2 ? 'text/csv' : 'application/json',
+        }),
       ),
     );
     // 401 (or 429 once the failed-auth limit per IP is reached; 0 if the socket was closed under our writes).

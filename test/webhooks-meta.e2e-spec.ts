@@ -7,7 +7,17 @@ import { apiGet, postMeta, withFreshIds } from './helpers/http';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
-type MetaBody = { entry: { changes: { value: { metadata?: { phone_number_id: string }; messages?: { id: string; from: string; type: string }[]; statuses?: { id: string }[] } }[] }[] };
+type MetaBody = {
+  entry: {
+    changes: {
+      value: {
+        metadata?: { phone_number_id: string };
+        messages?: { id: string; from: string; type: string }[];
+        statuses?: { id: string }[];
+      };
+    }[];
+  }[];
+};
 
 const count = async (t: TestApp, table: string) => Number((await t.db.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
 const messageByExternalId = async (t: TestApp, externalId: string) => {
@@ -25,15 +35,22 @@ describe('Meta Cloud API webhooks (e2e)', () => {
 
   describe('GET verification handshake', () => {
     it('echoes hub.challenge as text/plain for subscribe + the configured token (meta.verification.get_subscribe_ok)', async () => {
-      const { query, expect: want } = loadFixture<{ query: Record<string, string>; expect: { body: string } }>('meta/verification/get_subscribe_ok.json');
-      const res = await request(t.app.getHttpServer()).get('/webhooks/meta').query({ ...query, 'hub.verify_token': TEST_ENV.META_VERIFY_TOKEN });
+      const { query, expect: want } = loadFixture<{ query: Record<string, string>; expect: { body: string } }>(
+        'meta/verification/get_subscribe_ok.json',
+      );
+      const res = await request(t.app.getHttpServer())
+        .get('/webhooks/meta')
+        .query({ ...query, 'hub.verify_token': TEST_ENV.META_VERIFY_TOKEN });
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       expect(res.text).toBe(want.body);
     });
 
     it.each([
-      ['wrong token (meta.verification.get_subscribe_bad_token)', loadFixture<{ query: Record<string, string> }>('meta/verification/get_subscribe_bad_token.json').query],
+      [
+        'wrong token (meta.verification.get_subscribe_bad_token)',
+        loadFixture<{ query: Record<string, string> }>('meta/verification/get_subscribe_bad_token.json').query,
+      ],
       ['wrong mode', { 'hub.mode': 'unsubscribe', 'hub.challenge': '1158201444', 'hub.verify_token': TEST_ENV.META_VERIFY_TOKEN }],
       ['no parameters', {}],
     ])('%s → 403, challenge not echoed', async (_name, query) => {
@@ -47,7 +64,7 @@ describe('Meta Cloud API webhooks (e2e)', () => {
   describe('signature', () => {
     const body = loadFixture('meta/inbound/contacts.json'); // non-ASCII names: escaped on the wire
 
-    it('accepts the signature over Meta\'s escaped wire bytes', async () => {
+    it("accepts the signature over Meta's escaped wire bytes", async () => {
       const res = await postMeta(t.app, body);
       expect(res.status).toBe(200);
       expect(await count(t, 'messages')).toBe(1);
@@ -91,7 +108,9 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     });
 
     it('the Node SDK signature vector matches our HMAC', async () => {
-      const v = loadFixture<{ vector: { appSecret: string; body: string; header: string } }>('meta/verification/x_hub_signature_256_vector.json').vector;
+      const v = loadFixture<{ vector: { appSecret: string; body: string; header: string } }>(
+        'meta/verification/x_hub_signature_256_vector.json',
+      ).vector;
       expect(metaSignature(v.appSecret, v.body)).toBe(v.header);
     });
   });
@@ -109,7 +128,14 @@ describe('Meta Cloud API webhooks (e2e)', () => {
         if (e.kind !== 'message') continue;
         const row = await messageByExternalId(t, e.message.externalId);
         expect(row, `message ${e.message.externalId}`).toBeDefined();
-        expect(row).toMatchObject({ provider: 'meta', direction: 'in', type: e.message.type, chatId: e.message.chatId, text: e.message.text ?? null, caption: e.message.caption ?? null });
+        expect(row).toMatchObject({
+          provider: 'meta',
+          direction: 'in',
+          type: e.message.type,
+          chatId: e.message.chatId,
+          text: e.message.text ?? null,
+          caption: e.message.caption ?? null,
+        });
       }
       const statusEvents = expected.filter((e) => e.kind === 'status').length;
       expect(await count(t, 'message_status_events')).toBe(statusEvents);
@@ -121,7 +147,8 @@ describe('Meta Cloud API webhooks (e2e)', () => {
       const distinct = new Set<string>();
       for (const f of fixtures) {
         const body = loadFixture<MetaBody>(f.file);
-        for (const c of body.entry.flatMap((e) => e.changes)) for (const m of c.value.messages ?? []) distinct.add(`${c.value.metadata?.phone_number_id}/${m.id}`);
+        for (const c of body.entry.flatMap((e) => e.changes))
+          for (const m of c.value.messages ?? []) distinct.add(`${c.value.metadata?.phone_number_id}/${m.id}`);
         expect((await postMeta(t.app, body)).status).toBe(200);
       }
       expect(await count(t, 'messages')).toBe(distinct.size);
@@ -152,18 +179,44 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     expect(sessions[0]).toMatchObject({ display_number: '15550783881', status: 'connected' });
     const convs = await apiGet(t.app, '/v1/conversations');
     expect(convs.body.data).toHaveLength(1);
-    expect(convs.body.data[0]).toMatchObject({ chatId: '16505551234', messageCount: 3, unreadCount: 3, contact: { phone: '16505551234', name: 'Sheena Nelson' }, lastMessagePreview: '👍' });
+    expect(convs.body.data[0]).toMatchObject({
+      chatId: '16505551234',
+      messageCount: 3,
+      unreadCount: 3,
+      contact: { phone: '16505551234', name: 'Sheena Nelson' },
+      lastMessagePreview: '👍',
+    });
   });
 
   describe('statuses', () => {
     const statusBody = (id: string, status: string, extra: Record<string, unknown> = {}) => ({
       object: 'whatsapp_business_account',
-      entry: [{ id: '1', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' }, statuses: [{ id, status, timestamp: '1700000000', recipient_id: '16505551234', ...extra }] } }] }],
+      entry: [
+        {
+          id: '1',
+          changes: [
+            {
+              field: 'messages',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+                statuses: [{ id, status, timestamp: '1700000000', recipient_id: '16505551234', ...extra }],
+              },
+            },
+          ],
+        },
+      ],
     });
 
     it('move forward only: read is not downgraded by a late delivered or failed (meta.inbound.status_read note)', async () => {
-      const id = await insertOutboundMessage(t.db, { provider: 'meta', sessionExternalId: '106540352242922', externalId: 'wamid.out1', to: '16505551234' });
-      for (const s of ['read', 'delivered', 'failed', 'sent']) expect((await postMeta(t.app, statusBody('wamid.out1', s))).status).toBe(200);
+      const id = await insertOutboundMessage(t.db, {
+        provider: 'meta',
+        sessionExternalId: '106540352242922',
+        externalId: 'wamid.out1',
+        to: '16505551234',
+      });
+      for (const s of ['read', 'delivered', 'failed', 'sent'])
+        expect((await postMeta(t.app, statusBody('wamid.out1', s))).status).toBe(200);
       expect((await apiGet(t.app, `/v1/messages/${id}`)).body.status).toBe('read');
       await postMeta(t.app, statusBody('wamid.out1', 'played'));
       expect((await apiGet(t.app, `/v1/messages/${id}`)).body.status).toBe('played');
@@ -172,7 +225,12 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     it('failed keeps code, title and detail (meta.inbound.status_failed_131047)', async () => {
       const fixture = loadFixture<MetaBody>('meta/inbound/status_failed_131047.json');
       const wamid = fixture.entry[0].changes[0].value.statuses![0].id;
-      const id = await insertOutboundMessage(t.db, { provider: 'meta', sessionExternalId: fixture.entry[0].changes[0].value.metadata!.phone_number_id, externalId: wamid, to: '5511111111111' });
+      const id = await insertOutboundMessage(t.db, {
+        provider: 'meta',
+        sessionExternalId: fixture.entry[0].changes[0].value.metadata!.phone_number_id,
+        externalId: wamid,
+        to: '5511111111111',
+      });
       expect((await postMeta(t.app, fixture)).status).toBe(200);
       const msg = (await apiGet(t.app, `/v1/messages/${id}`)).body;
       expect(msg.status).toBe('failed');
@@ -199,7 +257,12 @@ describe('Meta Cloud API webhooks (e2e)', () => {
     expect(res.body.state).toBe('failed');
     const list = await apiGet(t.app, '/v1/webhook-events?state=failed');
     expect(list.body.total).toBe(1);
-    expect(list.body.data[0]).toMatchObject({ provider: 'meta', state: 'failed', body: { object: 'instagram' }, error: expect.stringContaining('whatsapp_business_account') });
+    expect(list.body.data[0]).toMatchObject({
+      provider: 'meta',
+      state: 'failed',
+      body: { object: 'instagram' },
+      error: expect.stringContaining('whatsapp_business_account'),
+    });
   });
 
   it('a body over BODY_LIMIT_BYTES → 413 in our error shape, nothing stored', async () => {

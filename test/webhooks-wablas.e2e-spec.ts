@@ -47,7 +47,11 @@ describe('Wablas webhooks (e2e)', () => {
     const res = await postWablas(t.app, loadFixture('wablas/inbound/legacy_form_urlencoded.json'), { form: true });
     expect(res.status).toBe(200);
     const msgs = await apiGet(t.app, '/v1/messages');
-    expect(msgs.body.data[0]).toMatchObject({ externalId: '3A5C8E2F9B1D4A6C', text: 'test pesan lama', timestamp: new Date(1583134810 * 1000).toISOString() });
+    expect(msgs.body.data[0]).toMatchObject({
+      externalId: '3A5C8E2F9B1D4A6C',
+      text: 'test pesan lama',
+      timestamp: new Date(1583134810 * 1000).toISOString(),
+    });
   });
 
   it('isFromMe echo is outgoing; a tracking callback that came first still applies to it', async () => {
@@ -61,7 +65,7 @@ describe('Wablas webhooks (e2e)', () => {
     expect(conv).toMatchObject({ unreadCount: 0, messageCount: 1, lastMessageDirection: 'out' });
   });
 
-  it('a group message threads by group, not into the customer\'s 1:1 conversation', async () => {
+  it("a group message threads by group, not into the customer's 1:1 conversation", async () => {
     await postWablas(t.app, loadFixture('wablas/inbound/text_private.json'));
     await postWablas(t.app, loadFixture('wablas/inbound/text_group.json'));
     const convs = (await apiGet(t.app, '/v1/conversations')).body.data as { isGroup: boolean; subject: string | null }[];
@@ -87,7 +91,10 @@ describe('Wablas webhooks (e2e)', () => {
   });
 
   it('the secret may come as X-Webhook-Secret', async () => {
-    const res = await request(t.app.getHttpServer()).post('/webhooks/wablas').set('X-Webhook-Secret', TEST_ENV.WABLAS_WEBHOOK_SECRET).send(loadFixture('wablas/inbound/text_private.json'));
+    const res = await request(t.app.getHttpServer())
+      .post('/webhooks/wablas')
+      .set('X-Webhook-Secret', TEST_ENV.WABLAS_WEBHOOK_SECRET)
+      .send(loadFixture('wablas/inbound/text_private.json'));
     expect(res.status).toBe(200);
   });
 
@@ -99,7 +106,10 @@ describe('Wablas webhooks (e2e)', () => {
   });
 
   it('malformed JSON → 400 in our error shape', async () => {
-    const res = await request(t.app.getHttpServer()).post(`/webhooks/wablas?secret=${TEST_ENV.WABLAS_WEBHOOK_SECRET}`).set('Content-Type', 'application/json').send('{"id": ');
+    const res = await request(t.app.getHttpServer())
+      .post(`/webhooks/wablas?secret=${TEST_ENV.WABLAS_WEBHOOK_SECRET}`)
+      .set('Content-Type', 'application/json')
+      .send('{"id": ');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('MALFORMED_JSON');
   });

@@ -21,9 +21,16 @@ function readQr(png: Buffer | string): string | undefined {
 // The four ways a wwebjs server can reach us: two URL forms × two envelopes.
 const FORMS = [
   ['universal URL, native envelope + x-api-key', (t: TestApp, b: Native) => postWwebjsNative(t.app, b)],
-  ['per-session URL, native envelope + x-api-key', (t: TestApp, b: Native) => postWwebjsNative(t.app, { ...b, sessionId: undefined }, `/webhooks/wwebjs/${b.sessionId}`)],
+  [
+    'per-session URL, native envelope + x-api-key',
+    (t: TestApp, b: Native) => postWwebjsNative(t.app, { ...b, sessionId: undefined }, `/webhooks/wwebjs/${b.sessionId}`),
+  ],
   ['universal URL, seed envelope + X-Webhook-Signature', (t: TestApp, b: Native) => postWwebjsSeed(t.app, toSeedEnvelope(b))],
-  ['per-session URL, seed envelope + X-Webhook-Signature', (t: TestApp, b: Native) => postWwebjsSeed(t.app, { event: b.dataType, ...(b.data ? { data: b.data } : {}) }, `/webhooks/wwebjs/${b.sessionId}`)],
+  [
+    'per-session URL, seed envelope + X-Webhook-Signature',
+    (t: TestApp, b: Native) =>
+      postWwebjsSeed(t.app, { event: b.dataType, ...(b.data ? { data: b.data } : {}) }, `/webhooks/wwebjs/${b.sessionId}`),
+  ],
 ] as const;
 
 describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
@@ -45,15 +52,25 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
       const qr = fixture('qr');
       expect((await post(t, qr)).status).toBe(200);
       let { list, session } = await sessionByExternal();
-      expect(session).toMatchObject({ externalId: SESSION, status: 'qr', needsQR: true, hasQR: true, isConnected: false, isLoading: false, hasError: false });
+      expect(session).toMatchObject({
+        externalId: SESSION,
+        status: 'qr',
+        needsQR: true,
+        hasQR: true,
+        isConnected: false,
+        isLoading: false,
+        hasError: false,
+      });
       expect(list.summary).toMatchObject({ needsQR: 1, hasQR: 1, connected: 0, total: 1 });
       const detail = await apiGet(t.app, `/v1/sessions/${session.id}`);
       expect(readQr(detail.body.qrImage)).toBe((qr.data as { qr: string }).qr);
-      const png = await apiGet(t.app, `/v1/sessions/${session.id}/qr`).buffer(true).parse((res, cb) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+      const png = await apiGet(t.app, `/v1/sessions/${session.id}/qr`)
+        .buffer(true)
+        .parse((res, cb) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => cb(null, Buffer.concat(chunks)));
+        });
       expect(png.headers['content-type']).toBe('image/png');
       expect(readQr(png.body as Buffer)).toBe((qr.data as { qr: string }).qr);
 
@@ -69,7 +86,11 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
       expect((await apiGet(t.app, `/v1/sessions/${session.id}/qr`)).status).toBe(404);
 
       const history = await apiGet(t.app, `/v1/sessions/${session.id}/events`);
-      expect(history.body.data.map((e: { event: string; toStatus: string }) => `${e.event}:${e.toStatus}`)).toEqual(['ready:connected', 'authenticated:authenticated', 'qr:qr']);
+      expect(history.body.data.map((e: { event: string; toStatus: string }) => `${e.event}:${e.toStatus}`)).toEqual([
+        'ready:connected',
+        'authenticated:authenticated',
+        'qr:qr',
+      ]);
       expect(history.body.data[0].fromStatus).toBe('authenticated');
     });
   });
@@ -112,7 +133,12 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
     await postWwebjsNative(t.app, ack(1)); // late "sent" must not downgrade "read"
     const out = await apiGet(t.app, '/v1/messages?direction=out');
     expect(out.body.total).toBe(1);
-    expect(out.body.data[0]).toMatchObject({ provider: 'wwebjs', externalId: 'true_6281288888888@c.us_3EB0C767D26A1D8D8C41', status: 'read', text: 'Terima kasih, pesanan diproses' });
+    expect(out.body.data[0]).toMatchObject({
+      provider: 'wwebjs',
+      externalId: 'true_6281288888888@c.us_3EB0C767D26A1D8D8C41',
+      status: 'read',
+      text: 'Terima kasih, pesanan diproses',
+    });
     const conv = (await apiGet(t.app, '/v1/conversations')).body.data[0];
     expect(conv).toMatchObject({ messageCount: 2, unreadCount: 1, chatId: '6281288888888', contact: { name: 'Budi' } });
   });
@@ -126,10 +152,16 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
     await postWwebjsNative(t.app, fixture('media'));
     await postWwebjsNative(t.app, fixture('message_revoke_everyone'));
     expect(await count(t, 'messages')).toBe(3);
-    const rows = await t.db.query(`SELECT external_id, text, edits, deleted_at, reactions, media FROM messages ORDER BY provider_timestamp`);
+    const rows = await t.db.query(
+      `SELECT external_id, text, edits, deleted_at, reactions, media FROM messages ORDER BY provider_timestamp`,
+    );
     expect(rows[0]).toMatchObject({ text: 'Hello World! (edited)', edits: [{ text: 'Hello World!' }], deleted_at: expect.any(Date) });
     expect(rows.find((r: { external_id: string }) => r.external_id.startsWith('true_')).reactions).toEqual({ '6281288888888': '👍' });
-    expect(rows.find((r: { external_id: string }) => r.external_id.includes('C0FFEE')).media).toMatchObject({ mimeType: 'image/jpeg', size: 54005, stored: true });
+    expect(rows.find((r: { external_id: string }) => r.external_id.includes('C0FFEE')).media).toMatchObject({
+      mimeType: 'image/jpeg',
+      size: 54005,
+      stored: true,
+    });
     const [media] = await t.db.query(`SELECT mime_type, length(data) AS n FROM message_media`);
     expect(media.mime_type).toBe('image/jpeg');
     expect(Number(media.n)).toBeGreaterThan(0);
@@ -154,7 +186,11 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
       const universal = await postWwebjsNative(t.app, body);
       expect(universal.status, f.id).toBe(200);
       expect(universal.body.state, f.id).not.toBe('failed');
-      const perSession = await postWwebjsSeed(t.app, { event: body.dataType, ...(body.data ? { data: body.data } : {}) }, `/webhooks/wwebjs/other-session`);
+      const perSession = await postWwebjsSeed(
+        t.app,
+        { event: body.dataType, ...(body.data ? { data: body.data } : {}) },
+        `/webhooks/wwebjs/other-session`,
+      );
       expect(perSession.status, f.id).toBe(200);
     }
     expect(Number((await t.db.query(`SELECT count(*) AS n FROM webhook_events WHERE state = 'failed'`))[0].n)).toBe(0);
@@ -169,7 +205,11 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
       ['bad signature even with the right api key', { 'X-Webhook-Signature': 'sha256=zz', 'x-api-key': 'wwebjs-test-api-key' }],
     ])('%s → 401, nothing stored', async (_n, headers) => {
       for (const path of ['/webhooks/wwebjs', `/webhooks/wwebjs/${SESSION}`]) {
-        const res = await request(t.app.getHttpServer()).post(path).set('Content-Type', 'application/json').set(headers).send(JSON.stringify(fixture('qr')));
+        const res = await request(t.app.getHttpServer())
+          .post(path)
+          .set('Content-Type', 'application/json')
+          .set(headers)
+          .send(JSON.stringify(fixture('qr')));
         expect(res.status).toBe(401);
         expect(res.body.error.code).toBe('UNAUTHORIZED');
       }
@@ -179,7 +219,10 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
 
     it('GET on both routes answers availability', async () => {
       expect((await request(t.app.getHttpServer()).get('/webhooks/wwebjs')).body).toMatchObject({ success: true });
-      expect((await request(t.app.getHttpServer()).get(`/webhooks/wwebjs/${SESSION}`)).body).toMatchObject({ success: true, sessionId: SESSION });
+      expect((await request(t.app.getHttpServer()).get(`/webhooks/wwebjs/${SESSION}`)).body).toMatchObject({
+        success: true,
+        sessionId: SESSION,
+      });
     });
   });
 
@@ -193,7 +236,10 @@ describe('whatsapp-web.js webhooks and sessions (e2e)', () => {
   it('sessions list filters by provider, status and userId (set with PATCH)', async () => {
     await postWwebjsNative(t.app, fixture('ready'));
     const { session } = await sessionByExternal();
-    const patched = await request(t.app.getHttpServer()).patch(`/v1/sessions/${session.id}`).set('X-API-Key', 'test-admin-key-0123456789abcdef').send({ userId: 'user-456' });
+    const patched = await request(t.app.getHttpServer())
+      .patch(`/v1/sessions/${session.id}`)
+      .set('X-API-Key', 'test-admin-key-0123456789abcdef')
+      .send({ userId: 'user-456' });
     expect(patched.status).toBe(200);
     expect(patched.body.userId).toBe('user-456');
     expect((await apiGet(t.app, '/v1/sessions?userId=user-456')).body.total).toBe(1);

@@ -26,9 +26,15 @@ export class ApiKeysController {
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
   async create(@Body() dto: CreateApiKeyDto, @Req() req: Request): Promise<CreatedApiKeyResponseDto> {
     const expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
-    if (expiresAt && expiresAt.getTime() <= Date.now()) throw AppError.badRequest('expiresAt must be in the future', [{ field: 'expiresAt', errors: ['must be in the future'] }]);
+    if (expiresAt && expiresAt.getTime() <= Date.now())
+      throw AppError.badRequest('expiresAt must be in the future', [{ field: 'expiresAt', errors: ['must be in the future'] }]);
     const { key, secret } = await this.keys.create(dto.name, dto.scopes, dto.sessionIds ?? null, expiresAt);
-    await this.audit.record(req, 'api_key.created', { type: 'api_key', id: key.id }, { name: key.name, scopes: key.scopes, sessionIds: key.sessionIds, prefix: key.prefix });
+    await this.audit.record(
+      req,
+      'api_key.created',
+      { type: 'api_key', id: key.id },
+      { name: key.name, scopes: key.scopes, sessionIds: key.sessionIds, prefix: key.prefix },
+    );
     return { ...toDto(key), secret };
   }
 
@@ -65,5 +71,15 @@ export class ApiKeysController {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function toDto(k: ApiKeyEntity): ApiKeyResponseDto {
-  return { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, sessionIds: k.sessionIds, createdAt: k.createdAt.toISOString(), lastUsedAt: iso(k.lastUsedAt), expiresAt: iso(k.expiresAt), revokedAt: iso(k.revokedAt) };
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    sessionIds: k.sessionIds,
+    createdAt: k.createdAt.toISOString(),
+    lastUsedAt: iso(k.lastUsedAt),
+    expiresAt: iso(k.expiresAt),
+    revokedAt: iso(k.revokedAt),
+  };
 }

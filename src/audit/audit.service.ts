@@ -25,7 +25,12 @@ export class AuditService {
   constructor(private readonly repo: AuditRepository) {}
 
   /** Records `action` (e.g. `api_key.created`) on a target by the request's key. */
-  async record(req: Request, action: string, target: { type: string; id: string }, details: Record<string, unknown> | null = null): Promise<void> {
+  async record(
+    req: Request,
+    action: string,
+    target: { type: string; id: string },
+    details: Record<string, unknown> | null = null,
+  ): Promise<void> {
     const key = apiKeyOf(req);
     await this.repo.insert({
       actor_key_id: key?.id ?? null,

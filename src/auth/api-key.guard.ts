@@ -38,8 +38,6 @@ export function requiredScope(reflector: Reflector, context: ExecutionContext): 
   return reflector.getAllAndOverride<Scope>(SCOPE_KEY, [context.getHandler(), context.getClass()]) ?? 'admin';
 }
 
-
-
 /** The authenticated key of a request (set by {@link ApiKeyGuard}). */
 export function apiKeyOf(req: Request): AuthenticatedKey | undefined {
   return (req as Request & { apiKey?: AuthenticatedKey }).apiKey;

@@ -42,7 +42,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
       await this.keys
         .createQueryBuilder()
         .insert()
-        .values({ name: 'bootstrap admin (ADMIN_API_KEY)', prefix: this.config.ADMIN_API_KEY.slice(0, 8), keyHash: hashApiKey(this.config.ADMIN_API_KEY), scopes: ['admin', 'send', 'read'] })
+        .values({
+          name: 'bootstrap admin (ADMIN_API_KEY)',
+          prefix: this.config.ADMIN_API_KEY.slice(0, 8),
+          keyHash: hashApiKey(this.config.ADMIN_API_KEY),
+          scopes: ['admin', 'send', 'read'],
+        })
         .orIgnore()
         .execute();
       return;
@@ -57,9 +62,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
    * Creates a key.
    * @returns the stored row and the secret (`wah_` + 43 base64url characters, 256 bits), shown only here.
    */
-  async create(name: string, scopes: Scope[], sessionIds: string[] | null = null, expiresAt: Date | null = null): Promise<{ key: ApiKeyEntity; secret: string }> {
+  async create(
+    name: string,
+    scopes: Scope[],
+    sessionIds: string[] | null = null,
+    expiresAt: Date | null = null,
+  ): Promise<{ key: ApiKeyEntity; secret: string }> {
     const secret = `wah_${randomBytes(32).toString('base64url')}`;
-    const key = await this.keys.save(this.keys.create({ name, prefix: secret.slice(0, 12), keyHash: hashApiKey(secret), scopes, sessionIds, expiresAt }));
+    const key = await this.keys.save(
+      this.keys.create({ name, prefix: secret.slice(0, 12), keyHash: hashApiKey(secret), scopes, sessionIds, expiresAt }),
+    );
     return { key, secret };
   }
 

@@ -21,6 +21,12 @@ export class ApiThrottlerGuard extends ThrottlerGuard {
 
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const retryAfter = Math.max(1, Math.ceil(detail.timeToBlockExpire));
-    throw new AppError(429, 'RATE_LIMITED', `Rate limit of ${detail.limit} requests per minute exceeded; retry in ${retryAfter} s`, undefined, { 'Retry-After': String(retryAfter) });
+    throw new AppError(
+      429,
+      'RATE_LIMITED',
+      `Rate limit of ${detail.limit} requests per minute exceeded; retry in ${retryAfter} s`,
+      undefined,
+      { 'Retry-After': String(retryAfter) },
+    );
   }
 }

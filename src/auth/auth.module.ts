@@ -24,12 +24,19 @@ import { FailedAuthLimiter } from './failed-auth-limiter';
           send: config.RATE_LIMIT_SEND_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
           admin: config.RATE_LIMIT_ADMIN_PER_MINUTE ?? config.RATE_LIMIT_PER_MINUTE,
         };
-        return { throttlers: [{ name: 'default', ttl: 60_000, limit: (ctx: ExecutionContext) => perScope[requiredScope(reflector, ctx)] }] };
+        return {
+          throttlers: [{ name: 'default', ttl: 60_000, limit: (ctx: ExecutionContext) => perScope[requiredScope(reflector, ctx)] }],
+        };
       },
     }),
   ],
   // Guard order matters: the key is authenticated first, so the throttler can count per key.
-  providers: [ApiKeysService, FailedAuthLimiter, { provide: APP_GUARD, useClass: ApiKeyGuard }, { provide: APP_GUARD, useClass: ApiThrottlerGuard }],
+  providers: [
+    ApiKeysService,
+    FailedAuthLimiter,
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_GUARD, useClass: ApiThrottlerGuard },
+  ],
   exports: [ApiKeysService, FailedAuthLimiter],
 })
 export class AuthModule {}

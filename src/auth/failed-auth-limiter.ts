@@ -22,7 +22,13 @@ export class FailedAuthLimiter {
     const now = Date.now();
     if (w && w.resetAt > now && w.count >= this.config.AUTH_FAILURES_PER_MINUTE) {
       const retryAfter = Math.ceil((w.resetAt - now) / 1000);
-      throw new AppError(HttpStatus.TOO_MANY_REQUESTS, 'RATE_LIMITED', `Too many failed authentications from this address; retry in ${retryAfter} s`, undefined, { 'Retry-After': String(retryAfter) });
+      throw new AppError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'RATE_LIMITED',
+        `Too many failed authentications from this address; retry in ${retryAfter} s`,
+        undefined,
+        { 'Retry-After': String(retryAfter) },
+      );
     }
   }
 

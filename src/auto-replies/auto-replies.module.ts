@@ -6,5 +6,9 @@ import { AutoRepliesController } from './auto-replies.controller';
 import { AutoRepliesService } from './auto-replies.service';
 import { AutoRepliesRepository } from './auto-replies.repository';
 
-@Module({ imports: [AuditModule, SendingModule, IngestModule], controllers: [AutoRepliesController], providers: [AutoRepliesRepository, AutoRepliesService] })
+@Module({
+  imports: [AuditModule, SendingModule, IngestModule],
+  controllers: [AutoRepliesController],
+  providers: [AutoRepliesRepository, AutoRepliesService],
+})
 export class AutoRepliesModule {}

@@ -41,10 +41,17 @@ export class AutoRepliesService implements OnModuleInit {
     if (rules.length === 0) return;
     const messages = await this.repo.inboundTexts(messageIds);
     for (const m of messages) {
-      const rule = rules.find((r) => (!r.session_id || r.session_id === m.session_id) && (!m.is_group || r.include_groups) && matches(r, m.text));
+      const rule = rules.find(
+        (r) => (!r.session_id || r.session_id === m.session_id) && (!m.is_group || r.include_groups) && matches(r, m.text),
+      );
       if (!rule) continue;
       try {
-        await this.sending.send({ sessionId: m.session_id, to: m.chat_id, type: 'text', text: { body: rule.reply } }, undefined, undefined, String(m.id));
+        await this.sending.send(
+          { sessionId: m.session_id, to: m.chat_id, type: 'text', text: { body: rule.reply } },
+          undefined,
+          undefined,
+          String(m.id),
+        );
       } catch (e) {
         // Already answered (a retried webhook) is expected; anything else is worth a line.
         const err = e as AppError & { driverError?: { code?: string } };
@@ -68,8 +75,15 @@ export class AutoRepliesService implements OnModuleInit {
   async create(dto: CreateAutoReplyDto): Promise<AutoReplyResponseDto> {
     checkPattern(dto.matchType, dto.pattern);
     const row = await this.repo.insert({
-      name: dto.name, match_type: dto.matchType, pattern: dto.pattern, case_insensitive: dto.caseInsensitive ?? true, reply: dto.reply,
-      session_id: dto.sessionId ?? null, include_groups: dto.includeGroups ?? false, enabled: dto.enabled ?? true, priority: dto.priority ?? 0,
+      name: dto.name,
+      match_type: dto.matchType,
+      pattern: dto.pattern,
+      case_insensitive: dto.caseInsensitive ?? true,
+      reply: dto.reply,
+      session_id: dto.sessionId ?? null,
+      include_groups: dto.includeGroups ?? false,
+      enabled: dto.enabled ?? true,
+      priority: dto.priority ?? 0,
     });
     this.rules = undefined;
     return toDto(row);
@@ -89,10 +103,15 @@ export class AutoRepliesService implements OnModuleInit {
   async update(id: string, dto: UpdateAutoReplyDto): Promise<AutoReplyResponseDto> {
     const cur = await this.row(id);
     const next: AutoReplyFields = {
-      name: dto.name ?? cur.name, match_type: dto.matchType ?? cur.match_type, pattern: dto.pattern ?? cur.pattern,
-      case_insensitive: dto.caseInsensitive ?? cur.case_insensitive, reply: dto.reply ?? cur.reply,
-      session_id: dto.sessionId !== undefined ? dto.sessionId : cur.session_id, include_groups: dto.includeGroups ?? cur.include_groups,
-      enabled: dto.enabled ?? cur.enabled, priority: dto.priority ?? cur.priority,
+      name: dto.name ?? cur.name,
+      match_type: dto.matchType ?? cur.match_type,
+      pattern: dto.pattern ?? cur.pattern,
+      case_insensitive: dto.caseInsensitive ?? cur.case_insensitive,
+      reply: dto.reply ?? cur.reply,
+      session_id: dto.sessionId !== undefined ? dto.sessionId : cur.session_id,
+      include_groups: dto.includeGroups ?? cur.include_groups,
+      enabled: dto.enabled ?? cur.enabled,
+      priority: dto.priority ?? cur.priority,
     };
     checkPattern(next.match_type, next.pattern);
     const row = await this.repo.update(id, next);
@@ -130,7 +149,9 @@ function checkPattern(matchType: string, pattern: string): void {
   try {
     new RegExp(pattern, 'u');
   } catch (e) {
-    throw AppError.badRequest(`pattern is not a valid regular expression: ${(e as Error).message}`, [{ field: 'pattern', errors: ['invalid regular expression'] }]);
+    throw AppError.badRequest(`pattern is not a valid regular expression: ${(e as Error).message}`, [
+      { field: 'pattern', errors: ['invalid regular expression'] },
+    ]);
   }
 }
 
@@ -144,8 +165,17 @@ export function matches(r: Pick<CompiledRule, 'match_type' | 'pattern' | 'case_i
 
 function toDto(r: AutoReplyRow): AutoReplyResponseDto {
   return {
-    id: r.id, name: r.name, matchType: r.match_type, pattern: r.pattern, caseInsensitive: r.case_insensitive, reply: r.reply,
-    sessionId: r.session_id ?? null, includeGroups: r.include_groups, enabled: r.enabled, priority: r.priority,
-    createdAt: toIso(r.created_at)!, updatedAt: toIso(r.updated_at)!,
+    id: r.id,
+    name: r.name,
+    matchType: r.match_type,
+    pattern: r.pattern,
+    caseInsensitive: r.case_insensitive,
+    reply: r.reply,
+    sessionId: r.session_id ?? null,
+    includeGroups: r.include_groups,
+    enabled: r.enabled,
+    priority: r.priority,
+    createdAt: toIso(r.created_at)!,
+    updatedAt: toIso(r.updated_at)!,
   };
 }

@@ -41,11 +41,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
 /** Maps any thrown value to an HTTP status and our error body. */
 export function toErrorBody(exception: unknown, requestId: string): { status: number; body: ErrorBody } {
   if (exception instanceof AppError) {
-    return { status: exception.status, body: { error: { code: exception.code, message: exception.message, details: exception.details }, requestId } };
+    return {
+      status: exception.status,
+      body: { error: { code: exception.code, message: exception.message, details: exception.details }, requestId },
+    };
   }
   // body-parser errors (bad JSON, too large, bad charset) carry a `type`; Nest wraps them with them as `cause`.
-  const parserError = (exception instanceof HttpException ? exception.cause : exception) as { status?: number; type?: string; message?: string } | undefined;
-  if (typeof parserError?.type === 'string' && typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+  const parserError = (exception instanceof HttpException ? exception.cause : exception) as
+    { status?: number; type?: string; message?: string } | undefined;
+  if (
+    typeof parserError?.type === 'string' &&
+    typeof parserError.status === 'number' &&
+    parserError.status >= 400 &&
+    parserError.status < 500
+  ) {
     const malformed = parserError.type === 'entity.parse.failed';
     return {
       status: parserError.status,
@@ -69,9 +78,13 @@ export function toErrorBody(exception: unknown, requestId: string): { status: nu
   }
   // A value PostgreSQL refuses as data (SQLSTATE class 22: bad encoding, out of range, invalid syntax for the
   // type) came from the client: 400, without echoing the database's message.
-  const sqlState = (exception as { driverError?: { code?: unknown }; code?: unknown })?.driverError?.code ?? (exception as { code?: unknown })?.code;
+  const sqlState =
+    (exception as { driverError?: { code?: unknown }; code?: unknown })?.driverError?.code ?? (exception as { code?: unknown })?.code;
   if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
-    return { status: HttpStatus.BAD_REQUEST, body: { error: { code: 'VALIDATION_FAILED', message: 'A value in the request is not valid' }, requestId } };
+    return {
+      status: HttpStatus.BAD_REQUEST,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'A value in the request is not valid' }, requestId },
+    };
   }
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'INTERNAL', message: 'Internal server error' }, requestId } };
 }

@@ -40,7 +40,9 @@ export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Pr
   let totalExact = true;
   if (o.total) total = await o.total();
   else {
-    const counted = Number((await db.query(`SELECT count(*)::int AS n FROM (SELECT 1 ${o.from} ${o.where} LIMIT ${COUNT_CAP + 1}) x`, o.where.params))[0].n);
+    const counted = Number(
+      (await db.query(`SELECT count(*)::int AS n FROM (SELECT 1 ${o.from} ${o.where} LIMIT ${COUNT_CAP + 1}) x`, o.where.params))[0].n,
+    );
     totalExact = counted <= COUNT_CAP;
     total = Math.min(counted, COUNT_CAP);
   }
@@ -62,6 +64,9 @@ export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Pr
     totalExact,
     limit,
     offset,
-    nextCursor: rows.length > limit && last ? encodeCursor({ at: new Date((o.sortValue(last) as string) ?? 0).toISOString(), id: String(last.id) }) : null,
+    nextCursor:
+      rows.length > limit && last
+        ? encodeCursor({ at: new Date((o.sortValue(last) as string) ?? 0).toISOString(), id: String(last.id) })
+        : null,
   };
 }

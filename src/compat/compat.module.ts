@@ -35,6 +35,10 @@ export class CompatModule implements OnModuleInit {
   onModuleInit(): void {
     this.edge.protect({ paths: ['/api/wa/webhook'], guards: [this.wablas] });
     // Seed s1/s4's universal and per-session wwebjs webhook is also seed s3's Meta URL (provider chosen by body).
-    this.edge.protect({ paths: ['/api/whatsapp/webhook'], guards: [this.wwebjs, this.meta], bodyLimit: this.config.WWEBJS_BODY_LIMIT_BYTES });
+    this.edge.protect({
+      paths: ['/api/whatsapp/webhook'],
+      guards: [this.wwebjs, this.meta],
+      bodyLimit: this.config.WWEBJS_BODY_LIMIT_BYTES,
+    });
   }
 }

@@ -39,10 +39,16 @@ export class DjangoMetaCompatController {
     const phone = typeof q.phone === 'string' && q.phone ? this.contacts.phone(q.phone) : undefined;
     let type: string | undefined;
     if (q.type !== undefined) {
-      if (typeof q.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(q.type)) throw AppError.badRequest(`type must be one of ${MESSAGE_TYPES.join(', ')}`);
+      if (typeof q.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(q.type))
+        throw AppError.badRequest(`type must be one of ${MESSAGE_TYPES.join(', ')}`);
       type = q.type;
     }
-    const limit = q.limit === undefined ? 100 : typeof q.limit === 'string' && /^\d{1,6}$/.test(q.limit) ? Math.min(Math.max(Number(q.limit), 1), 1000) : NaN;
+    const limit =
+      q.limit === undefined
+        ? 100
+        : typeof q.limit === 'string' && /^\d{1,6}$/.test(q.limit)
+          ? Math.min(Math.max(Number(q.limit), 1), 1000)
+          : NaN;
     if (Number.isNaN(limit)) throw AppError.badRequest('limit must be a positive integer');
     const rows = await this.messagesService.recentSummaries({ phone, type }, limit, apiKeyOf(req));
     return rows.map((r) => ({
@@ -52,7 +58,7 @@ export class DjangoMetaCompatController {
       from_name: r.direction === 'in' ? (r.contact_name ?? null) : null,
       phone_number: r.chat_id,
       message_type: r.type,
-      text_body: (r.text ?? r.caption) ?? null,
+      text_body: r.text ?? r.caption ?? null,
       direction: r.direction,
       status: r.status,
       is_read: r.direction === 'out' || r.read_at !== null,
@@ -78,7 +84,7 @@ export class DjangoMetaCompatController {
   @Post('mark-read')
   @HttpCode(200)
   @ApiKeyAuth('send')
-  @ApiOperation({ summary: 'Mark a contact\'s conversations read (seed s3)' })
+  @ApiOperation({ summary: "Mark a contact's conversations read (seed s3)" })
   @ApiOkResponse({ type: DjangoMarkReadResponseDto })
   async markRead(@Body() body: DjangoMarkReadDto, @Req() req: Request): Promise<DjangoMarkReadResponseDto> {
     const phone = this.contacts.phone(body.phone_number, 'phone_number');

@@ -42,8 +42,17 @@ export class FlaskBaileysCompatController {
   @ApiKeyAuth('send')
   @ApiOperation({ summary: 'Send a text (seed s2 shape)' })
   @ApiOkResponse({ type: FlaskSendAckDto })
-  async send(@Body() body: FlaskSendDto, @Headers('idempotency-key') idempotencyKey: string | undefined, @Req() req: Request): Promise<FlaskSendAckDto> {
+  async send(
+    @Body() body: FlaskSendDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: Request,
+  ): Promise<FlaskSendAckDto> {
     const { message } = await this.sending.send({ to: body.to, type: 'text', text: { body: body.message } }, apiKeyOf(req), idempotencyKey);
-    return { success: true, messageId: message.id, to: message.chatId.includes('@') ? message.chatId : `${message.chatId}@s.whatsapp.net`, message: body.message };
+    return {
+      success: true,
+      messageId: message.id,
+      to: message.chatId.includes('@') ? message.chatId : `${message.chatId}@s.whatsapp.net`,
+      message: body.message,
+    };
   }
 }

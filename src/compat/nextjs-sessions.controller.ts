@@ -21,9 +21,19 @@ import { IncomingWebhook } from '../ingest/incoming-webhook';
 type RawRequest = Request & { rawBody?: Buffer };
 // Seed s4's status names (its state machine) for wa-hub's canonical ones (src/domain/session-status.ts); the
 // others (connecting, loading, authenticated, auth_failure, error, unknown) have the same name in both.
-const TO_SEED_STATUS: Record<string, string> = { qr: 'qr_generated', connected: 'session_connected', disconnected: 'session_not_connected', logged_out: 'session_not_connected' };
+const TO_SEED_STATUS: Record<string, string> = {
+  qr: 'qr_generated',
+  connected: 'session_connected',
+  disconnected: 'session_not_connected',
+  logged_out: 'session_not_connected',
+};
 // Its list filter takes its own names and the short ones its example uses (`?status=connected`).
-const FROM_SEED_STATUS: Record<string, string[]> = { qr_generated: ['qr'], session_connected: ['connected'], session_not_connected: ['disconnected', 'logged_out'], disconnected: ['disconnected', 'logged_out'] };
+const FROM_SEED_STATUS: Record<string, string[]> = {
+  qr_generated: ['qr'],
+  session_connected: ['connected'],
+  session_not_connected: ['disconnected', 'logged_out'],
+  disconnected: ['disconnected', 'logged_out'],
+};
 const seedStatusFilter = (status: string): string[] => FROM_SEED_STATUS[status] ?? [status];
 
 /**
@@ -107,7 +117,10 @@ export class NextjsSessionsCompatController {
   @ApiQuery({ name: 'status', required: false })
   @ApiOkResponse({ type: SeedSessionListDto })
   async listRealtime(@Query('userId') userId: unknown, @Query('status') status: unknown, @Req() req: Request): Promise<SeedSessionListDto> {
-    const filters = { userId: typeof userId === 'string' && userId ? userId : undefined, status: typeof status === 'string' && status ? seedStatusFilter(status) : undefined };
+    const filters = {
+      userId: typeof userId === 'string' && userId ? userId : undefined,
+      status: typeof status === 'string' && status ? seedStatusFilter(status) : undefined,
+    };
     const key = apiKeyOf(req);
     const { connected, disconnected, loading, needsQR, error, total } = await this.sessions.summary(this.sessions.filters(filters, key));
     const rows = await this.sessions.listRows(filters, key);
@@ -115,12 +128,22 @@ export class NextjsSessionsCompatController {
       const s = toSeedSession(r);
       return { ...s, hasQR: s.qr !== null, lastUpdated: s.updatedAt };
     });
-    return { success: true, data, summary: { connected, disconnected, loading, needsQR, error, total }, timestamp: new Date().toISOString() };
+    return {
+      success: true,
+      data,
+      summary: { connected, disconnected, loading, needsQR, error, total },
+      timestamp: new Date().toISOString(),
+    };
   }
 
   private ack(req: Request, pathSessionId?: string): SeedWebhookAckDto {
     const body = isObj(req.body) ? req.body : {};
-    return { success: true, message: 'Webhook processed successfully', event: str(body.event) ?? str(body.dataType) ?? null, sessionId: pathSessionId ?? str(body.sessionId) ?? null };
+    return {
+      success: true,
+      message: 'Webhook processed successfully',
+      event: str(body.event) ?? str(body.dataType) ?? null,
+      sessionId: pathSessionId ?? str(body.sessionId) ?? null,
+    };
   }
 }
 

@@ -11,7 +11,14 @@ import { IngestService } from '../ingest/ingest.service';
 import { WablasSecretGuard } from '../providers/wablas/wablas-secret.guard';
 import { ingestWablas } from '../providers/wablas/wablas-webhook.controller';
 import { WablasNormalizer } from '../providers/wablas/wablas.normalizer';
-import { OdooConversationDto, OdooHistoryDto, OdooMessageDto, OdooSendAckDto, OdooSendMessageDto, OdooWebhookAckDto } from './odoo-wablas.dto';
+import {
+  OdooConversationDto,
+  OdooHistoryDto,
+  OdooMessageDto,
+  OdooSendAckDto,
+  OdooSendMessageDto,
+  OdooWebhookAckDto,
+} from './odoo-wablas.dto';
 import { SendingService } from '../sending/sending.service';
 import { ODOO_ERRORS } from './seed-error.filter';
 
@@ -40,8 +47,16 @@ export class OdooWablasCompatController {
   @ApiKeyAuth('send')
   @ApiOperation({ summary: 'Send a text (seed s0 shape)' })
   @ApiOkResponse({ type: OdooSendAckDto })
-  async sendMessage(@Body() body: OdooSendMessageDto, @Headers('idempotency-key') idempotencyKey: string | undefined, @Req() req: Request): Promise<OdooSendAckDto> {
-    const { message } = await this.sending.send({ to: body.phone, type: 'text', text: { body: body.message } }, apiKeyOf(req), idempotencyKey);
+  async sendMessage(
+    @Body() body: OdooSendMessageDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: Request,
+  ): Promise<OdooSendAckDto> {
+    const { message } = await this.sending.send(
+      { to: body.phone, type: 'text', text: { body: body.message } },
+      apiKeyOf(req),
+      idempotencyKey,
+    );
     return { status: 'success', message: 'Message queued for sending', record_id: Number(message.id) };
   }
 
@@ -56,7 +71,11 @@ export class OdooWablasCompatController {
   async webhook(@Req() req: Request & { rawBody?: Buffer }): Promise<OdooWebhookAckDto> {
     const result = await ingestWablas(this.ingest, this.normalizer, req);
     const id = result.messageIds[0];
-    return { status: 'success', message: result.state === 'failed' ? 'Payload stored, not understood' : 'Message received', record_id: id ? Number(id) : null };
+    return {
+      status: 'success',
+      message: result.state === 'failed' ? 'Payload stored, not understood' : 'Message received',
+      record_id: id ? Number(id) : null,
+    };
   }
 
   /** All messages, newest first: `limit` default 100, at most 1000; `offset` default 0; optional `phone`. */
@@ -82,7 +101,19 @@ export class OdooWablasCompatController {
   @ApiKeyAuth('read')
   @ApiOperation({ summary: 'Statistics (seed s0 shape)' })
   @ApiQuery({ name: 'days', required: false, example: 30 })
-  @ApiOkResponse({ schema: { type: 'object', example: { status: 'success', total_messages: 82, incoming_messages: 45, outgoing_messages: 37, messages_last_30_days: 82, unique_contacts: 12 } } })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      example: {
+        status: 'success',
+        total_messages: 82,
+        incoming_messages: 45,
+        outgoing_messages: 37,
+        messages_last_30_days: 82,
+        unique_contacts: 12,
+      },
+    },
+  })
   async stats(@Query() q: Record<string, unknown>, @Req() req: Request): Promise<OdooStats> {
     const days = intParam(q.days, 7, 'days');
     if (days < 1 || days > 3660) throw AppError.badRequest('Invalid parameter: days must be between 1 and 3660');
@@ -113,11 +144,18 @@ export class OdooWablasCompatController {
 }
 
 /** Seed s0's stats shape; the window key carries the day count (`messages_last_30_days`). */
-export type OdooStats = { status: string; total_messages: number; incoming_messages: number; outgoing_messages: number; unique_contacts: number } & Record<string, number | string>;
+export type OdooStats = {
+  status: string;
+  total_messages: number;
+  incoming_messages: number;
+  outgoing_messages: number;
+  unique_contacts: number;
+} & Record<string, number | string>;
 
 function intParam(value: unknown, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
-  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw AppError.badRequest(`Invalid parameter: ${name} must be a non-negative integer`);
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value))
+    throw AppError.badRequest(`Invalid parameter: ${name} must be a non-negative integer`);
   return Number(value);
 }
 
@@ -133,7 +171,7 @@ function toOdooMessage(r: MessageHistoryRow): OdooMessageDto {
     time: new Date(r.provider_timestamp).toISOString().slice(0, 19).replace('T', ' '),
     sender_number: r.chat_id,
     sender_name: r.name,
-    message: (r.text ?? r.caption) ?? '',
+    message: r.text ?? r.caption ?? '',
     direction: r.direction,
   };
 }

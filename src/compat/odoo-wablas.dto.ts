@@ -42,9 +42,9 @@ export class OdooConversationDto {
 export class OdooWebhookAckDto {
   @ApiProperty({ example: 'success' }) status: string;
   @ApiProperty({ example: 'Message received' }) message: string;
-  @ApiProperty({ example: 76, nullable: true, description: 'Id of the stored message (null for tracking callbacks)' }) record_id: number | null;
+  @ApiProperty({ example: 76, nullable: true, description: 'Id of the stored message (null for tracking callbacks)' }) record_id:
+    number | null;
 }
-
 
 /** Seed s0 `POST /api/wa/send_message` body. */
 export class OdooSendMessageDto {

@@ -1,8 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : Number(value);
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -203,7 +202,9 @@ export class AppConfig {
   /** Session used by POST /v1/messages without `sessionId` (wa-hub session id); else the only connected one. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'DEFAULT_SESSION_ID must be a wa-hub session id (UUID)' })
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: 'DEFAULT_SESSION_ID must be a wa-hub session id (UUID)',
+  })
   DEFAULT_SESSION_ID?: string;
 
   /** Messages per second per session (Meta's default throughput is 80/s). */
@@ -256,7 +257,21 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_KEY', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'WABLAS_WEBHOOK_SECRET', 'WWEBJS_WEBHOOK_SECRET', 'WWEBJS_API_KEY', 'RATE_LIMIT_READ_PER_MINUTE', 'RATE_LIMIT_SEND_PER_MINUTE', 'RATE_LIMIT_ADMIN_PER_MINUTE', 'CORS_ORIGINS', 'DEFAULT_PHONE_REGION']) {
+  for (const key of [
+    ...known,
+    'DATABASE_URL',
+    'ADMIN_API_KEY',
+    'META_APP_SECRET',
+    'META_VERIFY_TOKEN',
+    'WABLAS_WEBHOOK_SECRET',
+    'WWEBJS_WEBHOOK_SECRET',
+    'WWEBJS_API_KEY',
+    'RATE_LIMIT_READ_PER_MINUTE',
+    'RATE_LIMIT_SEND_PER_MINUTE',
+    'RATE_LIMIT_ADMIN_PER_MINUTE',
+    'CORS_ORIGINS',
+    'DEFAULT_PHONE_REGION',
+  ]) {
     if (env[key] !== undefined) picked[key] = env[key];
   }
   const config = plainToInstance(AppConfig, picked);

@@ -4,7 +4,14 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
-import { ContactPageDto, ContactResponseDto, CreateContactDto, ImportContactsResponseDto, ListContactsQueryDto, UpdateContactDto } from './contact.dto';
+import {
+  ContactPageDto,
+  ContactResponseDto,
+  CreateContactDto,
+  ImportContactsResponseDto,
+  ListContactsQueryDto,
+  UpdateContactDto,
+} from './contact.dto';
 import { ContactsService } from './contacts.service';
 
 /** The contact book. Reads need `read`; writes and imports `admin`. */
@@ -32,11 +39,23 @@ export class ContactsController {
   @ApiKeyAuth('admin')
   @ApiOperation({ summary: 'Import contacts (CSV or JSON array)' })
   @ApiConsumes('text/csv', 'application/json')
-  @ApiBody({ schema: { oneOf: [{ type: 'string', example: 'phone,name,email,tags\n+62 812-3456-7890,Budi,budi@example.com,vip;jakarta' }, { type: 'array', items: { type: 'object' } }] } })
+  @ApiBody({
+    schema: {
+      oneOf: [
+        { type: 'string', example: 'phone,name,email,tags\n+62 812-3456-7890,Budi,budi@example.com,vip;jakarta' },
+        { type: 'array', items: { type: 'object' } },
+      ],
+    },
+  })
   @ApiOkResponse({ type: ImportContactsResponseDto })
   async import(@Body() body: unknown, @Req() req: Request): Promise<ImportContactsResponseDto> {
     const result = await this.contacts.import(body, req.headers['content-type']);
-    await this.audit.record(req, 'contact.imported', { type: 'contact', id: '*' }, { created: result.created, updated: result.updated, rejected: result.rejected });
+    await this.audit.record(
+      req,
+      'contact.imported',
+      { type: 'contact', id: '*' },
+      { created: result.created, updated: result.updated, rejected: result.rejected },
+    );
     return result;
   }
 

@@ -4,5 +4,10 @@ import { ContactsController } from './contacts.controller';
 import { ContactsRepository } from './contacts.repository';
 import { ContactsService } from './contacts.service';
 
-@Module({ imports: [AuditModule], controllers: [ContactsController], providers: [ContactsService, ContactsRepository], exports: [ContactsService] })
+@Module({
+  imports: [AuditModule],
+  controllers: [ContactsController],
+  providers: [ContactsService, ContactsRepository],
+  exports: [ContactsService],
+})
 export class ContactsModule {}

@@ -46,7 +46,8 @@ export type ContactImportRow = { phone: string } & Partial<Omit<ContactFields, '
 
 /** Limits a query on `c` (contacts) to those with a conversation in the sessions of a session-limited key. */
 function visibleTo(where: SqlWhere, key: AuthenticatedKey | undefined): void {
-  if (key?.sessionIds) where.add('EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.session_id = ANY(?::uuid[]))', key.sessionIds);
+  if (key?.sessionIds)
+    where.add('EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.session_id = ANY(?::uuid[]))', key.sessionIds);
 }
 
 /** The SQL of the contact book (table contacts; the lid merge also rewrites conversations, messages and calls). */
@@ -85,7 +86,10 @@ export class ContactsRepository {
     const src = `SELECT v.id AS src_id, v.session_id, c.phone, c.id AS contact_id, v.chat_id AS lid
       FROM conversations v JOIN contacts c ON c.lid = v.chat_id WHERE v.chat_id = ANY($1::text[])`;
     await this.db.transaction(async (m) => {
-      await m.query(`INSERT INTO conversations (session_id, chat_id, contact_id) SELECT session_id, phone, contact_id FROM (${src}) s ON CONFLICT (session_id, chat_id) DO NOTHING`, [lids]);
+      await m.query(
+        `INSERT INTO conversations (session_id, chat_id, contact_id) SELECT session_id, phone, contact_id FROM (${src}) s ON CONFLICT (session_id, chat_id) DO NOTHING`,
+        [lids],
+      );
       await m.query(
         `UPDATE messages m SET conversation_id = t.id, chat_id = s.phone, contact_id = s.contact_id, sender = CASE WHEN m.sender = s.lid THEN s.phone ELSE m.sender END
          FROM (${src}) s JOIN conversations t ON t.session_id = s.session_id AND t.chat_id = s.phone WHERE m.conversation_id = s.src_id`,

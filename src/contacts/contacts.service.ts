@@ -14,8 +14,16 @@ import { ContactImportRow, ContactRow, ContactsRepository } from './contacts.rep
 
 // CSV headers accepted for each field (case-insensitive).
 const CSV_FIELDS: Record<string, keyof CreateContactDto> = {
-  phone: 'phone', number: 'phone', mobile: 'phone', name: 'name', email: 'email', tags: 'tags', notes: 'notes',
-  externalref: 'externalRef', external_ref: 'externalRef', lid: 'lid',
+  phone: 'phone',
+  number: 'phone',
+  mobile: 'phone',
+  name: 'name',
+  email: 'email',
+  tags: 'tags',
+  notes: 'notes',
+  externalref: 'externalRef',
+  external_ref: 'externalRef',
+  lid: 'lid',
 };
 
 /**
@@ -47,7 +55,13 @@ export class ContactsService {
   async create(dto: CreateContactDto): Promise<ContactResponseDto> {
     const phone = this.phone(dto.phone);
     const row = await this.repo.insertOrTakeOver({
-      phone, name: dto.name ?? null, email: dto.email ?? null, tags: dto.tags ?? [], notes: dto.notes ?? null, external_ref: dto.externalRef ?? null, lid: dto.lid ?? null,
+      phone,
+      name: dto.name ?? null,
+      email: dto.email ?? null,
+      tags: dto.tags ?? [],
+      notes: dto.notes ?? null,
+      external_ref: dto.externalRef ?? null,
+      lid: dto.lid ?? null,
     });
     if (!row) throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', `A contact with phone ${phone} already exists`);
     if (row.lid) await this.mergeLidConversations([row.lid]);
@@ -97,7 +111,8 @@ export class ContactsService {
       if (row.lid) await this.mergeLidConversations([row.lid]);
       return toContactDto(row);
     } catch (e) {
-      if ((e as { driverError?: { code?: string } }).driverError?.code === '23505') throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', 'Another contact has that phone or lid');
+      if ((e as { driverError?: { code?: string } }).driverError?.code === '23505')
+        throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', 'Another contact has that phone or lid');
       throw e;
     }
   }
@@ -123,7 +138,10 @@ export class ContactsService {
       const dto = plainToInstance(CreateContactDto, raw);
       const problems = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
       if (problems.length > 0) {
-        errors.push({ line: lineOf(i), reason: problems.map((p) => `${p.property}: ${Object.values(p.constraints ?? {}).join(', ') || 'invalid'}`).join('; ') });
+        errors.push({
+          line: lineOf(i),
+          reason: problems.map((p) => `${p.property}: ${Object.values(p.constraints ?? {}).join(', ') || 'invalid'}`).join('; '),
+        });
         return;
       }
       const phone = normalizePhone(dto.phone, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
@@ -132,7 +150,15 @@ export class ContactsService {
         return;
       }
       // Several rows for one number: later values win field by field.
-      const row = { phone, name: dto.name, email: dto.email, tags: dto.tags, notes: dto.notes, external_ref: dto.externalRef, lid: dto.lid };
+      const row = {
+        phone,
+        name: dto.name,
+        email: dto.email,
+        tags: dto.tags,
+        notes: dto.notes,
+        external_ref: dto.externalRef,
+        lid: dto.lid,
+      };
       const merged: Record<string, unknown> = { ...(byPhone.get(phone) ?? {}) };
       for (const [k, v] of Object.entries(row)) if (v !== undefined) merged[k] = v;
       byPhone.set(phone, merged as ContactImportRow);
@@ -163,14 +189,23 @@ export class ContactsService {
         fields.forEach((f, i) => {
           const v = cells[i];
           if (!f || v === undefined || v === '') return;
-          row[f] = f === 'tags' ? v.split(/[;|]/).map((t) => t.trim()).filter(Boolean) : v;
+          row[f] =
+            f === 'tags'
+              ? v
+                  .split(/[;|]/)
+                  .map((t) => t.trim())
+                  .filter(Boolean)
+              : v;
         });
         return row;
       });
       return { rows, lineOf: (i) => i + 2 };
     }
     if (Array.isArray(body)) {
-      return { rows: body.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { phone: r })), lineOf: (i) => i + 1 };
+      return {
+        rows: body.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { phone: r })),
+        lineOf: (i) => i + 1,
+      };
     }
     throw AppError.badRequest('Send a CSV body (Content-Type: text/csv) or a JSON array of contacts');
   }
@@ -182,14 +217,12 @@ export class ContactsService {
     if (!row) throw AppError.notFound('Contact');
     return row;
   }
-
 }
 
 /** The new value when the request carries the field (null clears it), else the current one. */
 function pickField<T>(value: T | null | undefined, current: T | null): T | null {
   return value !== undefined ? value : current;
 }
-
 
 /** The `/v1` shape of a contact row. */
 export function toContactDto(r: ContactRow): ContactResponseDto {

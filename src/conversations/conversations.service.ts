@@ -55,7 +55,6 @@ export class ConversationsService {
   }
 }
 
-
 function toConversationDto(r: ConversationRow): ConversationResponseDto {
   return {
     id: r.id,

@@ -30,4 +30,15 @@ export const ENTITIES = [ApiKeyEntity];
  * Listed by class, not glob, so the same options work under tsc, Vitest and the TypeORM CLI. The last one applies
  * the PL/pgSQL sources of src/database/sql whenever they change.
  */
-export const MIGRATIONS = [InitialSchema1763683200000, SessionLifecycle1763769600000, IngestBatchFunction1763856000000, AuditLog1763942400000, ContactsAndSearch1764028800000, StatsRollups1764115200000, Outbox1764201600000, HouseOrder1764288000000, BaileysSessions1764374400000, sqlSourcesMigration()];
+export const MIGRATIONS = [
+  InitialSchema1763683200000,
+  SessionLifecycle1763769600000,
+  IngestBatchFunction1763856000000,
+  AuditLog1763942400000,
+  ContactsAndSearch1764028800000,
+  StatsRollups1764115200000,
+  Outbox1764201600000,
+  HouseOrder1764288000000,
+  BaileysSessions1764374400000,
+  sqlSourcesMigration(),
+];

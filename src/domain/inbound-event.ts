@@ -56,7 +56,6 @@ export interface InboundProviderError {
   raw: unknown;
 }
 
-
 /** A lifecycle or bookkeeping event of a session; recorded in session_events, and applied when it sets fields. */
 export interface InboundSessionEvent {
   /** Provider event name (`qr`, `ready`, `change_state`, `group_join`, ...). */
@@ -82,10 +81,24 @@ export type InboundEvent =
   | { kind: 'status'; session: SessionRef; status: InboundStatus }
   | { kind: 'provider_error'; session: SessionRef | null; error: InboundProviderError; timestamp: Date }
   | { kind: 'session'; session: SessionRef; change: InboundSessionEvent }
-  | { kind: 'call'; session: SessionRef; call: { externalId: string; chatId: string; fromMe: boolean; isVideo: boolean; isGroup: boolean; timestamp: Date; raw: unknown } }
-  | { kind: 'message_update'; session: SessionRef; externalId: string; update: { deleted?: boolean; newText?: string | null; previousText?: string | null; timestamp: Date } }
+  | {
+      kind: 'call';
+      session: SessionRef;
+      call: { externalId: string; chatId: string; fromMe: boolean; isVideo: boolean; isGroup: boolean; timestamp: Date; raw: unknown };
+    }
+  | {
+      kind: 'message_update';
+      session: SessionRef;
+      externalId: string;
+      update: { deleted?: boolean; newText?: string | null; previousText?: string | null; timestamp: Date };
+    }
   | { kind: 'reaction'; session: SessionRef; targetExternalId: string; sender: string; emoji: string | null; timestamp: Date }
-  | { kind: 'media'; session: SessionRef; externalId: string; media: { mimeType: string | null; filename: string | null; size: number | null; base64: string } }
+  | {
+      kind: 'media';
+      session: SessionRef;
+      externalId: string;
+      media: { mimeType: string | null; filename: string | null; size: number | null; base64: string };
+    }
   | { kind: 'ignored'; reason: string }
   | { kind: 'unrecognized'; reason: string };
 

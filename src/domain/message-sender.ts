@@ -90,13 +90,24 @@ export interface MessageSender {
  * POSTs JSON and returns the status and parsed body (null when not JSON).
  * @throws SendError `temporary` for network errors and timeouts (`NETWORK`, `TIMEOUT`).
  */
-export async function postJson(url: string, headers: Record<string, string>, body: unknown, timeoutMs: number): Promise<{ status: number; json: any; text: string }> {
+export async function postJson(
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; json: any; text: string }> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (e) {
     const err = e as Error;
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new SendError('temporary', 'TIMEOUT', `No answer from the provider within ${timeoutMs} ms`);
+    if (err.name === 'TimeoutError' || err.name === 'AbortError')
+      throw new SendError('temporary', 'TIMEOUT', `No answer from the provider within ${timeoutMs} ms`);
     throw new SendError('temporary', 'NETWORK', `Provider unreachable: ${(err.cause as Error | undefined)?.message ?? err.message}`);
   }
   const text = await res.text().catch(() => '');

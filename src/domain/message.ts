@@ -20,8 +20,22 @@ export const STATUS_RANK: Record<MessageStatus, number> = {
 };
 
 export const MESSAGE_TYPES = [
-  'text', 'image', 'video', 'audio', 'voice', 'document', 'sticker', 'location', 'contacts', 'interactive',
-  'button', 'reaction', 'order', 'system', 'unsupported', 'unknown',
+  'text',
+  'image',
+  'video',
+  'audio',
+  'voice',
+  'document',
+  'sticker',
+  'location',
+  'contacts',
+  'interactive',
+  'button',
+  'reaction',
+  'order',
+  'system',
+  'unsupported',
+  'unknown',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 

@@ -8,7 +8,16 @@
  * - `unknown`: nothing reported yet (a session created before its first event).
  */
 export const SESSION_STATUSES = [
-  'connecting', 'loading', 'qr', 'authenticated', 'connected', 'disconnected', 'logged_out', 'auth_failure', 'error', 'unknown',
+  'connecting',
+  'loading',
+  'qr',
+  'authenticated',
+  'connected',
+  'disconnected',
+  'logged_out',
+  'auth_failure',
+  'error',
+  'unknown',
 ] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 

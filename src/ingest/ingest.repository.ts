@@ -3,7 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
-import { eventTimestamp, isStoredEvent, type InboundEvent, type InboundMessage, type SessionRef, type StoredEvent } from '../domain/inbound-event';
+import {
+  eventTimestamp,
+  isStoredEvent,
+  type InboundEvent,
+  type InboundMessage,
+  type SessionRef,
+  type StoredEvent,
+} from '../domain/inbound-event';
 import { jsonHasNul, replaceNul } from '../common/nul';
 import { ProviderRegistry } from '../domain/provider-definition';
 import type { IngestJob, IngestResult } from './ingest.types';
@@ -40,10 +47,9 @@ export class IngestRepository {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     const jobs = await resolveLids(pool, input);
     const batch = buildBatch(jobs, (provider) => this.providers.get(provider)?.connectedByTraffic === true);
-    const { rows } = await pool.query<{ r: { raw: { id: string; provider: string; dedupe_key: string }[]; messages: { idx: number; id: string }[] } }>(
-      'SELECT wa_ingest_batch($1::jsonb, $2::bytea[]) AS r',
-      [batch.json, batch.bodies],
-    );
+    const { rows } = await pool.query<{
+      r: { raw: { id: string; provider: string; dedupe_key: string }[]; messages: { idx: number; id: string }[] };
+    }>('SELECT wa_ingest_batch($1::jsonb, $2::bytea[]) AS r', [batch.json, batch.bodies]);
     const rawIds = new Map(rows[0].r.raw.map((r) => [`${r.provider}:${r.dedupe_key}`, r.id]));
     const messageIds = new Map(rows[0].r.messages.map((m) => [m.idx, m.id]));
     return jobs.map((job) => ({
@@ -87,9 +93,13 @@ export class IngestRepository {
  */
 async function resolveLids(pool: Pool, jobs: IngestJob[]): Promise<IngestJob[]> {
   const lids = new Set<string>();
-  for (const job of jobs) for (const e of job.events) if (e.kind === 'message' && !e.message.isGroup && e.message.chatId.endsWith('@lid')) lids.add(e.message.chatId);
+  for (const job of jobs)
+    for (const e of job.events)
+      if (e.kind === 'message' && !e.message.isGroup && e.message.chatId.endsWith('@lid')) lids.add(e.message.chatId);
   if (lids.size === 0) return jobs;
-  const { rows } = await pool.query<{ lid: string; phone: string }>('SELECT lid, phone FROM contacts WHERE lid = ANY($1::text[])', [[...lids]]);
+  const { rows } = await pool.query<{ lid: string; phone: string }>('SELECT lid, phone FROM contacts WHERE lid = ANY($1::text[])', [
+    [...lids],
+  ]);
   if (rows.length === 0) return jobs;
   const phoneOf = new Map(rows.map((r) => [r.lid, r.phone]));
   return jobs.map((job) => ({
@@ -98,7 +108,15 @@ async function resolveLids(pool: Pool, jobs: IngestJob[]): Promise<IngestJob[]> 
       const phone = e.kind === 'message' && !e.message.isGroup ? phoneOf.get(e.message.chatId) : undefined;
       if (e.kind !== 'message' || !phone) return e;
       const m = e.message;
-      return { ...e, message: { ...m, chatId: phone, contact: { phone, profileName: m.direction === 'in' ? (m.senderName ?? null) : null }, sender: m.sender === m.chatId ? phone : m.sender } };
+      return {
+        ...e,
+        message: {
+          ...m,
+          chatId: phone,
+          contact: { phone, profileName: m.direction === 'in' ? (m.senderName ?? null) : null },
+          sender: m.sender === m.chatId ? phone : m.sender,
+        },
+      };
     }),
   }));
 }
@@ -107,7 +125,10 @@ async function resolveLids(pool: Pool, jobs: IngestJob[]): Promise<IngestJob[]> 
  * The function's input as JSON text, the exact bodies its raw rows point into, and for each job the input indexes
  * of its messages. `byTraffic(provider)` is the provider definition's "connected by traffic" trait.
  */
-export function buildBatch(jobs: IngestJob[], byTraffic: (provider: string) => boolean): { json: string; bodies: Buffer[]; messageRefs: Map<IngestJob, number[]> } {
+export function buildBatch(
+  jobs: IngestJob[],
+  byTraffic: (provider: string) => boolean,
+): { json: string; bodies: Buffer[]; messageRefs: Map<IngestJob, number[]> } {
   const stored: Item<StoredEvent>[] = jobs.flatMap((job) => job.events.filter(isStoredEvent).map((event) => ({ event, job })));
   const messages = ofKind(stored, 'message');
   const statuses = ofKind(stored, 'status');
@@ -122,7 +143,10 @@ export function buildBatch(jobs: IngestJob[], byTraffic: (provider: string) => b
     return messageRow(idx, dup, event, job);
   });
   const sections: Record<string, unknown[]> = {
-    sessions: sessionRows(stored.map((x) => x.event), byTraffic),
+    sessions: sessionRows(
+      stored.map((x) => x.event),
+      byTraffic,
+    ),
     session_events: ofKind(stored, 'session').map(sessionEventRow),
     contacts: contactRows(messages.map((m) => m.event.message)),
     conversations: conversationRows(messages.map((m) => m.event)),
@@ -131,7 +155,9 @@ export function buildBatch(jobs: IngestJob[], byTraffic: (provider: string) => b
     apply_keys: [
       ...statuses.map((s) => ({ ...sessionCols(s.event.session), external_id: s.event.status.externalId })),
       // Our own echoed messages may have had statuses before they arrived.
-      ...messages.filter((m) => m.event.message.direction === 'out').map((m) => ({ ...sessionCols(m.event.session), external_id: m.event.message.externalId })),
+      ...messages
+        .filter((m) => m.event.message.direction === 'out')
+        .map((m) => ({ ...sessionCols(m.event.session), external_id: m.event.message.externalId })),
     ],
     errors: ofKind(stored, 'provider_error').map(({ event, job }) => ({
       provider: event.session?.provider ?? job.provider,
@@ -170,7 +196,12 @@ export function buildBatch(jobs: IngestJob[], byTraffic: (provider: string) => b
       previous_text: event.update.previousText ?? null,
       at: event.update.timestamp.toISOString(),
     })),
-    reactions: ofKind(stored, 'reaction').map(({ event }) => ({ ...sessionCols(event.session), external_id: event.targetExternalId, sender: event.sender, emoji: event.emoji })),
+    reactions: ofKind(stored, 'reaction').map(({ event }) => ({
+      ...sessionCols(event.session),
+      external_id: event.targetExternalId,
+      sender: event.sender,
+      emoji: event.emoji,
+    })),
   };
   let rest = JSON.stringify(sections).slice(1, -1);
   // Text and jsonb cannot hold U+0000: message columns get U+FFFD instead (the raw bytes keep the original).
@@ -191,7 +222,16 @@ function rawRows(jobs: IngestJob[]): { json: string; bodies: Buffer[] } {
   const bodies: Buffer[] = [];
   const rows = [...unique.values()].map((j) => {
     bodies.push(j.rawBody);
-    const head = JSON.stringify({ p: j.provider, k: j.dedupeKey, r: j.receivedAt.toISOString(), c: j.contentType, bi: bodies.length, s: j.state, e: j.error, n: j.events.filter(isStoredEvent).length });
+    const head = JSON.stringify({
+      p: j.provider,
+      k: j.dedupeKey,
+      r: j.receivedAt.toISOString(),
+      c: j.contentType,
+      bi: bodies.length,
+      s: j.state,
+      e: j.error,
+      n: j.events.filter(isStoredEvent).length,
+    });
     return `${head.slice(0, -1)},"bd":${j.bodyJson}}`;
   });
   return { json: `[${rows.join(',')}]`, bodies };
@@ -203,7 +243,10 @@ function rawRows(jobs: IngestJob[]): { json: string; bodies: Buffer[] } {
  * providers connected by traffic, Meta numbers and Wablas devices, are connected once they deliver). Sorted so concurrent batches lock rows in one order.
  */
 function sessionRows(events: StoredEvent[], byTraffic: (provider: string) => boolean) {
-  const refs = new Map<string, { provider: string; external_id: string; display_number: string | null; at: Date; initial_status: string; by_traffic: boolean }>();
+  const refs = new Map<
+    string,
+    { provider: string; external_id: string; display_number: string | null; at: Date; initial_status: string; by_traffic: boolean }
+  >();
   for (const e of events) {
     if (!('session' in e) || !e.session) continue;
     const at = eventTimestamp(e);
@@ -245,7 +288,10 @@ function contactRows(messages: InboundMessage[]) {
 }
 
 function conversationRows(events: Of<'message'>[]) {
-  const convs = new Map<string, { provider: string; session_external_id: string; chat_id: string; is_group: boolean; phone: string | null; subject: string | null }>();
+  const convs = new Map<
+    string,
+    { provider: string; session_external_id: string; chat_id: string; is_group: boolean; phone: string | null; subject: string | null }
+  >();
   for (const { session, message: m } of events) {
     const key = `${sessionKey(session)}\u0000${m.chatId}`;
     const prev = convs.get(key);

@@ -71,7 +71,11 @@ export class IngestService {
     };
     try {
       const result = await this.committer.submit(job);
-      if (this.inboundListeners.length && result.messageIds.length && events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text')) {
+      if (
+        this.inboundListeners.length &&
+        result.messageIds.length &&
+        events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text')
+      ) {
         for (const listener of this.inboundListeners) listener(result.messageIds);
       }
       return result;
@@ -124,7 +128,8 @@ function summarize(events: InboundEvent[]): { state: WebhookEventState; error: s
  * null.
  */
 function bodyAsJson(webhook: IncomingWebhook): string {
-  const parsedFromRaw = webhook.contentType?.includes('json') && typeof webhook.body === 'object' && webhook.body !== null && webhook.rawBody.length > 0;
+  const parsedFromRaw =
+    webhook.contentType?.includes('json') && typeof webhook.body === 'object' && webhook.body !== null && webhook.rawBody.length > 0;
   if (parsedFromRaw) {
     const text = webhook.rawBody.toString('utf8');
     return jsonHasNul(text) ? JSON.stringify(replaceNul(webhook.body)) : text;

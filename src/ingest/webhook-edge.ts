@@ -88,7 +88,10 @@ export class WebhookEdge {
     const match = this.routeOf(req.path);
     if (match) return this.admitWebhook(match.route, match.parsers, req, res, next);
     if (!hasBody(req)) return next();
-    void this.admitKeyed(req).then(() => next(), (e) => refuse(req, res, e, next));
+    void this.admitKeyed(req).then(
+      () => next(),
+      (e) => refuse(req, res, e, next),
+    );
   };
 
   private routeOf(path: string) {
@@ -110,7 +113,18 @@ export class WebhookEdge {
       const declared = Number(req.headers['content-length']);
       held = Number.isFinite(declared) && declared >= 0 ? declared : (route.bodyLimit ?? this.config.BODY_LIMIT_BYTES);
       if (this.unverifiedBytes + held > this.config.UNVERIFIED_BODY_BUDGET_BYTES) {
-        return refuse(req, res, new AppError(HttpStatus.SERVICE_UNAVAILABLE, 'SERVICE_UNAVAILABLE', 'Too many unverified webhook bodies in flight; retry later', undefined, { 'Retry-After': '1' }), next);
+        return refuse(
+          req,
+          res,
+          new AppError(
+            HttpStatus.SERVICE_UNAVAILABLE,
+            'SERVICE_UNAVAILABLE',
+            'Too many unverified webhook bodies in flight; retry later',
+            undefined,
+            { 'Retry-After': '1' },
+          ),
+          next,
+        );
       }
       this.unverifiedBytes += held;
       let released = false;
@@ -172,7 +186,9 @@ function runAll(handlers: RequestHandler[], req: Request, res: Response, next: N
 }
 
 function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  return (
+    req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
 }
 
 /** body-parser `verify`: keeps the exact bytes (signatures are over them) and refuses absurdly deep JSON. */

@@ -31,7 +31,11 @@ export class WebhookEventResponseDto {
   @ApiProperty({ enum: ['processed', 'ignored', 'failed'], example: 'failed' })
   state: string;
 
-  @ApiProperty({ nullable: true, example: 'not a WhatsApp Business Account webhook (expected object "whatsapp_business_account" with entry[])', description: 'Why it failed or was ignored' })
+  @ApiProperty({
+    nullable: true,
+    example: 'not a WhatsApp Business Account webhook (expected object "whatsapp_business_account" with entry[])',
+    description: 'Why it failed or was ignored',
+  })
   error: string | null;
 
   @ApiProperty({ example: 0, description: 'Messages, statuses and errors it produced' })

@@ -7,7 +7,13 @@ import { WebhookEventsService } from './webhook-events.service';
 
 /** A stored raw webhook with the exact request bytes. */
 export class WebhookEventDetailResponseDto extends WebhookEventResponseDto {
-  @ApiProperty({ type: String, nullable: true, format: 'byte', example: 'eyJvYmplY3QiOiJwYWdlIiwiZW50cnkiOltdfQ==', description: 'The exact request bytes, base64 (null for events stored before they were kept)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'byte',
+    example: 'eyJvYmplY3QiOiJwYWdlIiwiZW50cnkiOltdfQ==',
+    description: 'The exact request bytes, base64 (null for events stored before they were kept)',
+  })
   rawBody: string | null;
 }
 

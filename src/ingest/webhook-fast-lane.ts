@@ -78,14 +78,19 @@ export class WebhookFastLane {
     try {
       const rawBody = await readBody(req, this.config.BODY_LIMIT_BYTES);
       route.guard.verify(Object.assign(req, { rawBody }) as unknown as WebhookRequest);
-      if (jsonDepthExceeds(rawBody, MAX_JSON_DEPTH)) throw new AppError(400, 'VALIDATION_FAILED', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      if (jsonDepthExceeds(rawBody, MAX_JSON_DEPTH))
+        throw new AppError(400, 'VALIDATION_FAILED', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       let body: unknown;
       try {
         body = JSON.parse(rawBody.toString('utf8'));
       } catch {
         throw new AppError(400, 'MALFORMED_JSON', 'Request body is not valid JSON');
       }
-      const result = await this.ingest.ingest(route.provider, route.normalizer, { rawBody, body, contentType: req.headers['content-type'] ?? null });
+      const result = await this.ingest.ingest(route.provider, route.normalizer, {
+        rawBody,
+        body,
+        contentType: req.headers['content-type'] ?? null,
+      });
       send(res, 200, requestId, { received: true, webhookEventId: result.webhookEventId, state: result.state });
     } catch (e) {
       const { status, body } = toErrorBody(e, requestId);
@@ -101,7 +106,11 @@ export class WebhookFastLane {
 function send(res: ServerResponse, status: number, requestId: string, body: unknown): void {
   if (res.headersSent) return;
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), 'X-Request-Id': requestId });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+    'X-Request-Id': requestId,
+  });
   res.end(json);
 }
 

@@ -70,7 +70,10 @@ export class MessageErrorDto {
   @ApiProperty({ example: 'Re-engagement message', nullable: true })
   title: string | null;
 
-  @ApiProperty({ example: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.', nullable: true })
+  @ApiProperty({
+    example: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+    nullable: true,
+  })
   detail: string | null;
 }
 
@@ -88,7 +91,11 @@ export class MessageResponseDto {
   @ApiProperty({ format: 'uuid' })
   conversationId: string;
 
-  @ApiProperty({ example: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', nullable: true, description: 'Provider message id (wamid, Wablas id, wwebjs id)' })
+  @ApiProperty({
+    example: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
+    nullable: true,
+    description: 'Provider message id (wamid, Wablas id, wwebjs id)',
+  })
   externalId: string | null;
 
   @ApiProperty({ enum: ['in', 'out'] })
@@ -115,7 +122,10 @@ export class MessageResponseDto {
   @ApiProperty({ example: null, nullable: true })
   caption: string | null;
 
-  @ApiProperty({ nullable: true, example: { id: '1003383421387256', mimeType: 'image/jpeg', sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=' } })
+  @ApiProperty({
+    nullable: true,
+    example: { id: '1003383421387256', mimeType: 'image/jpeg', sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=' },
+  })
   media: Record<string, unknown> | null;
 
   @ApiProperty({ nullable: true, example: { latitude: 37.422, longitude: -122.084, name: 'Philz Coffee' } })
@@ -127,7 +137,11 @@ export class MessageResponseDto {
   @ApiProperty({ nullable: true, example: null })
   replyToExternalId: string | null;
 
-  @ApiProperty({ nullable: true, description: 'Type-specific fields (interactive, button, reaction, order, contacts, system)', example: null })
+  @ApiProperty({
+    nullable: true,
+    description: 'Type-specific fields (interactive, button, reaction, order, contacts, system)',
+    example: null,
+  })
   payload: Record<string, unknown> | null;
 
   @ApiProperty({ enum: MESSAGE_STATUSES, example: 'received' })
@@ -158,4 +172,3 @@ export class MessagePageDto extends PageMetaDto {
   @ApiProperty({ type: [MessageResponseDto] })
   data: MessageResponseDto[];
 }
-

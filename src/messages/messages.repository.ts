@@ -166,7 +166,11 @@ export class MessagesRepository {
       where,
       query: page,
       total: wholeConversations
-        ? () => this.countFromConversations({ phone: f.phone, sessionId: f.sessionId, conversationId: f.conversationId, provider: f.provider }, key)
+        ? () =>
+            this.countFromConversations(
+              { phone: f.phone, sessionId: f.sessionId, conversationId: f.conversationId, provider: f.provider },
+              key,
+            )
         : undefined,
       sortAt: 'm.provider_timestamp',
       id: 'm.id',
@@ -243,6 +247,9 @@ export class MessagesRepository {
     if (f.phone) where.add(CHAT_FILTER, f.phone);
     scopeToKey(where, key);
     const page = `LIMIT ${where.param(limit)}${offset === undefined ? '' : ` OFFSET ${where.param(offset)}`}`;
-    return (await this.db.query(`${HISTORY_SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC ${page}`, where.params)) as MessageHistoryRow[];
+    return (await this.db.query(
+      `${HISTORY_SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC ${page}`,
+      where.params,
+    )) as MessageHistoryRow[];
   }
 }

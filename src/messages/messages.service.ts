@@ -47,7 +47,10 @@ export class MessagesService {
    * The number of messages of the conversations matching `f` (chat E.164 digits or group id, session,
    * conversation, provider) that `key` may see, from the conversations' counters.
    */
-  countInConversations(f: { phone?: string; sessionId?: string; conversationId?: string; provider?: string }, key?: AuthenticatedKey): Promise<number> {
+  countInConversations(
+    f: { phone?: string; sessionId?: string; conversationId?: string; provider?: string },
+    key?: AuthenticatedKey,
+  ): Promise<number> {
     return this.repo.countFromConversations(f, key);
   }
 
@@ -96,7 +99,8 @@ export function toMessageDto(r: MessageRow): MessageResponseDto {
     payload: r.payload ?? null,
     status: r.status,
     statusAt: iso(r.status_at),
-    error: r.error_code || r.error_title ? { code: r.error_code ?? null, title: r.error_title ?? null, detail: r.error_detail ?? null } : null,
+    error:
+      r.error_code || r.error_title ? { code: r.error_code ?? null, title: r.error_title ?? null, detail: r.error_detail ?? null } : null,
     timestamp: iso(r.provider_timestamp)!,
     createdAt: iso(r.created_at)!,
     readAt: iso(r.read_at),

@@ -137,7 +137,10 @@ export class OutboxRepository {
    * @throws the database's error.
    */
   async markDone(jobId: string): Promise<void> {
-    await this.db.query(`UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, updated_at = now() WHERE id = $1`, [jobId]);
+    await this.db.query(
+      `UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, updated_at = now() WHERE id = $1`,
+      [jobId],
+    );
   }
 
   /**
@@ -147,8 +150,14 @@ export class OutboxRepository {
    * @throws the database's error.
    */
   async recordSentUnrecorded(messageId: string, jobId: string, errorDetail: string, lastError: string): Promise<void> {
-    await this.db.query(`UPDATE messages SET status = 'sent', status_at = now(), error_detail = $2 WHERE id = $1 AND status = 'queued'`, [messageId, errorDetail]);
-    await this.db.query(`UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, last_error = $2, updated_at = now() WHERE id = $1`, [jobId, lastError]);
+    await this.db.query(`UPDATE messages SET status = 'sent', status_at = now(), error_detail = $2 WHERE id = $1 AND status = 'queued'`, [
+      messageId,
+      errorDetail,
+    ]);
+    await this.db.query(
+      `UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, last_error = $2, updated_at = now() WHERE id = $1`,
+      [jobId, lastError],
+    );
   }
 
   /**
@@ -161,7 +170,10 @@ export class OutboxRepository {
   async holdForCredentials(sessionId: string, jobId: string, error: string): Promise<void> {
     await this.db.transaction(async (m) => {
       const [prev] = (await m.query(`SELECT status FROM sessions WHERE id = $1`, [sessionId])) as { status: string }[];
-      await m.query(`UPDATE sessions SET status = 'error', status_message = $2, send_held = true, updated_at = now() WHERE id = $1`, [sessionId, `Sending held: ${error}`]);
+      await m.query(`UPDATE sessions SET status = 'error', status_message = $2, send_held = true, updated_at = now() WHERE id = $1`, [
+        sessionId,
+        `Sending held: ${error}`,
+      ]);
       await m.query(
         `INSERT INTO session_events (session_id, event, from_status, to_status, message, occurred_at) VALUES ($1, 'send_credentials_refused', $2, 'error', $3, now())`,
         [sessionId, prev?.status ?? null, error],
@@ -192,7 +204,11 @@ export class OutboxRepository {
    * @returns nothing.
    * @throws the database's error; nothing is written then.
    */
-  async failJob(jobId: string, lastError: string, message?: { id: string; code: string; title: string; detail: string | null }): Promise<void> {
+  async failJob(
+    jobId: string,
+    lastError: string,
+    message?: { id: string; code: string; title: string; detail: string | null },
+  ): Promise<void> {
     await this.db.transaction(async (m) => {
       if (message) {
         await m.query(
@@ -200,7 +216,10 @@ export class OutboxRepository {
           [message.id, message.code, message.title, message.detail],
         );
       }
-      await m.query(`UPDATE outbox_jobs SET state = 'failed', lease_until = NULL, attempt_started_at = NULL, last_error = $2, updated_at = now() WHERE id = $1`, [jobId, lastError]);
+      await m.query(
+        `UPDATE outbox_jobs SET state = 'failed', lease_until = NULL, attempt_started_at = NULL, last_error = $2, updated_at = now() WHERE id = $1`,
+        [jobId, lastError],
+      );
     });
   }
 

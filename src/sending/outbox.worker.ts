@@ -121,7 +121,10 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const sender = this.senders.get(job.provider);
     if (!sender) return this.fail(job, new SendError('permanent', 'CAPABILITY_NOT_SUPPORTED', `No sender for ${job.provider}`));
     if (job.in_doubt && job.kind === 'send') {
-      return this.fail(job, new SendError('permanent', 'OUTCOME_UNKNOWN', 'The process stopped during the provider call; not sent again to avoid a duplicate'));
+      return this.fail(
+        job,
+        new SendError('permanent', 'OUTCOME_UNKNOWN', 'The process stopped during the provider call; not sent again to avoid a duplicate'),
+      );
     }
     const recipient = job.kind === 'send' ? (job.request as OutboundRequest).to : '';
     const wait = this.pacer.reserve(job.session_id, recipient);
@@ -131,7 +134,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.stopped) return this.release(job, 0);
     if (!(await this.starts.submit(job.id))) return; // the lease was lost to another worker
     await this.pacer.spaceCall(job.session_id, recipient);
-    const session: SenderSession = { id: job.session_id, provider: job.provider, externalId: job.session_external_id, credentials: job.credentials ?? {} };
+    const session: SenderSession = {
+      id: job.session_id,
+      provider: job.provider,
+      externalId: job.session_external_id,
+      credentials: job.credentials ?? {},
+    };
     // Only the provider call's own errors are send failures. Once the provider has answered, a failure to record
     // the outcome must not lead to a retry: it propagates, the job keeps `attempt_started_at` and is later failed
     // as OUTCOME_UNKNOWN, never sent again.
@@ -167,7 +175,14 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       return rows.map(() => null);
     } catch (e) {
       if (rows.length === 1) return [e as Error];
-      return Promise.all(rows.map((r) => this.outbox.recordSent([r]).then(() => null, (err: Error) => err)));
+      return Promise.all(
+        rows.map((r) =>
+          this.outbox.recordSent([r]).then(
+            () => null,
+            (err: Error) => err,
+          ),
+        ),
+      );
     }
   }
 
@@ -177,7 +192,12 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
    */
   private async sentUnrecorded(job: Job, externalId: string | null, err: Error): Promise<void> {
     this.log.error(`message ${job.message_id} was sent as ${externalId} but that could not be recorded: ${err.message}`);
-    await this.outbox.recordSentUnrecorded(job.message_id, job.id, `sent as ${externalId}; the provider id could not be recorded: ${err.message}`.slice(0, 1000), err.message);
+    await this.outbox.recordSentUnrecorded(
+      job.message_id,
+      job.id,
+      `sent as ${externalId}; the provider id could not be recorded: ${err.message}`.slice(0, 1000),
+      err.message,
+    );
   }
 
   private async fail(job: Job, err: SendError): Promise<void> {
@@ -194,7 +214,11 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
         return;
       }
     }
-    await this.outbox.failJob(job.id, error, job.kind === 'send' ? { id: job.message_id, code: err.code, title: err.message, detail: err.detail ?? null } : undefined);
+    await this.outbox.failJob(
+      job.id,
+      error,
+      job.kind === 'send' ? { id: job.message_id, code: err.code, title: err.message, detail: err.detail ?? null } : undefined,
+    );
   }
 
   /** Gives a claimed, unstarted job back, due in `waitMs` (attempts count provider calls started, not claims). */

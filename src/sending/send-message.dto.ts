@@ -1,6 +1,19 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsIn, IsLatitude, IsLongitude, IsOptional, IsString, IsUrl, IsUUID, Length, MaxLength, ValidateNested } from 'class-validator';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsLatitude,
+  IsLongitude,
+  IsOptional,
+  IsString,
+  IsUrl,
+  IsUUID,
+  Length,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 import { OUTBOUND_TYPES, type OutboundType } from '../domain/message-sender';
 
 export class SendTextDto {
@@ -122,4 +135,3 @@ export class SendMessageDto {
   /** Reply to a message (Meta `context`, wwebjs `quotedMessageId`). */
   @IsOptional() @ValidateNested() @Type(() => SendContextDto) context?: SendContextDto;
 }
-

@@ -97,12 +97,24 @@ describe('SendPacer', () => {
     await clock.jump(600); // the slots of calls 5-16 (250..800 ms) all fire at 800 ms
     await clock.runAll();
     expect(starts).toEqual([
-      0, 50, 100, 150, 200,
+      0,
+      50,
+      100,
+      150,
+      200,
       ...range(12, () => 800), // late, but only 17 starts in [0, 1000): the cap allows them
-      850, 900, 950, // the 20th start within [0, 1000)
-      1000, 1050, 1100, 1150, 1200, // each as soon as the start 1 s earlier leaves the window
+      850,
+      900,
+      950, // the 20th start within [0, 1000)
+      1000,
+      1050,
+      1100,
+      1150,
+      1200, // each as soon as the start 1 s earlier leaves the window
       ...range(12, () => 1800), // 1 s after the 12 late ones, not earlier
-      1850, 1900, 1950,
+      1850,
+      1900,
+      1950,
     ]);
     expect(busiest(starts, 1000)).toBe(20);
   });

@@ -1,5 +1,14 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
@@ -28,7 +37,12 @@ export class SendingController {
   @ApiNotFoundResponse({ description: 'Unknown session', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'Idempotency-Key reused with a different body', type: ErrorResponseDto })
   @ApiUnprocessableEntityResponse({ description: '`CAPABILITY_NOT_SUPPORTED` or `SESSION_REQUIRED`', type: ErrorResponseDto })
-  async send(@Body() dto: SendMessageDto, @Headers('idempotency-key') idempotencyKey: string | undefined, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<MessageResponseDto> {
+  async send(
+    @Body() dto: SendMessageDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MessageResponseDto> {
     const { message, replayed } = await this.sending.send(dto, apiKeyOf(req), idempotencyKey);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     const { raw: _raw, ...body } = message;

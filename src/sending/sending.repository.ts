@@ -98,7 +98,9 @@ export class SendingRepository {
    * @throws the database's error.
    */
   async findMessageExternalId(messageId: string, sessionId: string): Promise<{ external_id: string | null } | null> {
-    const [row] = (await this.db.query(`SELECT external_id FROM messages WHERE id = $1 AND session_id = $2`, [messageId, sessionId])) as { external_id: string | null }[];
+    const [row] = (await this.db.query(`SELECT external_id FROM messages WHERE id = $1 AND session_id = $2`, [messageId, sessionId])) as {
+      external_id: string | null;
+    }[];
     return row ?? null;
   }
 
@@ -131,11 +133,21 @@ export class SendingRepository {
   }
 
   /** The writes of {@link queueSend}, in its transaction; null when the trigger message already has a reply. */
-  private async insert(m: EntityManager, { sessionId, request: r, deadlineSeconds, triggerMessageId }: QueueSendInput): Promise<string | null> {
-    if (triggerMessageId && (await m.query(`SELECT 1 FROM outbox_jobs WHERE trigger_message_id = $1`, [triggerMessageId])).length) return null;
+  private async insert(
+    m: EntityManager,
+    { sessionId, request: r, deadlineSeconds, triggerMessageId }: QueueSendInput,
+  ): Promise<string | null> {
+    if (triggerMessageId && (await m.query(`SELECT 1 FROM outbox_jobs WHERE trigger_message_id = $1`, [triggerMessageId])).length)
+      return null;
     const text = r.text?.body ?? null;
     const caption = r.media?.caption ?? null;
-    const payload = r.reaction ? { targetExternalId: r.reaction.messageExternalId, emoji: r.reaction.emoji } : r.template ? { template: r.template } : r.text?.previewUrl ? { previewUrl: true } : null;
+    const payload = r.reaction
+      ? { targetExternalId: r.reaction.messageExternalId, emoji: r.reaction.emoji }
+      : r.template
+        ? { template: r.template }
+        : r.text?.previewUrl
+          ? { previewUrl: true }
+          : null;
     // One statement: contact (not for groups), conversation with its counters bumped, message, outbox job.
     const [message] = (await m.query(
       `WITH new_contact AS (
@@ -158,8 +170,19 @@ export class SendingRepository {
        SELECT message.id, $1, 'send', $11, now() + make_interval(secs => $12), $13 FROM message
        RETURNING message_id AS id`,
       [
-        sessionId, r.to, r.isGroup, r.type, text, caption, r.media ? JSON.stringify(r.media) : null, r.location ? JSON.stringify(r.location) : null,
-        r.replyToExternalId ?? null, payload ? JSON.stringify(payload) : null, JSON.stringify(r), deadlineSeconds, triggerMessageId ?? null,
+        sessionId,
+        r.to,
+        r.isGroup,
+        r.type,
+        text,
+        caption,
+        r.media ? JSON.stringify(r.media) : null,
+        r.location ? JSON.stringify(r.location) : null,
+        r.replyToExternalId ?? null,
+        payload ? JSON.stringify(payload) : null,
+        JSON.stringify(r),
+        deadlineSeconds,
+        triggerMessageId ?? null,
       ],
     )) as { id: string }[];
     return String(message.id);

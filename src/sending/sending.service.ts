@@ -47,12 +47,19 @@ export class SendingService {
    *   invisible session, 409 `CONFLICT` key reused with another body, 422 `CAPABILITY_NOT_SUPPORTED` (type the
    *   provider cannot send) or `SESSION_REQUIRED` (no session given and none or several connected).
    */
-  async send(dto: SendMessageDto, key: AuthenticatedKey | undefined, idempotencyKey?: string, triggerMessageId?: string): Promise<QueuedSend> {
+  async send(
+    dto: SendMessageDto,
+    key: AuthenticatedKey | undefined,
+    idempotencyKey?: string,
+    triggerMessageId?: string,
+  ): Promise<QueuedSend> {
     // Checked here, not per route: the seed compat routes take the header too (the column is varchar(255)).
     if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
       throw AppError.badRequest('Idempotency-Key must be 1-255 characters', [{ field: 'Idempotency-Key', errors: ['1-255 characters'] }]);
     }
-    const requestHash = createHash('sha256').update(stableJson(dto) ?? '').digest('hex'); // key order does not change the hash
+    const requestHash = createHash('sha256')
+      .update(stableJson(dto) ?? '')
+      .digest('hex'); // key order does not change the hash
     if (idempotencyKey !== undefined && key) {
       const earlier = await this.idempotent(key.id, idempotencyKey, requestHash);
       if (earlier) return earlier;
@@ -87,7 +94,9 @@ export class SendingService {
       return null;
     }
     if (row.request_hash !== requestHash) {
-      throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', 'Idempotency-Key was already used with a different request body', [{ field: 'Idempotency-Key', errors: ['reused with a different body'] }]);
+      throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', 'Idempotency-Key was already used with a different request body', [
+        { field: 'Idempotency-Key', errors: ['reused with a different body'] },
+      ]);
     }
     return { message: await this.messages.get(String(row.message_id)), replayed: true };
   }
@@ -102,9 +111,13 @@ export class SendingService {
     }
     const rows = await this.repo.connectedSessions(key?.sessionIds);
     if (rows.length === 1) return rows[0];
-    const why = rows.length === 0
-      ? 'No connected session to send from; pass sessionId'
-      : `${rows.length > 10 ? 'More than 10' : rows.length} sessions are connected (${rows.slice(0, 10).map((r) => r.id).join(', ')}); pass sessionId or set DEFAULT_SESSION_ID`;
+    const why =
+      rows.length === 0
+        ? 'No connected session to send from; pass sessionId'
+        : `${rows.length > 10 ? 'More than 10' : rows.length} sessions are connected (${rows
+            .slice(0, 10)
+            .map((r) => r.id)
+            .join(', ')}); pass sessionId or set DEFAULT_SESSION_ID`;
     throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, 'SESSION_REQUIRED', why, [{ field: 'sessionId', errors: [why] }]);
   }
 
@@ -112,22 +125,44 @@ export class SendingService {
   private async toRequest(dto: SendMessageDto, session: SessionRow): Promise<OutboundRequest> {
     const sender = this.senders.get(session.provider);
     if (!sender || !sender.capabilities.has(dto.type)) {
-      throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, 'CAPABILITY_NOT_SUPPORTED', `${session.provider} sessions cannot send ${dto.type} messages`, [{ field: 'type', errors: [`not supported by ${session.provider}`] }]);
+      throw new AppError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'CAPABILITY_NOT_SUPPORTED',
+        `${session.provider} sessions cannot send ${dto.type} messages`,
+        [{ field: 'type', errors: [`not supported by ${session.provider}`] }],
+      );
     }
     const part = (dto as unknown as Record<string, unknown>)[dto.type];
-    if (!part) throw AppError.badRequest(`${dto.type} is required when type is ${dto.type}`, [{ field: dto.type, errors: ['required for this type'] }]);
+    if (!part)
+      throw AppError.badRequest(`${dto.type} is required when type is ${dto.type}`, [
+        { field: dto.type, errors: ['required for this type'] },
+      ]);
     const isGroup = dto.to.trim().endsWith('@g.us');
     const to = isGroup ? dto.to.trim() : normalizePhone(dto.to, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-    if (!to) throw AppError.badRequest('to is not a valid phone number or group id', [{ field: 'to', errors: ['not a valid phone number'] }]);
+    if (!to)
+      throw AppError.badRequest('to is not a valid phone number or group id', [{ field: 'to', errors: ['not a valid phone number'] }]);
     const request: OutboundRequest = { type: dto.type, to, isGroup };
     if (dto.type === 'text') request.text = dto.text;
     else if (dto.type === 'location') request.location = dto.location;
     else if (dto.type === 'template') request.template = dto.template;
-    else if (dto.type === 'reaction') request.reaction = { messageExternalId: await this.providerId(dto.reaction!.messageId, session, 'reaction.messageId'), emoji: dto.reaction!.emoji };
+    else if (dto.type === 'reaction')
+      request.reaction = {
+        messageExternalId: await this.providerId(dto.reaction!.messageId, session, 'reaction.messageId'),
+        emoji: dto.reaction!.emoji,
+      };
     else {
       const media = part as OutboundMedia;
-      if (!media.link === !media.id) throw AppError.badRequest(`${dto.type} needs exactly one of link or id`, [{ field: `${dto.type}.link`, errors: ['exactly one of link or id'] }]);
-      if (media.id && !sender.mediaById) throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, 'CAPABILITY_NOT_SUPPORTED', `${session.provider} sessions send media by link only`, [{ field: `${dto.type}.id`, errors: [`${session.provider} takes media by link only`] }]);
+      if (!media.link === !media.id)
+        throw AppError.badRequest(`${dto.type} needs exactly one of link or id`, [
+          { field: `${dto.type}.link`, errors: ['exactly one of link or id'] },
+        ]);
+      if (media.id && !sender.mediaById)
+        throw new AppError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          'CAPABILITY_NOT_SUPPORTED',
+          `${session.provider} sessions send media by link only`,
+          [{ field: `${dto.type}.id`, errors: [`${session.provider} takes media by link only`] }],
+        );
       request.media = { link: media.link, id: media.id, caption: media.caption, filename: media.filename };
     }
     if (dto.context) request.replyToExternalId = await this.providerId(dto.context.messageId, session, 'context.messageId');
@@ -142,7 +177,8 @@ export class SendingService {
     if (!/^\d{1,18}$/.test(ref)) return ref;
     const row = await this.repo.findMessageExternalId(ref, session.id);
     if (!row) throw AppError.badRequest(`${field}: no message ${ref} in this session`, [{ field, errors: ['unknown message'] }]);
-    if (!row.external_id) throw AppError.badRequest(`${field}: message ${ref} has no provider id yet`, [{ field, errors: ['not sent yet'] }]);
+    if (!row.external_id)
+      throw AppError.badRequest(`${field}: message ${ref} has no provider id yet`, [{ field, errors: ['not sent yet'] }]);
     return row.external_id;
   }
 

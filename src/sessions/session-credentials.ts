@@ -10,9 +10,15 @@ import { AppError } from '../common/app-error';
  *   takes no credentials.
  */
 export async function validateCredentials(cls: Type<object> | undefined, credentials: Record<string, unknown>): Promise<void> {
-  if (!cls) throw AppError.badRequest('This session\'s provider takes no sending credentials', [{ field: 'credentials', errors: ['not supported by the provider'] }]);
+  if (!cls)
+    throw AppError.badRequest("This session's provider takes no sending credentials", [
+      { field: 'credentials', errors: ['not supported by the provider'] },
+    ]);
   const errors = await validate(plainToInstance(cls, credentials), { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length === 0) return;
-  const details = errors.map((e) => ({ field: `credentials.${e.property}`, errors: Object.values(e.constraints ?? { invalid: 'invalid' }) }));
+  const details = errors.map((e) => ({
+    field: `credentials.${e.property}`,
+    errors: Object.values(e.constraints ?? { invalid: 'invalid' }),
+  }));
   throw AppError.badRequest(details.map((d) => d.errors.join('; ')).join('; '), details);
 }

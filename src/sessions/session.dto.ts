@@ -21,7 +21,6 @@ export class ListSessionsQueryDto extends PageQueryDto {
   userId?: string;
 }
 
-
 export class UpdateSessionDto {
   /** Owner id in your system (seed s4 `userId`); null clears it. */
   @IsOptional()
@@ -49,7 +48,10 @@ export class SessionResponseDto {
   @ApiProperty({ example: 'wwebjs', description: 'Provider name' })
   provider: string;
 
-  @ApiProperty({ example: 'f8377d8d-a589-4242-9ba6-9486a04ef80c', description: 'Meta phone_number_id, Wablas deviceId, wwebjs/Baileys session id' })
+  @ApiProperty({
+    example: 'f8377d8d-a589-4242-9ba6-9486a04ef80c',
+    description: 'Meta phone_number_id, Wablas deviceId, wwebjs/Baileys session id',
+  })
   externalId: string;
 
   @ApiProperty({ nullable: true, example: '15550783881' })
@@ -108,7 +110,11 @@ export class SessionResponseDto {
 }
 
 export class SessionDetailResponseDto extends SessionResponseDto {
-  @ApiProperty({ nullable: true, example: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA...', description: 'The live QR as a PNG data URL' })
+  @ApiProperty({
+    nullable: true,
+    example: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA...',
+    description: 'The live QR as a PNG data URL',
+  })
   qrImage: string | null;
 }
 

@@ -65,7 +65,12 @@ export class SessionsController {
     const updated = await this.sessions.update(id, body, apiKeyOf(req));
     // Which credential fields changed, never their values.
     const credentials = body.credentials === undefined ? undefined : body.credentials === null ? null : Object.keys(body.credentials);
-    await this.audit.record(req, 'session.updated', { type: 'session', id: updated.id }, { userId: updated.userId, ...(credentials !== undefined ? { credentials } : {}) });
+    await this.audit.record(
+      req,
+      'session.updated',
+      { type: 'session', id: updated.id },
+      { userId: updated.userId, ...(credentials !== undefined ? { credentials } : {}) },
+    );
     return updated;
   }
 }

@@ -4,5 +4,10 @@ import { SessionsController } from './sessions.controller';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 
-@Module({ imports: [AuditModule], controllers: [SessionsController], providers: [SessionsRepository, SessionsService], exports: [SessionsService] })
+@Module({
+  imports: [AuditModule],
+  controllers: [SessionsController],
+  providers: [SessionsRepository, SessionsService],
+  exports: [SessionsService],
+})
 export class SessionsModule {}

@@ -110,7 +110,10 @@ export class SessionsRepository {
    */
   async summary(where: SqlWhere): Promise<SessionFlagCounts> {
     const cols = Object.entries(FLAGS_SQL).map(([k, cond]) => `count(*) FILTER (WHERE ${cond})::int AS "${k}"`);
-    const [row] = (await this.db.query(`SELECT ${cols.join(', ')}, count(*)::int AS total FROM sessions s ${where}`, where.params)) as SessionFlagCounts[];
+    const [row] = (await this.db.query(
+      `SELECT ${cols.join(', ')}, count(*)::int AS total FROM sessions s ${where}`,
+      where.params,
+    )) as SessionFlagCounts[];
     return row;
   }
 
@@ -158,7 +161,10 @@ export class SessionsRepository {
   async findByExternalId(externalId: string, visibleIds?: readonly string[] | null): Promise<SessionRow | null> {
     const where = new SqlWhere().add('s.external_id = ?', externalId);
     if (visibleIds) where.add('s.id = ANY(?::uuid[])', visibleIds);
-    const rows = (await this.db.query(`SELECT s.* FROM sessions s ${where} ORDER BY (s.provider = 'wwebjs') DESC, s.created_at LIMIT 1`, where.params)) as SessionRow[];
+    const rows = (await this.db.query(
+      `SELECT s.* FROM sessions s ${where} ORDER BY (s.provider = 'wwebjs') DESC, s.created_at LIMIT 1`,
+      where.params,
+    )) as SessionRow[];
     return rows[0] ?? null;
   }
 
@@ -167,7 +173,10 @@ export class SessionsRepository {
    * @throws the database's error.
    */
   async listRecent(where: SqlWhere): Promise<SessionRow[]> {
-    return (await this.db.query(`SELECT s.* FROM sessions s ${where} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1000`, where.params)) as SessionRow[];
+    return (await this.db.query(
+      `SELECT s.* FROM sessions s ${where} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1000`,
+      where.params,
+    )) as SessionRow[];
   }
 
   /**

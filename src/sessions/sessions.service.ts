@@ -4,7 +4,15 @@ import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import type { Page, PageQueryDto } from '../common/page-query.dto';
 import type { SqlWhere } from '../common/sql-where';
-import type { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventResponseDto, SessionPageDto, SessionResponseDto, SessionSummaryDto, UpdateSessionDto } from './session.dto';
+import type {
+  ListSessionsQueryDto,
+  SessionDetailResponseDto,
+  SessionEventResponseDto,
+  SessionPageDto,
+  SessionResponseDto,
+  SessionSummaryDto,
+  UpdateSessionDto,
+} from './session.dto';
 import { toIso as iso, UUID_RE } from '../common/sql-text';
 import { ERROR_STATUSES, LOADING_STATUSES } from '../domain/session-status';
 import { ProviderRegistry } from '../domain/provider-definition';
@@ -122,7 +130,6 @@ export class SessionsService {
     return this.get(row.id);
   }
 }
-
 
 /**
  * Row → response with seed s4's flags.

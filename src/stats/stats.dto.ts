@@ -47,10 +47,14 @@ export class SessionCountDto {
 }
 
 export class DeliveryDto {
-  @ApiProperty({ example: { sent: 3, delivered: 10, read: 20, played: 0, failed: 1, pending: 0, queued: 0 }, description: 'Outgoing messages in the window by current status' })
+  @ApiProperty({
+    example: { sent: 3, delivered: 10, read: 20, played: 0, failed: 1, pending: 0, queued: 0 },
+    description: 'Outgoing messages in the window by current status',
+  })
   byStatus: Record<string, number>;
 
-  @ApiProperty({ nullable: true, example: 2.5, description: 'Median seconds from sending to delivered' }) medianSecondsToDelivered: number | null;
+  @ApiProperty({ nullable: true, example: 2.5, description: 'Median seconds from sending to delivered' }) medianSecondsToDelivered:
+    number | null;
   @ApiProperty({ nullable: true, example: 95, description: 'Median seconds from sending to read' }) medianSecondsToRead: number | null;
 }
 

@@ -88,7 +88,13 @@ export class StatsRepository {
     // Whole days [firstDay, lastDay) come from the roll-ups; [from, firstDay) and [lastDay, to) from messages.
     const firstDay = new Date(Math.ceil(from.getTime() / 86_400_000) * 86_400_000);
     const lastDay = new Date(Math.max(firstDay.getTime(), Math.floor(to.getTime() / 86_400_000) * 86_400_000));
-    const edges = firstDay < lastDay ? [[from, firstDay], [lastDay, to]] : [[from, to]];
+    const edges =
+      firstDay < lastDay
+        ? [
+            [from, firstDay],
+            [lastDay, to],
+          ]
+        : [[from, to]];
 
     const live = scope('m');
     live.add(
@@ -125,7 +131,10 @@ export class StatsRepository {
                 coalesce(sum(r.messages) FILTER (WHERE r.direction = 'out'), 0) AS outgoing FROM message_stats_daily r ${ov}`,
         ov.params,
       ),
-      this.db.query(`SELECT count(DISTINCT v.chat_id) AS overall, count(DISTINCT v.chat_id) FILTER (WHERE ${inWindow}) AS window FROM conversations v ${cv}`, cv.params),
+      this.db.query(
+        `SELECT count(DISTINCT v.chat_id) AS overall, count(DISTINCT v.chat_id) FILTER (WHERE ${inWindow}) AS window FROM conversations v ${cv}`,
+        cv.params,
+      ),
       this.db.query(`SELECT id, provider, external_id FROM sessions`),
     ])) as [StatsGroupRow[], LatencyRow[], OverallRow[], ContactCountsRow[], SessionInfoRow[]];
     return { groups, latencies, overall, contacts, sessions };

@@ -61,12 +61,23 @@ export class StatsService {
       else if (g.status !== null && g.direction === 'out') byStatus[g.status as string] = n(g.n);
     }
     const perDay = [];
-    for (let d = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate())); d < to; d = new Date(d.getTime() + 86_400_000)) {
+    for (
+      let d = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()));
+      d < to;
+      d = new Date(d.getTime() + 86_400_000)
+    ) {
       const key = d.toISOString().slice(0, 10);
       perDay.push({ date: key, ...(byDay.get(key) ?? { incoming: 0, outgoing: 0 }) });
     }
     const info = new Map(sessions.map((s) => [s.id as string, s]));
-    const bySession = [...bySessionId.entries()].map(([id, count]) => ({ sessionId: id, provider: info.get(id)?.provider as string, externalId: info.get(id)?.external_id as string, count })).sort((a, b) => b.count - a.count);
+    const bySession = [...bySessionId.entries()]
+      .map(([id, count]) => ({
+        sessionId: id,
+        provider: info.get(id)?.provider as string,
+        externalId: info.get(id)?.external_id as string,
+        count,
+      }))
+      .sort((a, b) => b.count - a.count);
     const byProvider: Record<string, number> = {};
     for (const s of bySession) byProvider[s.provider] = (byProvider[s.provider] ?? 0) + s.count;
     const windowCounts: CountsDto = { total: n(all?.n), incoming, outgoing, uniqueContacts: windowContacts };
@@ -74,7 +85,12 @@ export class StatsService {
     return {
       from: from.toISOString(),
       to: to.toISOString(),
-      overall: { total: n(overall.total), incoming: n(overall.incoming), outgoing: n(overall.outgoing), uniqueContacts: n(overall.contacts) },
+      overall: {
+        total: n(overall.total),
+        incoming: n(overall.incoming),
+        outgoing: n(overall.outgoing),
+        uniqueContacts: n(overall.contacts),
+      },
       window: windowCounts,
       perDay,
       byType,

@@ -44,7 +44,10 @@ export function watchBackground(app: INestApplication): { idle(timeoutMs?: numbe
       while (answering.size) await Promise.allSettled([...answering]);
       const mark = claimsStarted;
       worker.kick(); // no need to wait for the next poll
-      await waitFor(async () => answering.size === 0 && lastEmptyClaim > mark && worker.inFlight.size === 0, Math.max(0, until - Date.now()));
+      await waitFor(
+        async () => answering.size === 0 && lastEmptyClaim > mark && worker.inFlight.size === 0,
+        Math.max(0, until - Date.now()),
+      );
     },
   };
 }

@@ -10,7 +10,11 @@ export const ROOT = resolve(__dirname, '../..');
  * @returns the path of the compiled entry point (`<outDir>/src/main.js`).
  */
 export function compileWaHub(outDir: string): string {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
   cpSync(join(ROOT, 'src/database/sql'), join(outDir, 'src/database/sql'), { recursive: true });
   return join(outDir, 'src/main.js');
 }

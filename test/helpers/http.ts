@@ -18,7 +18,9 @@ export function postMeta(app: NestExpressApplication, body: unknown, path = '/we
 export function postWablas(app: NestExpressApplication, body: Record<string, unknown>, opts: { form?: boolean; path?: string } = {}) {
   const req = request(app.getHttpServer()).post(`${opts.path ?? '/webhooks/wablas'}?secret=${TEST_ENV.WABLAS_WEBHOOK_SECRET}`);
   if (opts.form) {
-    return req.set('Content-Type', 'application/x-www-form-urlencoded').send(new URLSearchParams(body as Record<string, string>).toString());
+    return req
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send(new URLSearchParams(body as Record<string, string>).toString());
   }
   return req.set('Content-Type', 'application/json').send(JSON.stringify(body));
 }
@@ -30,7 +32,9 @@ export function apiGet(app: NestExpressApplication, path: string) {
 
 /** Gives every message and status id in a Meta body a suffix, so fixtures that share spec wamids stay distinct. */
 export function withFreshIds<T>(body: T, suffix: string): T {
-  const copy = structuredClone(body) as { entry?: { changes?: { value?: { messages?: { id: string }[]; statuses?: { id: string }[] } }[] }[] };
+  const copy = structuredClone(body) as {
+    entry?: { changes?: { value?: { messages?: { id: string }[]; statuses?: { id: string }[] } }[] }[];
+  };
   for (const entry of copy.entry ?? [])
     for (const change of entry.changes ?? []) {
       for (const m of change.value?.messages ?? []) m.id = `${m.id}.${suffix}`;
@@ -41,17 +45,29 @@ export function withFreshIds<T>(body: T, suffix: string): T {
 
 /** A native wwebjs-api body as the server sends it: `x-api-key` header, no signature. */
 export function postWwebjsNative(app: NestExpressApplication, body: unknown, path = '/webhooks/wwebjs') {
-  return request(app.getHttpServer()).post(path).set('Content-Type', 'application/json').set('x-api-key', TEST_ENV.WWEBJS_API_KEY).send(JSON.stringify(body));
+  return request(app.getHttpServer())
+    .post(path)
+    .set('Content-Type', 'application/json')
+    .set('x-api-key', TEST_ENV.WWEBJS_API_KEY)
+    .send(JSON.stringify(body));
 }
 
 /** Seed s1's universal body `{ sessionId, event, data }`, signed as its triggerWebhook does (HMAC of JSON.stringify). */
-export function postWwebjsSeed(app: NestExpressApplication, body: { sessionId?: string; event: string; data?: unknown }, path = '/webhooks/wwebjs') {
+export function postWwebjsSeed(
+  app: NestExpressApplication,
+  body: { sessionId?: string; event: string; data?: unknown },
+  path = '/webhooks/wwebjs',
+) {
   const bytes = JSON.stringify(body);
   const signature = `sha256=${createHmac('sha256', TEST_ENV.WWEBJS_WEBHOOK_SECRET).update(bytes).digest('hex')}`;
   return request(app.getHttpServer()).post(path).set('Content-Type', 'application/json').set('X-Webhook-Signature', signature).send(bytes);
 }
 
 /** Native `{ dataType, data, sessionId }` → seed `{ sessionId, event, data }` (data omitted when absent, as axios drops it). */
-export function toSeedEnvelope(native: { dataType: string; data?: unknown; sessionId: string }): { sessionId: string; event: string; data?: unknown } {
+export function toSeedEnvelope(native: { dataType: string; data?: unknown; sessionId: string }): {
+  sessionId: string;
+  event: string;
+  data?: unknown;
+} {
   return { sessionId: native.sessionId, event: native.dataType, ...(native.data !== undefined ? { data: native.data } : {}) };
 }

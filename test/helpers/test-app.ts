@@ -38,8 +38,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .compile()
     .finally(() => {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     });
   const app = moduleRef.createNestApplication<NestExpressApplication>(APP_OPTIONS);
   app.useLogger(['error']);
@@ -47,9 +48,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   await app.init();
   const db = app.get(DataSource);
   const tables = (
-    (await db.query(
-      `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'migrations'`,
-    )) as { tablename: string }[]
+    (await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'migrations'`)) as {
+      tablename: string;
+    }[]
   ).map((t) => t.tablename);
   return {
     app,

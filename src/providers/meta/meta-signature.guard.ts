@@ -26,7 +26,8 @@ export class MetaSignatureGuard extends WebhookAuthGuard {
   override precheck(req: WebhookRequest): Precheck {
     const header = req.headers['x-hub-signature-256'];
     if (!this.config.META_APP_SECRET) this.check(req); // throws: no secret configured
-    if (typeof header !== 'string' || !SHA256_SIGNATURE_RE.test(header.trim())) throw AppError.unauthorized('Missing or invalid X-Hub-Signature-256');
+    if (typeof header !== 'string' || !SHA256_SIGNATURE_RE.test(header.trim()))
+      throw AppError.unauthorized('Missing or invalid X-Hub-Signature-256');
     return 'needs-body';
   }
 

@@ -18,12 +18,21 @@ describe('MetaNormalizer over every replayable Meta fixture', () => {
   });
 
   it.each(fixtures.map((f) => [f.id, f.file]))('%s yields only recognised events, each routed to its phone_number_id', (_id, file) => {
-    const body = loadFixture<{ entry: { changes: { value: { metadata?: { phone_number_id: string }; messages?: unknown[]; statuses?: unknown[] } }[] }[] }>(file);
+    const body = loadFixture<{
+      entry: { changes: { value: { metadata?: { phone_number_id: string }; messages?: unknown[]; statuses?: unknown[] } }[] }[];
+    }>(file);
     const events = normalizer.normalize(body, receivedAt);
     expect(events.filter((e) => e.kind === 'unrecognized')).toEqual([]);
-    const expectedItems = body.entry.flatMap((e) => e.changes).reduce((n, c) => n + (c.value.messages?.length ?? 0) + (c.value.statuses?.length ?? 0), 0);
+    const expectedItems = body.entry
+      .flatMap((e) => e.changes)
+      .reduce((n, c) => n + (c.value.messages?.length ?? 0) + (c.value.statuses?.length ?? 0), 0);
     expect(messages(events).length + statuses(events).length).toBe(expectedItems);
-    const phoneIds = new Set(body.entry.flatMap((e) => e.changes).map((c) => c.value.metadata?.phone_number_id).filter(Boolean));
+    const phoneIds = new Set(
+      body.entry
+        .flatMap((e) => e.changes)
+        .map((c) => c.value.metadata?.phone_number_id)
+        .filter(Boolean),
+    );
     for (const e of events) if (e.kind === 'message' || e.kind === 'status') expect(phoneIds.has(e.session.externalId)).toBe(true);
   });
 
@@ -49,10 +58,25 @@ describe('MetaNormalizer over every replayable Meta fixture', () => {
   });
 
   it('media: image caption and media id; voice note; document filename; animated sticker; url-only image', () => {
-    expect(messages(run('meta/inbound/image.json'))[0]).toMatchObject({ type: 'image', caption: 'Taj Mahal', media: { id: '1003383421387256', mimeType: 'image/jpeg' } });
-    expect(messages(run('meta/inbound/audio_voice.json'))[0]).toMatchObject({ type: 'voice', media: { voice: true, mimeType: 'audio/ogg; codecs=opus' } });
-    expect(messages(run('meta/inbound/audio_forwarded.json'))[0]).toMatchObject({ type: 'audio', media: { voice: false }, context: { forwarded: true } });
-    expect(messages(run('meta/inbound/document.json'))[0]).toMatchObject({ type: 'document', caption: 'caption', media: { filename: 'filename.pdf' } });
+    expect(messages(run('meta/inbound/image.json'))[0]).toMatchObject({
+      type: 'image',
+      caption: 'Taj Mahal',
+      media: { id: '1003383421387256', mimeType: 'image/jpeg' },
+    });
+    expect(messages(run('meta/inbound/audio_voice.json'))[0]).toMatchObject({
+      type: 'voice',
+      media: { voice: true, mimeType: 'audio/ogg; codecs=opus' },
+    });
+    expect(messages(run('meta/inbound/audio_forwarded.json'))[0]).toMatchObject({
+      type: 'audio',
+      media: { voice: false },
+      context: { forwarded: true },
+    });
+    expect(messages(run('meta/inbound/document.json'))[0]).toMatchObject({
+      type: 'document',
+      caption: 'caption',
+      media: { filename: 'filename.pdf' },
+    });
     expect(messages(run('meta/inbound/sticker_animated.json'))[0]).toMatchObject({ type: 'sticker', media: { animated: true } });
     const img = messages(run('meta/inbound/image_with_url.json'))[0];
     expect(img.caption).toBeNull();
@@ -60,10 +84,20 @@ describe('MetaNormalizer over every replayable Meta fixture', () => {
   });
 
   it('location with and without name; shared contacts; order; interactive; button; system', () => {
-    expect(messages(run('meta/inbound/location_current.json'))[0].location).toEqual({ latitude: expect.any(Number), longitude: expect.any(Number) });
+    expect(messages(run('meta/inbound/location_current.json'))[0].location).toEqual({
+      latitude: expect.any(Number),
+      longitude: expect.any(Number),
+    });
     expect(messages(run('meta/inbound/contacts.json'))[0]).toMatchObject({ type: 'contacts', text: 'Lucía Gómez' });
-    expect(messages(run('meta/inbound/order.json'))[0].payload).toMatchObject({ catalogId: '194836987003835', productItems: [expect.objectContaining({ quantity: 2, item_price: 30 }), expect.objectContaining({ quantity: 1, item_price: 25 })] });
-    expect(messages(run('meta/inbound/interactive_button_reply.json'))[0]).toMatchObject({ type: 'interactive', text: 'Cancel', payload: { interactiveType: 'button_reply', id: 'cancel-button' } });
+    expect(messages(run('meta/inbound/order.json'))[0].payload).toMatchObject({
+      catalogId: '194836987003835',
+      productItems: [expect.objectContaining({ quantity: 2, item_price: 30 }), expect.objectContaining({ quantity: 1, item_price: 25 })],
+    });
+    expect(messages(run('meta/inbound/interactive_button_reply.json'))[0]).toMatchObject({
+      type: 'interactive',
+      text: 'Cancel',
+      payload: { interactiveType: 'button_reply', id: 'cancel-button' },
+    });
     expect(messages(run('meta/inbound/interactive_list_reply.json'))[0].payload).toMatchObject({ interactiveType: 'list_reply' });
     expect(messages(run('meta/inbound/button_template_quick_reply.json'))[0]).toMatchObject({ type: 'button', text: 'Unsubscribe' });
     const sys = messages(run('meta/inbound/system_user_changed_number.json'))[0];
@@ -73,13 +107,22 @@ describe('MetaNormalizer over every replayable Meta fixture', () => {
 
   it('reply context, referral, reactions (removed = empty emoji)', () => {
     expect(messages(run('meta/inbound/reply_context.json'))[0].replyToExternalId).toMatch(/^wamid\./);
-    expect(messages(run('meta/inbound/text_referral_ctwa.json'))[0].context).toMatchObject({ referral: { source_type: 'ad', ctwa_clid: expect.any(String) } });
+    expect(messages(run('meta/inbound/text_referral_ctwa.json'))[0].context).toMatchObject({
+      referral: { source_type: 'ad', ctwa_clid: expect.any(String) },
+    });
     expect(messages(run('meta/inbound/reaction.json'))[0]).toMatchObject({ type: 'reaction', text: '👍', payload: { removed: false } });
-    expect(messages(run('meta/inbound/reaction_removed.json'))[0]).toMatchObject({ type: 'reaction', text: null, payload: { emoji: null, removed: true } });
+    expect(messages(run('meta/inbound/reaction_removed.json'))[0]).toMatchObject({
+      type: 'reaction',
+      text: null,
+      payload: { emoji: null, removed: true },
+    });
   });
 
   it('statuses: failed keeps code/title/detail, minimal failed, played, biz_opaque_callback_data', () => {
-    expect(statuses(run('meta/inbound/status_failed_131047.json'))[0]).toMatchObject({ status: 'failed', error: { code: '131047', title: 'Re-engagement message', detail: expect.stringContaining('24 hours') } });
+    expect(statuses(run('meta/inbound/status_failed_131047.json'))[0]).toMatchObject({
+      status: 'failed',
+      error: { code: '131047', title: 'Re-engagement message', detail: expect.stringContaining('24 hours') },
+    });
     expect(statuses(run('meta/inbound/status_failed_131026_minimal.json'))[0].error?.code).toBe('131026');
     expect(statuses(run('meta/inbound/status_played.json'))[0].status).toBe('played');
     expect(statuses(run('meta/inbound/status_sent_biz_opaque.json'))[0].payload).toMatchObject({ bizOpaqueCallbackData: 'some data' });
@@ -88,11 +131,15 @@ describe('MetaNormalizer over every replayable Meta fixture', () => {
   it('value-level errors are reported beside the message that lacks its interactive object', () => {
     const events = run('meta/inbound/value_errors_131000.json');
     expect(messages(events)[0]).toMatchObject({ type: 'interactive', payload: null });
-    expect(events.find((e) => e.kind === 'provider_error')).toMatchObject({ error: { code: '131000', detail: 'Unsupported webhook payload' } });
+    expect(events.find((e) => e.kind === 'provider_error')).toMatchObject({
+      error: { code: '131000', detail: 'Unsupported webhook payload' },
+    });
   });
 
   it('group_lifecycle_update is ignored, not failed', () => {
-    expect(run('meta/inbound/group_lifecycle_create.json')).toEqual([{ kind: 'ignored', reason: 'field "group_lifecycle_update" is not stored' }]);
+    expect(run('meta/inbound/group_lifecycle_create.json')).toEqual([
+      { kind: 'ignored', reason: 'field "group_lifecycle_update" is not stored' },
+    ]);
   });
 
   it.each([

@@ -6,8 +6,20 @@ import type { InboundEvent, InboundMessage, SessionRef, WebhookNormalizer } from
 
 const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 const KNOWN_TYPES = new Set<string>([
-  'text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'contacts', 'interactive', 'button',
-  'reaction', 'order', 'system', 'unsupported',
+  'text',
+  'image',
+  'video',
+  'audio',
+  'document',
+  'sticker',
+  'location',
+  'contacts',
+  'interactive',
+  'button',
+  'reaction',
+  'order',
+  'system',
+  'unsupported',
 ]);
 // Meta status values → ours; `played` is sent for voice notes (fixture meta.inbound.status_played).
 const STATUS_MAP: Record<string, MessageStatus> = {
@@ -29,7 +41,12 @@ const STATUS_MAP: Record<string, MessageStatus> = {
 export class MetaNormalizer implements WebhookNormalizer {
   normalize(body: unknown, receivedAt: Date): InboundEvent[] {
     if (!isObj(body) || body.object !== 'whatsapp_business_account' || !Array.isArray(body.entry)) {
-      return [{ kind: 'unrecognized', reason: 'not a WhatsApp Business Account webhook (expected object "whatsapp_business_account" with entry[])' }];
+      return [
+        {
+          kind: 'unrecognized',
+          reason: 'not a WhatsApp Business Account webhook (expected object "whatsapp_business_account" with entry[])',
+        },
+      ];
     }
     const events: InboundEvent[] = [];
     for (const entry of objs(body.entry)) {
@@ -67,7 +84,14 @@ export class MetaNormalizer implements WebhookNormalizer {
       events.push(message ? { kind: 'message', session, message } : { kind: 'unrecognized', reason: 'message without id or from' });
       // A reaction is kept as its own row and also folded onto the message it reacts to.
       if (message?.type === 'reaction' && message.replyToExternalId && message.sender) {
-        events.push({ kind: 'reaction', session, targetExternalId: message.replyToExternalId, sender: message.sender, emoji: message.text ?? null, timestamp: message.timestamp });
+        events.push({
+          kind: 'reaction',
+          session,
+          targetExternalId: message.replyToExternalId,
+          sender: message.sender,
+          emoji: message.text ?? null,
+          timestamp: message.timestamp,
+        });
       }
     }
     for (const s of objs(value.statuses)) {
@@ -87,7 +111,13 @@ export class MetaNormalizer implements WebhookNormalizer {
           timestamp: parseTimestamp(s.timestamp) ?? receivedAt,
           recipient: str(s.recipient_id) ?? null,
           error: err ? metaError(err) : null,
-          payload: pick(s, { conversation: 'conversation', pricing: 'pricing', biz_opaque_callback_data: 'bizOpaqueCallbackData', errors: 'errors' }) ?? null,
+          payload:
+            pick(s, {
+              conversation: 'conversation',
+              pricing: 'pricing',
+              biz_opaque_callback_data: 'bizOpaqueCallbackData',
+              errors: 'errors',
+            }) ?? null,
         },
       });
     }
@@ -142,10 +172,11 @@ export class MetaNormalizer implements WebhookNormalizer {
       msg.text = str(body.text) ?? null;
     } else if (rawType === 'contacts') {
       msg.payload = { contacts: arr(m.contacts) };
-      msg.text = objs(m.contacts)
-        .map((c) => (isObj(c.name) ? str(c.name.formatted_name) : undefined))
-        .filter(Boolean)
-        .join(', ') || null;
+      msg.text =
+        objs(m.contacts)
+          .map((c) => (isObj(c.name) ? str(c.name.formatted_name) : undefined))
+          .filter(Boolean)
+          .join(', ') || null;
     } else if (rawType === 'order' && body) {
       msg.payload = { catalogId: str(body.catalog_id) ?? null, productItems: arr(body.product_items) };
       msg.text = str(body.text) ?? null;

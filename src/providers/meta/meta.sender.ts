@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { MetaCredentials } from './meta.credentials';
 import { AppConfig } from '../../config/app-config';
-import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, ReadReceiptRequest, SenderSession, SendError } from '../../domain/message-sender';
+import {
+  httpErrorKind,
+  MessageSender,
+  OutboundRequest,
+  OutboundType,
+  postJson,
+  ReadReceiptRequest,
+  SenderSession,
+  SendError,
+} from '../../domain/message-sender';
 
 /**
  * Meta error codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes; fixtures
@@ -22,14 +31,28 @@ const AUTH_CODES = new Set([190]);
 @Injectable()
 export class MetaSender implements MessageSender {
   readonly provider = 'meta';
-  readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>(['text', 'image', 'video', 'audio', 'document', 'location', 'reaction', 'template']);
+  readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>([
+    'text',
+    'image',
+    'video',
+    'audio',
+    'document',
+    'location',
+    'reaction',
+    'template',
+  ]);
   readonly mediaById = true;
   readonly readReceipts = true;
 
   constructor(private readonly config: AppConfig) {}
 
   async send(session: SenderSession, r: OutboundRequest): Promise<{ externalId: string }> {
-    const body: Record<string, unknown> = { messaging_product: 'whatsapp', recipient_type: r.isGroup ? 'group' : 'individual', to: r.to, type: r.type };
+    const body: Record<string, unknown> = {
+      messaging_product: 'whatsapp',
+      recipient_type: r.isGroup ? 'group' : 'individual',
+      to: r.to,
+      type: r.type,
+    };
     if (r.replyToExternalId) body.context = { message_id: r.replyToExternalId };
     switch (r.type) {
       case 'text':
@@ -40,7 +63,11 @@ export class MetaSender implements MessageSender {
       case 'audio':
       case 'document': {
         const m = r.media!;
-        body[r.type] = { ...(m.id ? { id: m.id } : { link: m.link }), ...(m.caption && r.type !== 'audio' ? { caption: m.caption } : {}), ...(m.filename && r.type === 'document' ? { filename: m.filename } : {}) };
+        body[r.type] = {
+          ...(m.id ? { id: m.id } : { link: m.link }),
+          ...(m.caption && r.type !== 'audio' ? { caption: m.caption } : {}),
+          ...(m.filename && r.type === 'document' ? { filename: m.filename } : {}),
+        };
         break;
       }
       case 'location':
@@ -50,12 +77,17 @@ export class MetaSender implements MessageSender {
         body.reaction = { message_id: r.reaction!.messageExternalId, emoji: r.reaction!.emoji };
         break;
       case 'template':
-        body.template = { name: r.template!.name, language: { code: r.template!.language }, ...(r.template!.components ? { components: r.template!.components } : {}) };
+        body.template = {
+          name: r.template!.name,
+          language: { code: r.template!.language },
+          ...(r.template!.components ? { components: r.template!.components } : {}),
+        };
         break;
     }
     const res = await this.post(session, body);
     const id = res.json?.messages?.[0]?.id;
-    if (typeof id !== 'string' || id === '') throw new SendError('temporary', 'BAD_RESPONSE', `Meta answered ${res.status} without a message id`, res.text.slice(0, 500));
+    if (typeof id !== 'string' || id === '')
+      throw new SendError('temporary', 'BAD_RESPONSE', `Meta answered ${res.status} without a message id`, res.text.slice(0, 500));
     return { externalId: id };
   }
 
@@ -75,7 +107,12 @@ export class MetaSender implements MessageSender {
     const code = typeof err?.code === 'number' ? err.code : undefined;
     const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
     const detail = typeof err?.error_data?.details === 'string' ? err.error_data.details : undefined;
-    const kind = code !== undefined && AUTH_CODES.has(code) ? 'auth' : code !== undefined && TEMPORARY_CODES.has(code) ? 'temporary' : httpErrorKind(res.status);
+    const kind =
+      code !== undefined && AUTH_CODES.has(code)
+        ? 'auth'
+        : code !== undefined && TEMPORARY_CODES.has(code)
+          ? 'temporary'
+          : httpErrorKind(res.status);
     throw new SendError(kind, String(code ?? res.status), message, detail);
   }
 }

@@ -30,7 +30,10 @@ export class WablasWebhookController {
   @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @ApiQuery({ name: 'secret', required: false, description: 'WABLAS_WEBHOOK_SECRET (or send X-Webhook-Secret)' })
   @ApiHeader({ name: 'X-Webhook-Secret', required: false })
-  @ApiBody({ schema: { type: 'object' }, examples: { text: { summary: 'Text message (wablas.inbound.text_private)', value: wablasTextExample } } })
+  @ApiBody({
+    schema: { type: 'object' },
+    examples: { text: { summary: 'Text message (wablas.inbound.text_private)', value: wablasTextExample } },
+  })
   @ApiOkResponse({ description: 'Stored; empty body' })
   @ApiUnauthorizedResponse({ description: 'Missing or wrong secret; nothing stored', type: ErrorResponseDto })
   async receive(@Req() req: Request & { rawBody?: Buffer }, @Res() res: Response): Promise<void> {

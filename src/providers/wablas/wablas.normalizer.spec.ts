@@ -20,12 +20,21 @@ describe('WablasNormalizer over every replayable Wablas fixture', () => {
     expect(one('wablas/inbound/text_private.json')).toMatchObject({
       kind: 'message',
       session: { provider: 'wablas', externalId: 'OMM1F9', displayNumber: '6281298765432' },
-      message: { direction: 'in', type: 'text', chatId: '6281234567890', contact: { phone: '6281234567890', profileName: 'Budi' }, text: 'Halo, saya mau tanya stok', timestamp: new Date(1710138000 * 1000) },
+      message: {
+        direction: 'in',
+        type: 'text',
+        chatId: '6281234567890',
+        contact: { phone: '6281234567890', profileName: 'Budi' },
+        text: 'Halo, saya mau tanya stok',
+        timestamp: new Date(1710138000 * 1000),
+      },
     });
   });
 
   it('isFromMe echo is outgoing and does not rename the customer', () => {
-    expect(one('wablas/inbound/from_me_echo.json')).toMatchObject({ message: { direction: 'out', contact: { phone: '6281234567890', profileName: null }, sender: '6281298765432' } });
+    expect(one('wablas/inbound/from_me_echo.json')).toMatchObject({
+      message: { direction: 'out', contact: { phone: '6281234567890', profileName: null }, sender: '6281298765432' },
+    });
   });
 
   it('group message threads by group, not by the 1:1 chat', () => {
@@ -35,26 +44,63 @@ describe('WablasNormalizer over every replayable Wablas fixture', () => {
   });
 
   it('image and document: media url, mime, file name; empty caption kept as null, not dropped', () => {
-    expect(one('wablas/inbound/image.json')).toMatchObject({ message: { type: 'image', caption: 'Ini foto produknya', media: { url: 'https://solo.wablas.com/image/20220315081917.jpeg', mimeType: 'image/jpeg' } } });
-    expect(one('wablas/inbound/document.json')).toMatchObject({ message: { type: 'document', caption: null, media: { filename: 'invoice-0012.pdf', mimeType: 'application/pdf' } } });
+    expect(one('wablas/inbound/image.json')).toMatchObject({
+      message: {
+        type: 'image',
+        caption: 'Ini foto produknya',
+        media: { url: 'https://solo.wablas.com/image/20220315081917.jpeg', mimeType: 'image/jpeg' },
+      },
+    });
+    expect(one('wablas/inbound/document.json')).toMatchObject({
+      message: { type: 'document', caption: null, media: { filename: 'invoice-0012.pdf', mimeType: 'application/pdf' } },
+    });
   });
 
   it('legacy form body: string values, no deviceId → the default device', () => {
-    const form = Object.fromEntries(new URLSearchParams(new URLSearchParams(loadFixture<Record<string, string>>('wablas/inbound/legacy_form_urlencoded.json')).toString()));
+    const form = Object.fromEntries(
+      new URLSearchParams(
+        new URLSearchParams(loadFixture<Record<string, string>>('wablas/inbound/legacy_form_urlencoded.json')).toString(),
+      ),
+    );
     const [e] = normalizer.normalize(form, receivedAt);
-    expect(e).toMatchObject({ kind: 'message', session: { externalId: 'default' }, message: { type: 'text', text: 'test pesan lama', timestamp: new Date(1583134810 * 1000), isGroup: false } });
+    expect(e).toMatchObject({
+      kind: 'message',
+      session: { externalId: 'default' },
+      message: { type: 'text', text: 'test pesan lama', timestamp: new Date(1583134810 * 1000), isGroup: false },
+    });
   });
 
   it('tracking callback is a status for the outbound message id', () => {
-    expect(one('wablas/inbound/tracking_status.json')).toMatchObject({ kind: 'status', status: { externalId: 'f5b3cb53-b926-472d-9cb3-594b7f535f7b', status: 'sent' } });
+    expect(one('wablas/inbound/tracking_status.json')).toMatchObject({
+      kind: 'status',
+      status: { externalId: 'f5b3cb53-b926-472d-9cb3-594b7f535f7b', status: 'sent' },
+    });
   });
 
   it('seed s0 shape: ISO timestamp, JID push name not taken as a name', () => {
-    const [e] = normalizer.normalize({ id: 'x1', phone: '6285137033257', sender: '6285920524227', pushName: '6285137033257@s.whatsapp.net', message: 'Hello world', isGroup: false, isFromMe: false, messageType: 'text', timestamp: '2026-02-16T07:50:42Z', deviceId: 'RF0WVV' }, receivedAt);
+    const [e] = normalizer.normalize(
+      {
+        id: 'x1',
+        phone: '6285137033257',
+        sender: '6285920524227',
+        pushName: '6285137033257@s.whatsapp.net',
+        message: 'Hello world',
+        isGroup: false,
+        isFromMe: false,
+        messageType: 'text',
+        timestamp: '2026-02-16T07:50:42Z',
+        deviceId: 'RF0WVV',
+      },
+      receivedAt,
+    );
     expect(e).toMatchObject({ message: { timestamp: new Date('2026-02-16T07:50:42Z'), contact: { profileName: null } } });
   });
 
-  it.each([['no id', { phone: '1' }], ['array', []], ['unknown tracking status', { id: 'a', phone: '628123', status: 'weird' }]])('%s is unrecognized', (_n, body) => {
+  it.each([
+    ['no id', { phone: '1' }],
+    ['array', []],
+    ['unknown tracking status', { id: 'a', phone: '628123', status: 'weird' }],
+  ])('%s is unrecognized', (_n, body) => {
     expect(normalizer.normalize(body, receivedAt)[0].kind).toBe('unrecognized');
   });
 });

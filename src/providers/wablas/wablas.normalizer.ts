@@ -45,18 +45,20 @@ export class WablasNormalizer implements WebhookNormalizer {
     if (body.message === undefined && str(body.status)) {
       const status = TRACKING[str(body.status)!.toLowerCase()];
       if (!status) return [{ kind: 'unrecognized', reason: `Wablas tracking status "${String(body.status)}" is not understood` }];
-      return [{
-        kind: 'status',
-        session,
-        status: {
-          externalId: id,
-          status,
-          timestamp: parseTimestamp(body.timestamp) ?? receivedAt,
-          recipient: waIdToDigits(phone),
-          error: status === 'failed' ? { code: null, title: str(body.status) ?? null, detail: str(body.note) ?? null } : null,
-          payload: str(body.note) ? { note: body.note } : null,
+      return [
+        {
+          kind: 'status',
+          session,
+          status: {
+            externalId: id,
+            status,
+            timestamp: parseTimestamp(body.timestamp) ?? receivedAt,
+            recipient: waIdToDigits(phone),
+            error: status === 'failed' ? { code: null, title: str(body.status) ?? null, detail: str(body.note) ?? null } : null,
+            payload: str(body.note) ? { note: body.note } : null,
+          },
         },
-      }];
+      ];
     }
     return [{ kind: 'message', session, message: this.toMessage(body, id, phone, receivedAt) }];
   }
@@ -88,7 +90,11 @@ export class WablasNormalizer implements WebhookNormalizer {
       text: isMedia ? null : text,
       caption: isMedia ? text : null,
       media: isMedia
-        ? { ...(url ? { url } : {}), ...(str(b.mimeType) ? { mimeType: str(b.mimeType) } : {}), ...(str(b.file) ? { filename: str(b.file) } : {}) }
+        ? {
+            ...(url ? { url } : {}),
+            ...(str(b.mimeType) ? { mimeType: str(b.mimeType) } : {}),
+            ...(str(b.file) ? { filename: str(b.file) } : {}),
+          }
         : null,
       timestamp: parseTimestamp(b.timestamp) ?? receivedAt,
       payload: isGroup ? { group: isObj(b.group) ? b.group : { id: groupId ?? null, subject } } : null,

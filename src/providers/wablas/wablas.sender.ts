@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { WablasCredentials } from './wablas.credentials';
 import { AppConfig } from '../../config/app-config';
-import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, SenderSession, SendError } from '../../domain/message-sender';
+import {
+  httpErrorKind,
+  MessageSender,
+  OutboundRequest,
+  OutboundType,
+  postJson,
+  SenderSession,
+  SendError,
+} from '../../domain/message-sender';
 
 /**
  * Wablas: `POST {base}/api/v2/send-message` with `Authorization: <token>` or `<token>.<secret key>` and
@@ -28,7 +36,12 @@ export class WablasSender implements MessageSender {
     const base = c.baseUrl ?? this.config.WABLAS_BASE_URL;
     const token = c.token ?? this.config.WABLAS_TOKEN;
     const secret = c.secretKey ?? this.config.WABLAS_SECRET_KEY;
-    if (!base || !token) throw new SendError('auth', 'NO_CREDENTIALS', 'No Wablas base URL or token: set WABLAS_BASE_URL/WABLAS_TOKEN or the session credentials');
+    if (!base || !token)
+      throw new SendError(
+        'auth',
+        'NO_CREDENTIALS',
+        'No Wablas base URL or token: set WABLAS_BASE_URL/WABLAS_TOKEN or the session credentials',
+      );
     const item: Record<string, unknown> = { phone: r.isGroup ? r.to.replace(/@g\.us$/, '') : r.to };
     let call = 'send-message';
     if (r.type === 'text') item.message = r.text!.body;
@@ -40,14 +53,21 @@ export class WablasSender implements MessageSender {
     }
     // Wablas sends the group flag as the string "true" (fixture wablas/outbound/v2_send_message.json).
     if (r.isGroup) item.isGroup = 'true';
-    const res = await postJson(`${base}/api/v2/${call}`, { authorization: secret ? `${token}.${secret}` : token }, { data: [item] }, this.config.SEND_TIMEOUT_MS);
+    const res = await postJson(
+      `${base}/api/v2/${call}`,
+      { authorization: secret ? `${token}.${secret}` : token },
+      { data: [item] },
+      this.config.SEND_TIMEOUT_MS,
+    );
     const message = typeof res.json?.message === 'string' ? res.json.message : `HTTP ${res.status}`;
     if (res.status >= 200 && res.status < 300 && res.json?.status === true) {
       const id = res.json?.data?.messages?.[0]?.id;
-      if (typeof id !== 'string' || id === '') throw new SendError('temporary', 'BAD_RESPONSE', 'Wablas accepted the message without an id', res.text.slice(0, 500));
+      if (typeof id !== 'string' || id === '')
+        throw new SendError('temporary', 'BAD_RESPONSE', 'Wablas accepted the message without an id', res.text.slice(0, 500));
       return { externalId: id };
     }
-    if (/token invalid|device expired|unauthori[sz]ed/i.test(message) || res.status === 401 || res.status === 403) throw new SendError('auth', String(res.status), message);
+    if (/token invalid|device expired|unauthori[sz]ed/i.test(message) || res.status === 401 || res.status === 403)
+      throw new SendError('auth', String(res.status), message);
     throw new SendError(res.status >= 200 && res.status < 300 ? 'permanent' : httpErrorKind(res.status), String(res.status), message);
   }
 }

@@ -32,7 +32,8 @@ export class WwebjsAuthGuard extends WebhookAuthGuard {
       this.check(req);
       return 'verified';
     }
-    if (!this.config.WWEBJS_WEBHOOK_SECRET || !SHA256_SIGNATURE_RE.test(signature.trim())) throw AppError.unauthorized('Invalid X-Webhook-Signature');
+    if (!this.config.WWEBJS_WEBHOOK_SECRET || !SHA256_SIGNATURE_RE.test(signature.trim()))
+      throw AppError.unauthorized('Invalid X-Webhook-Signature');
     return 'needs-body';
   }
 
@@ -45,7 +46,7 @@ export class WwebjsAuthGuard extends WebhookAuthGuard {
     }
     const apiKey = header(req, 'x-api-key');
     if (apiKey !== undefined && this.config.WWEBJS_API_KEY && safeEqual(apiKey, this.config.WWEBJS_API_KEY)) return true;
-    throw AppError.unauthorized('Missing or wrong credentials: send X-Webhook-Signature or the server\'s x-api-key');
+    throw AppError.unauthorized("Missing or wrong credentials: send X-Webhook-Signature or the server's x-api-key");
   }
 }
 

@@ -38,7 +38,11 @@ export class WwebjsWebhookController {
   @HttpCode(200)
   @UseGuards(WwebjsAuthGuard)
   @ApiOperation({ summary: 'wwebjs webhook, universal (native {dataType,data,sessionId} or seed {sessionId,event,data})' })
-  @ApiHeader({ name: 'X-Webhook-Signature', required: false, description: 'sha256=<hex HMAC-SHA256 of the raw body with WWEBJS_WEBHOOK_SECRET>' })
+  @ApiHeader({
+    name: 'X-Webhook-Signature',
+    required: false,
+    description: 'sha256=<hex HMAC-SHA256 of the raw body with WWEBJS_WEBHOOK_SECRET>',
+  })
   @ApiHeader({ name: 'x-api-key', required: false, description: 'WWEBJS_API_KEY (native servers do not sign)' })
   @ApiBody({ schema: { type: 'object' }, examples: { qr: { summary: 'QR event (wwebjs.inbound.qr)', value: wwebjsQrExample } } })
   @ApiOkResponse({ type: WebhookAckDto })
@@ -64,6 +68,15 @@ export class WwebjsWebhookController {
 const ack = (r: IngestResult): WebhookAckDto => ({ received: true, webhookEventId: r.webhookEventId, state: r.state });
 
 /** Shared with the seed s1/s4 compat routes. */
-export function ingestWwebjs(ingest: IngestService, normalizer: WwebjsNormalizer, req: Request & { rawBody?: Buffer }, pathSessionId?: string): Promise<IngestResult> {
-  return ingest.ingest('wwebjs', { normalize: (body, at) => normalizer.normalizeFor(body, at, pathSessionId) }, IncomingWebhook.fromRequest(req));
+export function ingestWwebjs(
+  ingest: IngestService,
+  normalizer: WwebjsNormalizer,
+  req: Request & { rawBody?: Buffer },
+  pathSessionId?: string,
+): Promise<IngestResult> {
+  return ingest.ingest(
+    'wwebjs',
+    { normalize: (body, at) => normalizer.normalizeFor(body, at, pathSessionId) },
+    IncomingWebhook.fromRequest(req),
+  );
 }

@@ -2,7 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { isObj, num, Obj, parseTimestamp, pick, str } from '../../common/guards';
 import { waIdToDigits } from '../../common/phone';
 import type { MessageStatus, MessageType } from '../../domain/message';
-import type { InboundEvent, InboundMessage, InboundSessionEvent, SessionRef, SessionStatus, WebhookNormalizer } from '../../domain/inbound-event';
+import type {
+  InboundEvent,
+  InboundMessage,
+  InboundSessionEvent,
+  SessionRef,
+  SessionStatus,
+  WebhookNormalizer,
+} from '../../domain/inbound-event';
 
 // whatsapp-web.js Message.type → ours (wwebjs src/util/Constants.js MessageTypes).
 const TYPES: Record<string, MessageType> = {
@@ -47,7 +54,21 @@ const STATES: Record<string, SessionStatus> = {
   LOADING: 'loading',
 };
 // Bookkeeping events recorded in the session's history without changing its status.
-const RECORDED = new Set(['group_join', 'group_leave', 'group_update', 'group_admin_changed', 'group_membership_request', 'contact_changed', 'unread_count', 'chat_removed', 'chat_archived', 'change_battery', 'remote_session_saved', 'vote_update', 'message_ciphertext']);
+const RECORDED = new Set([
+  'group_join',
+  'group_leave',
+  'group_update',
+  'group_admin_changed',
+  'group_membership_request',
+  'contact_changed',
+  'unread_count',
+  'chat_removed',
+  'chat_archived',
+  'change_battery',
+  'remote_session_saved',
+  'vote_update',
+  'message_ciphertext',
+]);
 
 /**
  * Normalises webhooks from whatsapp-web.js HTTP servers (chrishubert/whatsapp-api, avoylenko/wwebjs-api) in both
@@ -87,14 +108,32 @@ export class WwebjsNormalizer implements WebhookNormalizer {
       case 'message_revoke_me': {
         const id = messageId(data.message) ?? messageId(data.revoked_msg);
         if (!id) return [{ kind: 'unrecognized', reason: `${event} without message id` }];
-        return [{ kind: 'message_update', session, externalId: id, update: { deleted: true, timestamp: parseTimestamp(isObj(data.message) ? data.message.timestamp : undefined) ?? receivedAt } }];
+        return [
+          {
+            kind: 'message_update',
+            session,
+            externalId: id,
+            update: { deleted: true, timestamp: parseTimestamp(isObj(data.message) ? data.message.timestamp : undefined) ?? receivedAt },
+          },
+        ];
       }
       case 'message_edit': {
         const id = messageId(data.message);
         if (!id) return [{ kind: 'unrecognized', reason: 'message_edit without message id' }];
         const msg = data.message as Obj;
         const editedMs = num(msg.latestEditSenderTimestampMs);
-        return [{ kind: 'message_update', session, externalId: id, update: { newText: str(data.newBody) ?? null, previousText: str(data.prevBody) ?? null, timestamp: editedMs ? new Date(editedMs) : receivedAt } }];
+        return [
+          {
+            kind: 'message_update',
+            session,
+            externalId: id,
+            update: {
+              newText: str(data.newBody) ?? null,
+              previousText: str(data.prevBody) ?? null,
+              timestamp: editedMs ? new Date(editedMs) : receivedAt,
+            },
+          },
+        ];
       }
       case 'message_reaction':
         return this.reaction(session, data.reaction, receivedAt);
@@ -118,7 +157,8 @@ export class WwebjsNormalizer implements WebhookNormalizer {
     const fromMe = raw.fromMe === true || idObj.fromMe === true;
     const remote = str(idObj.remote) ?? (fromMe ? str(raw.to) : str(raw.from)) ?? '';
     // Stories (fixture wwebjs.inbound.message_status_broadcast) arrive as messages but belong to no chat.
-    if (remote === 'status@broadcast' || raw.isStatus === true) return [{ kind: 'ignored', reason: 'status@broadcast story, not a chat message' }];
+    if (remote === 'status@broadcast' || raw.isStatus === true)
+      return [{ kind: 'ignored', reason: 'status@broadcast story, not a chat message' }];
     const isGroup = remote.endsWith('@g.us');
     const digits = waIdToDigits(remote);
     const author = str(raw.author) ?? str(idObj.participant);
@@ -140,13 +180,24 @@ export class WwebjsNormalizer implements WebhookNormalizer {
       senderName: fromMe ? null : (notifyName ?? null),
       text: hasMedia || type === 'location' ? null : body,
       caption: hasMedia ? body : null,
-      media: hasMedia ? { ...(isObj(raw._data) && str(raw._data.mimetype) ? { mimeType: str(raw._data.mimetype) } : {}), ...(isObj(raw._data) && str(raw._data.filename) ? { filename: str(raw._data.filename) } : {}) } : null,
-      location: location && num(location.latitude) !== undefined && num(location.longitude) !== undefined
-        ? { latitude: num(location.latitude)!, longitude: num(location.longitude)!, ...pick(location, { name: 'name', address: 'address', url: 'url' }) }
+      media: hasMedia
+        ? {
+            ...(isObj(raw._data) && str(raw._data.mimetype) ? { mimeType: str(raw._data.mimetype) } : {}),
+            ...(isObj(raw._data) && str(raw._data.filename) ? { filename: str(raw._data.filename) } : {}),
+          }
         : null,
-      context: raw.isForwarded === true || raw.hasQuotedMsg === true
-        ? { forwarded: raw.isForwarded === true, forwardingScore: num(raw.forwardingScore) ?? 0, hasQuotedMsg: raw.hasQuotedMsg === true }
-        : null,
+      location:
+        location && num(location.latitude) !== undefined && num(location.longitude) !== undefined
+          ? {
+              latitude: num(location.latitude)!,
+              longitude: num(location.longitude)!,
+              ...pick(location, { name: 'name', address: 'address', url: 'url' }),
+            }
+          : null,
+      context:
+        raw.isForwarded === true || raw.hasQuotedMsg === true
+          ? { forwarded: raw.isForwarded === true, forwardingScore: num(raw.forwardingScore) ?? 0, hasQuotedMsg: raw.hasQuotedMsg === true }
+          : null,
       replyToExternalId: isObj(raw._data) ? (str(raw._data.quotedStanzaID) ?? null) : null,
       payload: type === 'system' || type === 'unknown' ? { wwebjsType: wType } : null,
       timestamp: parseTimestamp(raw.timestamp) ?? receivedAt,
@@ -161,11 +212,20 @@ export class WwebjsNormalizer implements WebhookNormalizer {
     const status = ack !== undefined ? ACKS[ack] : undefined;
     if (!id || !status) return [{ kind: 'unrecognized', reason: `message_ack without message id or with unknown ack "${String(ack)}"` }];
     const to = isObj(data.message) ? str(data.message.to) : undefined;
-    return [{
-      kind: 'status',
-      session,
-      status: { externalId: id, status, timestamp: receivedAt, recipient: waIdToDigits(to) ?? to ?? null, error: status === 'failed' ? { code: 'ACK_ERROR', title: 'wwebjs ack -1 (error)', detail: null } : null, payload: { ack: Number(ack) } },
-    }];
+    return [
+      {
+        kind: 'status',
+        session,
+        status: {
+          externalId: id,
+          status,
+          timestamp: receivedAt,
+          recipient: waIdToDigits(to) ?? to ?? null,
+          error: status === 'failed' ? { code: 'ACK_ERROR', title: 'wwebjs ack -1 (error)', detail: null } : null,
+          payload: { ack: Number(ack) },
+        },
+      },
+    ];
   }
 
   private reaction(session: SessionRef, raw: unknown, receivedAt: Date): InboundEvent[] {
@@ -174,7 +234,16 @@ export class WwebjsNormalizer implements WebhookNormalizer {
     const sender = str(raw.senderId);
     if (!target || !sender) return [{ kind: 'unrecognized', reason: 'reaction without msgId or senderId' }];
     // An empty reaction means it was removed (wwebjs Reaction._patch).
-    return [{ kind: 'reaction', session, targetExternalId: target, sender: waIdToDigits(sender) ?? sender, emoji: str(raw.reaction) ?? null, timestamp: parseTimestamp(raw.timestamp) ?? receivedAt }];
+    return [
+      {
+        kind: 'reaction',
+        session,
+        targetExternalId: target,
+        sender: waIdToDigits(sender) ?? sender,
+        emoji: str(raw.reaction) ?? null,
+        timestamp: parseTimestamp(raw.timestamp) ?? receivedAt,
+      },
+    ];
   }
 
   private media(session: SessionRef, data: Obj): InboundEvent[] {
@@ -182,17 +251,34 @@ export class WwebjsNormalizer implements WebhookNormalizer {
     const media = isObj(data.messageMedia) ? data.messageMedia : undefined;
     const base64 = media ? str(media.data) : undefined;
     if (!id || !media || !base64) return [{ kind: 'unrecognized', reason: 'media event without message id or messageMedia.data' }];
-    return [{ kind: 'media', session, externalId: id, media: { mimeType: str(media.mimetype) ?? null, filename: str(media.filename) ?? null, size: num(media.filesize) ?? null, base64 } }];
+    return [
+      {
+        kind: 'media',
+        session,
+        externalId: id,
+        media: { mimeType: str(media.mimetype) ?? null, filename: str(media.filename) ?? null, size: num(media.filesize) ?? null, base64 },
+      },
+    ];
   }
 
   private call(session: SessionRef, raw: unknown, receivedAt: Date): InboundEvent[] {
     if (!isObj(raw) || !str(raw.id)) return [{ kind: 'unrecognized', reason: 'call event without data.call.id' }];
     const from = str(raw.from) ?? '';
-    return [{
-      kind: 'call',
-      session,
-      call: { externalId: str(raw.id)!, chatId: waIdToDigits(from) ?? from, fromMe: raw.fromMe === true, isVideo: raw.isVideo === true, isGroup: raw.isGroup === true, timestamp: parseTimestamp(raw.timestamp) ?? receivedAt, raw },
-    }];
+    return [
+      {
+        kind: 'call',
+        session,
+        call: {
+          externalId: str(raw.id)!,
+          chatId: waIdToDigits(from) ?? from,
+          fromMe: raw.fromMe === true,
+          isVideo: raw.isVideo === true,
+          isGroup: raw.isGroup === true,
+          timestamp: parseTimestamp(raw.timestamp) ?? receivedAt,
+          raw,
+        },
+      },
+    ];
   }
 }
 
@@ -201,26 +287,66 @@ function sessionChange(event: string, data: Obj, at: Date): InboundSessionEvent 
   switch (event) {
     case 'qr': {
       const qr = str(data.qr);
-      return { event, status: 'qr', message: 'QR code generated, scan to connect', ...(qr ? { qr: { action: 'set' as const, value: qr } } : {}), timestamp: at };
+      return {
+        event,
+        status: 'qr',
+        message: 'QR code generated, scan to connect',
+        ...(qr ? { qr: { action: 'set' as const, value: qr } } : {}),
+        timestamp: at,
+      };
     }
     case 'authenticated':
       return { event, status: 'authenticated', message: 'Session authenticated', timestamp: at };
     case 'ready':
-      return { event, status: 'connected', message: 'WhatsApp session connected successfully', qr: { action: 'clear' }, connected: true, loadingPercent: null, timestamp: at };
+      return {
+        event,
+        status: 'connected',
+        message: 'WhatsApp session connected successfully',
+        qr: { action: 'clear' },
+        connected: true,
+        loadingPercent: null,
+        timestamp: at,
+      };
     case 'disconnected':
       // whatsapp-web.js passes the reason string; LOGOUT means the device was unlinked (Client.js 'disconnected').
-      return { event, status: data.reason === 'LOGOUT' ? 'logged_out' : 'disconnected', message: str(data.reason) ?? 'Disconnected', qr: { action: 'clear' }, payload: data, timestamp: at };
+      return {
+        event,
+        status: data.reason === 'LOGOUT' ? 'logged_out' : 'disconnected',
+        message: str(data.reason) ?? 'Disconnected',
+        qr: { action: 'clear' },
+        payload: data,
+        timestamp: at,
+      };
     // chrishubert/whatsapp-api posts auth_failure as dataType "status" (fixture wwebjs.inbound.auth_failure).
     case 'auth_failure':
     case 'status':
-      return { event: 'auth_failure', status: 'auth_failure', message: str(data.msg) ?? 'Authentication failed, a new QR scan is needed', qr: { action: 'clear' }, payload: data, timestamp: at };
+      return {
+        event: 'auth_failure',
+        status: 'auth_failure',
+        message: str(data.msg) ?? 'Authentication failed, a new QR scan is needed',
+        qr: { action: 'clear' },
+        payload: data,
+        timestamp: at,
+      };
     case 'change_state': {
       const state = str(data.state);
-      return { event, status: state ? (STATES[state.toUpperCase()] ?? null) : null, message: state ? `State changed to ${state}` : null, payload: data, timestamp: at };
+      return {
+        event,
+        status: state ? (STATES[state.toUpperCase()] ?? null) : null,
+        message: state ? `State changed to ${state}` : null,
+        payload: data,
+        timestamp: at,
+      };
     }
     case 'loading_screen': {
       const percent = num(data.percent);
-      return { event, status: 'loading', message: `Loading ${percent ?? '?'}%${str(data.message) ? ` (${str(data.message)})` : ''}`, loadingPercent: percent !== undefined ? Math.max(0, Math.min(100, Math.round(percent))) : null, timestamp: at };
+      return {
+        event,
+        status: 'loading',
+        message: `Loading ${percent ?? '?'}%${str(data.message) ? ` (${str(data.message)})` : ''}`,
+        loadingPercent: percent !== undefined ? Math.max(0, Math.min(100, Math.round(percent))) : null,
+        timestamp: at,
+      };
     }
     default:
       return null;

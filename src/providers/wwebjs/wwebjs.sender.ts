@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { WwebjsCredentials } from './wwebjs.credentials';
 import { AppConfig } from '../../config/app-config';
-import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, SenderSession, SendError } from '../../domain/message-sender';
+import {
+  httpErrorKind,
+  MessageSender,
+  OutboundRequest,
+  OutboundType,
+  postJson,
+  SenderSession,
+  SendError,
+} from '../../domain/message-sender';
 
 /**
  * whatsapp-web.js API server (chrishubert/whatsapp-api): `POST {base}/client/sendMessage/{sessionId}` with
@@ -18,7 +26,15 @@ import { httpErrorKind, MessageSender, OutboundRequest, OutboundType, postJson, 
 @Injectable()
 export class WwebjsSender implements MessageSender {
   readonly provider = 'wwebjs';
-  readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>(['text', 'image', 'video', 'audio', 'document', 'location', 'reaction']);
+  readonly capabilities: ReadonlySet<OutboundType> = new Set<OutboundType>([
+    'text',
+    'image',
+    'video',
+    'audio',
+    'document',
+    'location',
+    'reaction',
+  ]);
   readonly mediaById = false;
   readonly readReceipts = false;
 
@@ -32,7 +48,12 @@ export class WwebjsSender implements MessageSender {
     const chatId = r.isGroup ? r.to : `${r.to}@c.us`;
     const headers: Record<string, string> = apiKey ? { 'x-api-key': apiKey } : {};
     if (r.type === 'reaction') {
-      const res = await postJson(`${base}/message/react/${encodeURIComponent(session.externalId)}`, headers, { chatId, messageId: r.reaction!.messageExternalId, reaction: r.reaction!.emoji }, this.config.SEND_TIMEOUT_MS);
+      const res = await postJson(
+        `${base}/message/react/${encodeURIComponent(session.externalId)}`,
+        headers,
+        { chatId, messageId: r.reaction!.messageExternalId, reaction: r.reaction!.emoji },
+        this.config.SEND_TIMEOUT_MS,
+      );
       if (res.status >= 200 && res.status < 300 && res.json?.success !== false) return { externalId: null };
       throw this.error(res);
     }
@@ -40,17 +61,32 @@ export class WwebjsSender implements MessageSender {
     if (r.replyToExternalId) options.quotedMessageId = r.replyToExternalId;
     let body: Record<string, unknown>;
     if (r.type === 'text') body = { chatId, contentType: 'string', content: r.text!.body };
-    else if (r.type === 'location') body = { chatId, contentType: 'Location', content: { latitude: r.location!.latitude, longitude: r.location!.longitude, ...(r.location!.name || r.location!.address ? { description: r.location!.name ?? r.location!.address } : {}) } };
+    else if (r.type === 'location')
+      body = {
+        chatId,
+        contentType: 'Location',
+        content: {
+          latitude: r.location!.latitude,
+          longitude: r.location!.longitude,
+          ...(r.location!.name || r.location!.address ? { description: r.location!.name ?? r.location!.address } : {}),
+        },
+      };
     else {
       if (!r.media?.link) throw new SendError('permanent', 'MEDIA_LINK_REQUIRED', 'wwebjs sends media by URL only');
       if (r.media.caption) options.caption = r.media.caption;
       body = { chatId, contentType: 'MessageMediaFromURL', content: r.media.link };
     }
     if (Object.keys(options).length) body.options = options;
-    const res = await postJson(`${base}/client/sendMessage/${encodeURIComponent(session.externalId)}`, headers, body, this.config.SEND_TIMEOUT_MS);
+    const res = await postJson(
+      `${base}/client/sendMessage/${encodeURIComponent(session.externalId)}`,
+      headers,
+      body,
+      this.config.SEND_TIMEOUT_MS,
+    );
     if (res.status >= 200 && res.status < 300 && res.json?.success !== false) {
       const id = res.json?.message?.id?._serialized ?? res.json?.message?._data?.id?._serialized;
-      if (typeof id !== 'string' || id === '') throw new SendError('temporary', 'BAD_RESPONSE', 'wwebjs answered without a message id', res.text.slice(0, 500));
+      if (typeof id !== 'string' || id === '')
+        throw new SendError('temporary', 'BAD_RESPONSE', 'wwebjs answered without a message id', res.text.slice(0, 500));
       return { externalId: id };
     }
     throw this.error(res);

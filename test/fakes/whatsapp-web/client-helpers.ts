@@ -63,9 +63,7 @@ export function makeMemoryAuthState(): MemoryAuthState {
         const value = deserialize<unknown>(text);
         // Stored as plain JSON; Baileys expects the protobuf class back for app-state keys.
         out[id] = (
-          type === 'app-state-sync-key'
-            ? proto.Message.AppStateSyncKeyData.fromObject(value as Record<string, unknown>)
-            : value
+          type === 'app-state-sync-key' ? proto.Message.AppStateSyncKeyData.fromObject(value as Record<string, unknown>) : value
         ) as SignalDataTypeMap[T];
       }
       return out;

@@ -7,13 +7,7 @@
  * `blocklist`, `privacy <privacy/>`; and on sends: `usync` (devices + lid), `encrypt <key>` (prekey bundles),
  * `privacy <tokens/>`; keepalive `w:p <ping/>`; logout `md <remove-companion-device/>`.
  */
-import {
-  getBinaryNodeChild,
-  getBinaryNodeChildren,
-  jidDecode,
-  S_WHATSAPP_NET,
-  type BinaryNode,
-} from '@whiskeysockets/baileys';
+import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, S_WHATSAPP_NET, type BinaryNode } from '@whiskeysockets/baileys';
 import { LINK_CODE_REF } from './phone';
 import { parsePreKeyUpload, type ClientPreKeyBundle, type SignalDevice } from './signal';
 
@@ -43,8 +37,7 @@ export function iqResult(iq: BinaryNode, content?: BinaryNode[]): BinaryNode {
   return { tag: 'iq', attrs: { from: S_WHATSAPP_NET, type: 'result', id: iq.attrs.id }, content };
 }
 
-const firstChild = (node: BinaryNode): BinaryNode | undefined =>
-  Array.isArray(node.content) ? node.content[0] : undefined;
+const firstChild = (node: BinaryNode): BinaryNode | undefined => (Array.isArray(node.content) ? node.content[0] : undefined);
 
 /**
  * The answer to a client IQ, or `undefined` when none is due (results, errors, or IQs answered elsewhere, such as

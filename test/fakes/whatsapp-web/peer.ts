@@ -63,13 +63,7 @@ const freshId = () => `FAKE${Date.now().toString(16).toUpperCase()}${(++idCounte
 /** The stanza `type` WhatsApp uses for a message (mirrors Baileys' `getMessageType` for what the fake sends). */
 function stanzaType(message: proto.IMessage): string {
   if (message.reactionMessage) return 'reaction';
-  if (
-    message.imageMessage ||
-    message.videoMessage ||
-    message.audioMessage ||
-    message.documentMessage ||
-    message.stickerMessage
-  ) {
+  if (message.imageMessage || message.videoMessage || message.audioMessage || message.documentMessage || message.stickerMessage) {
     return 'media';
   }
   return 'text';
@@ -175,14 +169,10 @@ export class FakePeer {
    * Sends an image *descriptor* (what WhatsApp relays: URL, direct path, media key, hashes, size), not the bytes.
    * Nothing serves the URL: downloading it (`downloadMediaMessage`) needs a fake media host, which this fake lacks.
    */
-  async sendImage(
-    image: ImageDescriptor = {},
-    options: SendOptions = {},
-  ): Promise<InboundStanza & { image: ImageDescriptor }> {
+  async sendImage(image: ImageDescriptor = {}, options: SendOptions = {}): Promise<InboundStanza & { image: ImageDescriptor }> {
     const full: ImageDescriptor = {
       url: 'https://mmg.whatsapp.net/v/t62.7118-24/11111111_222222222222222_3333333333333333333_n.enc?ccb=11-4&oh=fake&oe=fake&_nc_sid=5e03e0&mms3=true',
-      directPath:
-        '/v/t62.7118-24/11111111_222222222222222_3333333333333333333_n.enc?ccb=11-4&oh=fake&oe=fake&_nc_sid=5e03e0',
+      directPath: '/v/t62.7118-24/11111111_222222222222222_3333333333333333333_n.enc?ccb=11-4&oh=fake&oe=fake&_nc_sid=5e03e0',
       mimetype: 'image/jpeg',
       mediaKey: randomBytes(32),
       fileSha256: randomBytes(32),
@@ -198,11 +188,7 @@ export class FakePeer {
   }
 
   /** Any `proto.IMessage` from this peer to the client, 1:1. `extraAttrs` go on the `<message>` stanza. */
-  sendMessage(
-    message: proto.IMessage,
-    options: SendOptions = {},
-    extraAttrs: Record<string, string> = {},
-  ): Promise<InboundStanza> {
+  sendMessage(message: proto.IMessage, options: SendOptions = {}, extraAttrs: Record<string, string> = {}): Promise<InboundStanza> {
     return this.serialised(async () => {
       const id = options.id ?? freshId();
       const { type, ciphertext } = await this.encryptToClient(message);
@@ -260,11 +246,7 @@ export class FakePeer {
    * A delivery (`<receipt>` without type), read (`type=read`) or played receipt for messages the client sent this
    * peer. Resolves with the client's `<ack class=receipt>`, which Baileys sends after it emitted `messages.update`.
    */
-  sendReceipt(
-    messageIds: string | string[],
-    type: ReceiptType = 'delivery',
-    options: { addressing?: 'pn' | 'lid' } = {},
-  ) {
+  sendReceipt(messageIds: string | string[], type: ReceiptType = 'delivery', options: { addressing?: 'pn' | 'lid' } = {}) {
     const ids = Array.isArray(messageIds) ? messageIds : [messageIds];
     const [first, ...rest] = ids;
     if (!first) throw new Error('sendReceipt needs at least one message id');
@@ -278,9 +260,7 @@ export class FakePeer {
         t: unixSeconds(),
         ...(type === 'delivery' ? {} : { type }),
       },
-      content: rest.length
-        ? [{ tag: 'list', attrs: {}, content: rest.map((id) => ({ tag: 'item', attrs: { id } })) }]
-        : undefined,
+      content: rest.length ? [{ tag: 'list', attrs: {}, content: rest.map((id) => ({ tag: 'item', attrs: { id } })) }] : undefined,
     });
     return ack;
   }

@@ -133,26 +133,16 @@ export class FakePhone {
     if (askedFor && jidDecode(askedFor)?.user !== this.world.account.pn) {
       throw new Error(`the client asked to pair with ${askedFor}, not with the fake account ${this.world.account.pn}`);
     }
-    const wrappedCompanion = Buffer.from(
-      getBinaryNodeChildBuffer(hello, 'link_code_pairing_wrapped_companion_ephemeral_pub') ?? [],
-    );
+    const wrappedCompanion = Buffer.from(getBinaryNodeChildBuffer(hello, 'link_code_pairing_wrapped_companion_ephemeral_pub') ?? []);
     if (wrappedCompanion.length !== 80) throw new Error('companion_hello without a wrapped ephemeral key');
     // salt(32) ‖ iv(16) ‖ AES-CTR(PBKDF2(code, salt), companion ephemeral public key)(32)
     const codeKey = await derivePairingCodeKey(code, wrappedCompanion.subarray(0, 32));
-    const companionEphemeral = aesDecryptCTR(
-      wrappedCompanion.subarray(48, 80),
-      codeKey,
-      wrappedCompanion.subarray(32, 48),
-    );
+    const companionEphemeral = aesDecryptCTR(wrappedCompanion.subarray(48, 80), codeKey, wrappedCompanion.subarray(32, 48));
 
     const ephemeral = Curve.generateKeyPair();
     const salt = randomBytes(32);
     const iv = randomBytes(16);
-    const wrappedPrimary = Buffer.concat([
-      salt,
-      iv,
-      aesEncryptCTR(ephemeral.public, await derivePairingCodeKey(code, salt), iv),
-    ]);
+    const wrappedPrimary = Buffer.concat([salt, iv, aesEncryptCTR(ephemeral.public, await derivePairingCodeKey(code, salt), iv)]);
 
     const connection = this.world.connection();
     const finishPromise = this.world.nextClientNode(
@@ -177,10 +167,7 @@ export class FakePhone {
     });
     const finish = await untilClosed(connection, finishPromise, 'before sending companion_finish');
     const bundle = Buffer.from(
-      getBinaryNodeChildBuffer(
-        getBinaryNodeChild(finish, 'link_code_companion_reg'),
-        'link_code_pairing_wrapped_key_bundle',
-      ) ?? [],
+      getBinaryNodeChildBuffer(getBinaryNodeChild(finish, 'link_code_companion_reg'), 'link_code_pairing_wrapped_key_bundle') ?? [],
     );
     // salt(32) ‖ iv(12) ‖ AES-GCM(HKDF(companionShared), companionIdentity(32) ‖ primaryIdentity(32) ‖ random(32))
     const companionShared = Curve.sharedKey(ephemeral.private, companionEphemeral);
@@ -198,18 +185,12 @@ export class FakePhone {
     const companionIdentity = Buffer.from(plain.subarray(0, 32));
     const random = plain.subarray(64, 96);
     const identityShared = Curve.sharedKey(this.device.identity.privKey, companionIdentity);
-    const advSecret = Buffer.from(
-      hkdf(Buffer.concat([companionShared, identityShared, random]), 32, { info: 'adv_secret' }),
-    );
+    const advSecret = Buffer.from(hkdf(Buffer.concat([companionShared, identityShared, random]), 32, { info: 'adv_secret' }));
     connection.send({ tag: 'iq', attrs: { from: S_WHATSAPP_NET, type: 'result', id: finish.attrs.id } });
     return this.sendPairSuccess(companionIdentity, advSecret, timeoutMs);
   }
 
-  private async sendPairSuccess(
-    companionIdentity: Buffer,
-    advSecret: Uint8Array,
-    timeoutMs = 10_000,
-  ): Promise<PairResult> {
+  private async sendPairSuccess(companionIdentity: Buffer, advSecret: Uint8Array, timeoutMs = 10_000): Promise<PairResult> {
     const { account } = this.world;
     const connection = this.world.connection();
     const accountKey = this.device.identityPublic;

@@ -7,21 +7,14 @@
  * handshake is done, with the client's `ClientPayload` (registration vs. login) already decoded.
  */
 import { EventEmitter } from 'node:events';
-import {
-  binaryNodeToString,
-  decodeBinaryNode,
-  encodeBinaryNode,
-  proto,
-  type BinaryNode,
-} from '@whiskeysockets/baileys';
+import { binaryNodeToString, decodeBinaryNode, encodeBinaryNode, proto, type BinaryNode } from '@whiskeysockets/baileys';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { makeFakePki, NoiseResponder, WA_INTRO_HEADER, type FakePki } from './noise';
 
 /** A line of the wire trace: `<<` client → server, `>>` server → client. */
 export type WireLogger = (line: string) => void;
 
-const toBuffer = (data: RawData): Buffer =>
-  Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+const toBuffer = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
 
 /** Writes the 3-byte big-endian length prefix every frame carries (both directions). */
 function frame(payload: Uint8Array): Buffer {
@@ -173,9 +166,7 @@ export class FakeWAServer extends EventEmitter<FakeWAServerEvents> {
         const { clientStatic, clientPayload } = noise.clientFinish(handshake.clientFinish);
         connection = new FakeConnection(id, ws, noise, clientStatic, clientPayload, this.log);
         ws.on('close', () => connection?.emit('close'));
-        const kind = connection.isRegistration
-          ? 'registration'
-          : `login as ${String(clientPayload.username)}:${clientPayload.device}`;
+        const kind = connection.isRegistration ? 'registration' : `login as ${String(clientPayload.username)}:${clientPayload.device}`;
         this.log(`-- connection ${id}: Noise handshake done (${kind})`);
         this.emit('connection', connection);
       } else {

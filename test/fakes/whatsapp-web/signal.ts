@@ -26,12 +26,7 @@ import {
   type KeyPair,
 } from '@whiskeysockets/baileys';
 // Deep import: sender keys are not in Baileys' index. The package has no `exports` map, so this path is reachable.
-import {
-  GroupCipher,
-  GroupSessionBuilder,
-  SenderKeyName,
-  SenderKeyRecord,
-} from '@whiskeysockets/baileys/lib/Signal/Group/index.js';
+import { GroupCipher, GroupSessionBuilder, SenderKeyName, SenderKeyRecord } from '@whiskeysockets/baileys/lib/Signal/Group/index.js';
 import * as libsignal from 'libsignal';
 
 /** libsignal's key pair shape: 33-byte public key (0x05 prefix), 32-byte private key. */
@@ -62,8 +57,7 @@ export function verifyCurveSignature(publicKey: Uint8Array, message: Uint8Array,
 /** 32-byte Curve25519 public key → 33-byte Signal form (0x05 prefix); 33-byte input is returned as a copy. */
 export const withKeyType = (key: Uint8Array): Buffer => Buffer.from(generateSignalPubKey(Buffer.from(key)));
 /** 33-byte Signal public key → 32-byte raw form (what travels in WhatsApp's key nodes). */
-export const withoutKeyType = (key: Uint8Array): Buffer =>
-  key.length === 33 ? Buffer.from(key).subarray(1) : Buffer.from(key);
+export const withoutKeyType = (key: Uint8Array): Buffer => (key.length === 33 ? Buffer.from(key).subarray(1) : Buffer.from(key));
 
 const toSignalKeyPair = (pair: KeyPair): SignalKeyPair => ({
   pubKey: withKeyType(pair.public),
@@ -223,18 +217,13 @@ export class SignalDevice {
 
   /** Encrypts a WhatsApp `Message` (padded like WA: `encodeWAMessage`) on the pairwise session. */
   async encrypt(remote: SignalAddress, message: proto.IMessage): Promise<{ type: PairwiseType; ciphertext: Buffer }> {
-    const { type, body } = await new libsignal.SessionCipher(this.store, address(remote)).encrypt(
-      encodeWAMessage(message),
-    );
+    const { type, body } = await new libsignal.SessionCipher(this.store, address(remote)).encrypt(encodeWAMessage(message));
     return { type: type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(body, 'binary') };
   }
 
   async decrypt(remote: SignalAddress, type: PairwiseType, ciphertext: Uint8Array): Promise<proto.Message> {
     const cipher = new libsignal.SessionCipher(this.store, address(remote));
-    const padded =
-      type === 'pkmsg'
-        ? await cipher.decryptPreKeyWhisperMessage(ciphertext)
-        : await cipher.decryptWhisperMessage(ciphertext);
+    const padded = type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext);
     return proto.Message.decode(unpadRandomMax16(padded));
   }
 
@@ -242,10 +231,7 @@ export class SignalDevice {
    * This device's sender key for `groupJid` as a `SenderKeyDistributionMessage` (created on first use). `self` is this
    * device's own address, which names the sender key (`${group}::${name}::${device}`).
    */
-  async senderKeyDistribution(
-    groupJid: string,
-    self: SignalAddress,
-  ): Promise<proto.Message.ISenderKeyDistributionMessage> {
+  async senderKeyDistribution(groupJid: string, self: SignalAddress): Promise<proto.Message.ISenderKeyDistributionMessage> {
     const skdm = await new GroupSessionBuilder(this.senderKeyStore).create(senderKeyName(groupJid, self));
     return { groupId: groupJid, axolotlSenderKeyDistributionMessage: skdm.serialize() };
   }
@@ -253,9 +239,7 @@ export class SignalDevice {
   /** `skmsg` ciphertext of `message` with this device's sender key for the group. */
   async encryptGroup(groupJid: string, self: SignalAddress, message: proto.IMessage): Promise<Buffer> {
     await this.senderKeyDistribution(groupJid, self); // make sure the key exists
-    const ciphertext = await new GroupCipher(this.senderKeyStore, senderKeyName(groupJid, self)).encrypt(
-      encodeWAMessage(message),
-    );
+    const ciphertext = await new GroupCipher(this.senderKeyStore, senderKeyName(groupJid, self)).encrypt(encodeWAMessage(message));
     return Buffer.from(ciphertext);
   }
 }

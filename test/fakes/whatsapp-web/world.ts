@@ -210,11 +210,7 @@ export class FakeWhatsApp extends EventEmitter<FakeWhatsAppEvents> implements Wo
   }
 
   /** Resolves with the next client node, arriving after this call, that matches. */
-  nextClientNode(
-    predicate: (node: BinaryNode) => boolean,
-    timeoutMs = 10_000,
-    what = 'a matching client node',
-  ): Promise<BinaryNode> {
+  nextClientNode(predicate: (node: BinaryNode) => boolean, timeoutMs = 10_000, what = 'a matching client node'): Promise<BinaryNode> {
     return this.nodes.waitFor(predicate, timeoutMs, what);
   }
 
@@ -229,10 +225,7 @@ export class FakeWhatsApp extends EventEmitter<FakeWhatsAppEvents> implements Wo
   }
 
   /** Resolves with the next `<message>` the client sends (or sent and nobody consumed yet). */
-  nextSent(
-    predicate: (m: ClientMessageStanza) => boolean = () => true,
-    timeoutMs = 10_000,
-  ): Promise<ClientMessageStanza> {
+  nextSent(predicate: (m: ClientMessageStanza) => boolean = () => true, timeoutMs = 10_000): Promise<ClientMessageStanza> {
     return this.sent.next(predicate, timeoutMs);
   }
 
@@ -242,11 +235,7 @@ export class FakeWhatsApp extends EventEmitter<FakeWhatsAppEvents> implements Wo
    * A receipt from `peer` for messages the client sent (delivery without `type`, or `read`/`played`). Resolves with
    * the client's ack. Same as `peer.sendReceipt(...)`.
    */
-  sendReceipt(
-    peer: FakePeer | string,
-    messageIds: string | string[],
-    type: ReceiptType = 'delivery',
-  ): Promise<BinaryNode> {
+  sendReceipt(peer: FakePeer | string, messageIds: string | string[], type: ReceiptType = 'delivery'): Promise<BinaryNode> {
     return (typeof peer === 'string' ? this.peer(peer) : peer).sendReceipt(messageIds, type);
   }
 
