@@ -242,6 +242,34 @@ export class AppConfig {
   @IsIn(['true', 'false'])
   SEND_WORKER: 'true' | 'false' = 'true';
 
+  // ---- Baileys sessions run in-process (src/providers/baileys). ----
+
+  /** Overrides Baileys' `waWebSocketUrl` (default WhatsApp's `wss://web.whatsapp.com/ws/chat`): tests and proxies. */
+  @IsOptional()
+  @Matches(/^wss?:\/\/\S+$/, { message: 'BAILEYS_WA_WS_URL must be a ws:// or wss:// URL' })
+  BAILEYS_WA_WS_URL?: string;
+
+  /** Seconds a process holds a Baileys session's lease; another process takes a dead one's sessions after it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  @Max(3600)
+  BAILEYS_LEASE_SECONDS: number = 30;
+
+  /** Store WhatsApp's history sync (as `append`, no auto-replies); off: only live messages. */
+  @IsIn(['true', 'false'])
+  BAILEYS_SYNC_HISTORY: 'true' | 'false' = 'false';
+
+  /** Longest reconnect backoff after a lost connection, in seconds (from 1 s, doubling, with jitter). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  BAILEYS_MAX_BACKOFF_SECONDS: number = 300;
+
+  /** Run Baileys sessions in this process (claim leases); `false` leaves them to other processes. */
+  @IsIn(['true', 'false'])
+  BAILEYS_WORKER: 'true' | 'false' = 'true';
+
   /** Log level: error, warn, log, debug, verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
@@ -271,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'RATE_LIMIT_ADMIN_PER_MINUTE',
     'CORS_ORIGINS',
     'DEFAULT_PHONE_REGION',
+    'BAILEYS_WA_WS_URL',
   ]) {
     if (env[key] !== undefined) picked[key] = env[key];
   }

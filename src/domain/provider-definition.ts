@@ -24,6 +24,28 @@ export interface ProviderDefinition {
    * with `whitelist` and `forbidNonWhitelisted`; absent = the provider takes none.
    */
   readonly credentials?: Type<object>;
+  /**
+   * Sessions wa-hub runs itself (Baileys): created, started, stopped and logged out through `/v1/sessions`.
+   * Absent for providers whose sessions live on the provider's side (they appear with their first webhook);
+   * the session routes then answer 422 `CAPABILITY_NOT_SUPPORTED`.
+   */
+  readonly sessions?: SessionControl;
+}
+
+/** Lifecycle of sessions wa-hub runs in-process. Ids are wa-hub session ids (uuid). */
+export interface SessionControl {
+  /** Starts (or resumes) the session; its status then comes through ingest (connecting, qr, connected, ...). */
+  start(sessionId: string): Promise<void>;
+  /** Ends the connection, keeps the login; start resumes without a new QR. */
+  stop(sessionId: string): Promise<void>;
+  restart(sessionId: string): Promise<void>;
+  /** Unlinks the device at WhatsApp and wipes its login; a new QR is needed. */
+  logout(sessionId: string): Promise<void>;
+  /**
+   * @returns the pairing code to type on the phone (8 characters), for `phoneDigits` (E.164 digits).
+   * @throws Error when the session is not waiting for a login.
+   */
+  pairingCode(sessionId: string, phoneDigits: string): Promise<string>;
 }
 
 /**

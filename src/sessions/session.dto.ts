@@ -151,3 +151,38 @@ export class SessionEventPageDto extends PageMetaDto {
   @ApiProperty({ type: [SessionEventResponseDto] })
   data: SessionEventResponseDto[];
 }
+
+/** `POST /v1/sessions`: a session wa-hub runs itself (providers with in-process sessions: `baileys`). */
+export class CreateSessionDto {
+  @ApiProperty({ example: 'baileys', description: 'Provider name; only providers wa-hub runs itself (baileys)' })
+  @Matches(PROVIDER_NAME_RE, { message: 'provider must be a provider name such as baileys' })
+  provider: string;
+
+  /** The session's name, its id at the provider (`externalId`); letters, digits, `-` and `_`. Default: a uuid. */
+  @ApiProperty({ required: false, example: 'sales-team' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'name must be 1-64 letters, digits, - or _' })
+  name?: string;
+
+  /** Owner id in your system (seed s4 `userId`). */
+  @ApiProperty({ required: false, example: 'user-42' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  userId?: string;
+}
+
+/** `POST /v1/sessions/:id/pairing-code`. */
+export class RequestPairingCodeDto {
+  /** The phone number to link, in international form (`+62 812 3456 7890`, digits, or with DEFAULT_PHONE_REGION). */
+  @ApiProperty({ example: '+15550001111' })
+  @IsString()
+  @MaxLength(32)
+  phoneNumber: string;
+}
+
+export class PairingCodeResponseDto {
+  /** Type it on the phone: WhatsApp > Linked devices > Link a device > Link with phone number instead. */
+  @ApiProperty({ example: 'ABCD1234' })
+  code: string;
+}

@@ -1,11 +1,32 @@
-import { Body, Controller, Get, Param, Patch, Query, Req, Res } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { PageQueryDto } from '../common/page-query.dto';
-import { ListSessionsQueryDto, SessionDetailResponseDto, SessionEventPageDto, SessionPageDto, UpdateSessionDto } from './session.dto';
+import {
+  CreateSessionDto,
+  ListSessionsQueryDto,
+  PairingCodeResponseDto,
+  RequestPairingCodeDto,
+  SessionDetailResponseDto,
+  SessionEventPageDto,
+  SessionPageDto,
+  UpdateSessionDto,
+} from './session.dto';
+import { AppConfig } from '../config/app-config';
+import type { CountryCode } from 'libphonenumber-js';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('sessions')
@@ -15,7 +36,104 @@ export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
+    private readonly config: AppConfig,
   ) {}
+
+  /** Creates a session wa-hub runs itself (`provider: baileys`) and starts it: its QR appears on GET /v1/sessions/:id. */
+  @Post()
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Create and start a session (Baileys)' })
+  @ApiCreatedResponse({ type: SessionDetailResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The name is taken' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: "The provider's sessions are not run by wa-hub" })
+  async create(@Body() body: CreateSessionDto, @Req() req: Request): Promise<SessionDetailResponseDto> {
+    const created = await this.sessions.create(body);
+    await this.audit.record(
+      req,
+      'session.created',
+      { type: 'session', id: created.id },
+      { provider: created.provider, externalId: created.externalId },
+    );
+    return created;
+  }
+
+  /** Starts a stopped session: from the stored login, or with a new QR when there is none. */
+  @Post(':id/start')
+  @HttpCode(200)
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Start a session (Baileys)' })
+  @ApiOkResponse({ type: SessionDetailResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto })
+  start(@Param('id') id: string, @Req() req: Request): Promise<SessionDetailResponseDto> {
+    return this.control(id, 'start', req);
+  }
+
+  /** Ends the connection and keeps the login: start resumes without a QR. */
+  @Post(':id/stop')
+  @HttpCode(200)
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Stop a session (Baileys)' })
+  @ApiOkResponse({ type: SessionDetailResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto })
+  stop(@Param('id') id: string, @Req() req: Request): Promise<SessionDetailResponseDto> {
+    return this.control(id, 'stop', req);
+  }
+
+  /** Stops and starts again with a new connection. */
+  @Post(':id/restart')
+  @HttpCode(200)
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Restart a session (Baileys)' })
+  @ApiOkResponse({ type: SessionDetailResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto })
+  restart(@Param('id') id: string, @Req() req: Request): Promise<SessionDetailResponseDto> {
+    return this.control(id, 'restart', req);
+  }
+
+  /** Unlinks the device at WhatsApp and wipes its login (status `logged_out`; a new QR is needed). */
+  @Post(':id/logout')
+  @HttpCode(200)
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Log a session out (Baileys)' })
+  @ApiOkResponse({ type: SessionDetailResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto })
+  logout(@Param('id') id: string, @Req() req: Request): Promise<SessionDetailResponseDto> {
+    return this.control(id, 'logout', req);
+  }
+
+  private async control(id: string, action: 'start' | 'stop' | 'restart' | 'logout', req: Request): Promise<SessionDetailResponseDto> {
+    const session = await this.sessions.control(id, action, apiKeyOf(req));
+    await this.audit.record(req, `session.${action}`, { type: 'session', id: session.id }, {});
+    return session;
+  }
+
+  /** A pairing code for linking without a QR scan, for the phone number that will own the session. */
+  @Post(':id/pairing-code')
+  @HttpCode(200)
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Request a pairing code (Baileys)' })
+  @ApiOkResponse({ type: PairingCodeResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The session is not waiting for a login' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  pairingCode(@Param('id') id: string, @Body() body: RequestPairingCodeDto, @Req() req: Request): Promise<PairingCodeResponseDto> {
+    return this.sessions.pairingCode(id, body.phoneNumber, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined, apiKeyOf(req));
+  }
+
+  /** Logs the session out (when wa-hub runs it) and deletes it with its messages and history. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiKeyAuth('admin')
+  @ApiOperation({ summary: 'Delete a session' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async delete(@Param('id') id: string, @Req() req: Request): Promise<void> {
+    await this.sessions.delete(id, apiKeyOf(req));
+    await this.audit.record(req, 'session.deleted', { type: 'session', id }, {});
+  }
 
   /** Sessions of every provider with status flags and a summary; filters `status`, `provider`, `userId`. */
   @Get()

@@ -222,4 +222,39 @@ export class SessionsRepository {
       [credentials === null ? null : JSON.stringify(credentials), id, releasedStatus],
     );
   }
+
+  /**
+   * Creates a session wa-hub runs itself (status `connecting` until its connection reports).
+   * @returns the new row, or null when `(provider, externalId)` exists already.
+   * @throws the database's error.
+   */
+  async create(provider: string, externalId: string, userId: string | null): Promise<SessionRow | null> {
+    const rows = (await this.db.query(
+      `INSERT INTO sessions (provider, external_id, status, user_id) VALUES ($1, $2, 'connecting', $3)
+       ON CONFLICT (provider, external_id) DO NOTHING RETURNING *`,
+      [provider, externalId, userId],
+    )) as SessionRow[];
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Records a status change the API caused (start, stop, logout) in the session and its history.
+   * @returns nothing; an unknown id changes nothing. @throws the database's error.
+   */
+  async recordStatus(id: string, event: string, status: string, message: string, clearQr: boolean): Promise<void> {
+    await this.db.query(
+      `WITH prev AS (SELECT id, status FROM sessions WHERE id = $1),
+       upd AS (UPDATE sessions SET status = $3, status_message = $4, updated_at = now(),
+                 qr = CASE WHEN $5 THEN NULL ELSE qr END, qr_at = CASE WHEN $5 THEN NULL ELSE qr_at END
+               WHERE id = $1)
+       INSERT INTO session_events (session_id, event, from_status, to_status, message, occurred_at)
+       SELECT id, $2, status, $3, $4, now() FROM prev`,
+      [id, event, status, message, clearQr],
+    );
+  }
+
+  /** Deletes a session and (by cascade) its messages, conversations, history and auth state. */
+  async delete(id: string): Promise<void> {
+    await this.db.query(`DELETE FROM sessions WHERE id = $1`, [id]);
+  }
 }

@@ -12,10 +12,15 @@ import type {
   SessionResponseDto,
   SessionSummaryDto,
   UpdateSessionDto,
+  CreateSessionDto,
 } from './session.dto';
 import { toIso as iso, UUID_RE } from '../common/sql-text';
 import { ERROR_STATUSES, LOADING_STATUSES } from '../domain/session-status';
-import { ProviderRegistry } from '../domain/provider-definition';
+import { ProviderRegistry, type SessionControl } from '../domain/provider-definition';
+import { randomUUID } from 'node:crypto';
+import { HttpStatus } from '@nestjs/common';
+import type { CountryCode } from 'libphonenumber-js';
+import { normalizePhone } from '../common/phone';
 import { validateCredentials } from './session-credentials';
 import { type SessionFilters, type SessionRow, SessionsRepository } from './sessions.repository';
 
@@ -128,6 +133,87 @@ export class SessionsService {
       await this.repo.setCredentials(row.id, dto.credentials, definition?.connectedByTraffic ? 'connected' : 'unknown');
     }
     return this.get(row.id);
+  }
+
+  /**
+   * Creates a session wa-hub runs itself and starts it at once (its status then moves connecting → qr → ...).
+   * @returns the session as GET /v1/sessions/:id shows it.
+   * @throws AppError 400 unknown provider, 422 `CAPABILITY_NOT_SUPPORTED` for providers whose sessions live on
+   *   their side (they appear with their first webhook), 409 `CONFLICT` when the name is taken.
+   */
+  async create(dto: CreateSessionDto): Promise<SessionDetailResponseDto> {
+    const control = this.controlOf(dto.provider);
+    const row = await this.repo.create(dto.provider, dto.name ?? randomUUID(), dto.userId ?? null);
+    if (!row) throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', `A ${dto.provider} session named ${dto.name} exists already`);
+    await control.start(row.id);
+    return this.get(row.id);
+  }
+
+  /**
+   * Starts, stops, restarts or logs out a session wa-hub runs itself; the change is recorded in its history.
+   * `logout` unlinks the device at WhatsApp and wipes its login (status `logged_out`; a new QR is needed).
+   * @throws AppError 404 unknown or invisible session, 422 `CAPABILITY_NOT_SUPPORTED` for other providers.
+   */
+  async control(id: string, action: 'start' | 'stop' | 'restart' | 'logout', key?: AuthenticatedKey): Promise<SessionDetailResponseDto> {
+    const row = await this.findRow(id, key);
+    const control = this.controlOf(row.provider);
+    if (action === 'stop') {
+      await control.stop(row.id);
+      await this.repo.recordStatus(row.id, 'api.stop', 'disconnected', 'Stopped through the API; start it again to reconnect', true);
+    } else if (action === 'logout') {
+      await control.logout(row.id);
+      await this.repo.recordStatus(row.id, 'api.logout', 'logged_out', 'Logged out through the API: the device was unlinked', true);
+    } else {
+      await this.repo.recordStatus(row.id, `api.${action}`, 'connecting', action === 'start' ? 'Starting' : 'Restarting', false);
+      await (action === 'start' ? control.start(row.id) : control.restart(row.id));
+    }
+    return this.get(row.id);
+  }
+
+  /**
+   * Logs a session out (when wa-hub runs it) and deletes it with its messages, conversations and history.
+   * @throws AppError 404 unknown or invisible session.
+   */
+  async delete(id: string, key?: AuthenticatedKey): Promise<void> {
+    const row = await this.findRow(id, key);
+    const control = this.providers.get(row.provider)?.sessions;
+    if (control) await control.logout(row.id);
+    await this.repo.delete(row.id);
+  }
+
+  /**
+   * A pairing code to link the session's device by typing it on the phone instead of scanning the QR.
+   * @throws AppError 400 when the number is not valid, 404 unknown session, 422 other providers, 409 `CONFLICT`
+   *   when the session is not waiting for a login (not started, or linked already).
+   */
+  async pairingCode(id: string, phoneNumber: string, region: CountryCode | undefined, key?: AuthenticatedKey): Promise<{ code: string }> {
+    const row = await this.findRow(id, key);
+    const control = this.controlOf(row.provider);
+    const digits = normalizePhone(phoneNumber, region);
+    if (!digits)
+      throw AppError.badRequest(`phoneNumber is not a valid phone number${region ? ` (default region ${region})` : ''}`, [
+        { field: 'phoneNumber', errors: ['not a valid phone number'] },
+      ]);
+    try {
+      return { code: await control.pairingCode(row.id, digits) };
+    } catch (e) {
+      throw new AppError(HttpStatus.CONFLICT, 'CONFLICT', (e as Error).message);
+    }
+  }
+
+  private controlOf(provider: string): SessionControl {
+    const definition = this.providers.get(provider);
+    if (!definition)
+      throw AppError.badRequest(`Unknown provider ${provider}`, [
+        { field: 'provider', errors: [`one of ${this.providers.names().join(', ')}`] },
+      ]);
+    if (!definition.sessions)
+      throw new AppError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'CAPABILITY_NOT_SUPPORTED',
+        `${provider} sessions are not run by wa-hub: they appear with their first webhook`,
+      );
+    return definition.sessions;
   }
 }
 

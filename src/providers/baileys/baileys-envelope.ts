@@ -1,3 +1,5 @@
+import type { SessionStatus } from '../../domain/session-status';
+
 /**
  * What the Baileys engine (or an external Baileys service posting to /api/whatsapp/receive) hands to ingest.
  * Stored raw; BaileysNormalizer (baileys.normalizer.ts) turns it into canonical InboundEvents.
@@ -21,4 +23,10 @@ export interface BaileysEnvelope {
   lidToPn?: Record<string, string>;
   /** True for history-sync batches (stored as append, no auto-replies). */
   history?: boolean;
+  /**
+   * On a `connection.update` close: the engine's reconnect policy's reading of it (baileys-reconnect-policy.ts),
+   * which knows what the code alone cannot (a 401 straight after pairing is a failed pairing, not a logout; an
+   * exhausted QR waits for the user). Overrides the status DISCONNECT_STATUS gives the code.
+   */
+  decision?: { status: SessionStatus; message: string };
 }

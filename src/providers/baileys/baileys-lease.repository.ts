@@ -146,4 +146,13 @@ export class BaileysLeaseRepository {
     ])) as { session_id: string }[];
     return rows.map((r) => r.session_id);
   }
+
+  /**
+   * The provider's id (`sessions.external_id`) of a Baileys session, for the envelopes the engine hands to ingest.
+   * @returns null when the session does not exist (deleted).
+   */
+  async externalIdOf(sessionId: string): Promise<string | null> {
+    const rows = (await this.db.query(`SELECT external_id FROM sessions WHERE id = $1`, [sessionId])) as { external_id: string }[];
+    return rows[0]?.external_id ?? null;
+  }
 }

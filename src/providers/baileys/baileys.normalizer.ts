@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { isObj, num, Obj, objs, parseTimestamp, str } from '../../common/guards';
 import { waIdToDigits } from '../../common/phone';
-import type { InboundEvent, InboundMessage, InboundSessionEvent, SessionRef, SessionStatus, WebhookNormalizer } from '../../domain/inbound-event';
+import type {
+  InboundEvent,
+  InboundMessage,
+  InboundSessionEvent,
+  SessionRef,
+  SessionStatus,
+  WebhookNormalizer,
+} from '../../domain/inbound-event';
 import type { LocationInfo, MediaInfo, MessageStatus, MessageType } from '../../domain/message';
 import type { BaileysEnvelope } from './baileys-envelope';
 
@@ -10,7 +17,14 @@ import type { BaileysEnvelope } from './baileys-envelope';
  * PLAYED=5) → canonical statuses. Baileys emits the number in `messages.update`; a protobuf `toJSON()` writes the
  * enum name instead (fixture baileys.wamessage.extended_text_reply: `status: "PENDING"`).
  */
-export const MESSAGE_STATUS: Record<number, MessageStatus> = { 0: 'failed', 1: 'pending', 2: 'sent', 3: 'delivered', 4: 'read', 5: 'played' };
+export const MESSAGE_STATUS: Record<number, MessageStatus> = {
+  0: 'failed',
+  1: 'pending',
+  2: 'sent',
+  3: 'delivered',
+  4: 'read',
+  5: 'played',
+};
 const STATUS_NAMES: Record<string, number> = { ERROR: 0, PENDING: 1, SERVER_ACK: 2, DELIVERY_ACK: 3, READ: 4, PLAYED: 5 };
 
 /**
@@ -34,7 +48,12 @@ export const DISCONNECT_STATUS: Readonly<Record<number, { status: SessionStatus;
 
 /** The DISCONNECT_STATUS entry of a code, `disconnected` for any other (or no) code. */
 export function disconnectStatus(code: number | null | undefined): { status: SessionStatus; reason: string } {
-  return (code !== null && code !== undefined ? DISCONNECT_STATUS[code] : undefined) ?? { status: 'disconnected', reason: code ? `code ${code}` : 'unknown' };
+  return (
+    (code !== null && code !== undefined ? DISCONNECT_STATUS[code] : undefined) ?? {
+      status: 'disconnected',
+      reason: code ? `code ${code}` : 'unknown',
+    }
+  );
 }
 
 // Content keys → canonical type (names from WAProto `Message` fields; the content key is found the way Baileys'
@@ -49,7 +68,15 @@ const MEDIA: Record<string, { type: MessageType; media: string }> = {
 };
 // Content with nothing to store: poll votes arrive encrypted (decrypted only with the poll's secret,
 // lib/Utils/messages.js getAggregateVotesInPollMessage), keep/pin are chat bookkeeping.
-const NOTHING_TO_STORE = new Set(['pollUpdateMessage', 'keepInChatMessage', 'pinInChatMessage', 'encReactionMessage', 'encEventResponseMessage', 'messageHistoryBundle', 'placeholderMessage']);
+const NOTHING_TO_STORE = new Set([
+  'pollUpdateMessage',
+  'keepInChatMessage',
+  'pinInChatMessage',
+  'encReactionMessage',
+  'encEventResponseMessage',
+  'messageHistoryBundle',
+  'placeholderMessage',
+]);
 // Events the engine handles itself (or that hold nothing for the canonical model): understood, not stored.
 const ENGINE_EVENTS: Record<string, string> = {
   'contacts.upsert': 'contacts recorded by the engine',
@@ -73,6 +100,7 @@ const ENGINE_EVENTS: Record<string, string> = {
 /** The envelope with its defaults applied, plus the session ref every event carries. */
 interface Ctx {
   session: SessionRef;
+  decision: BaileysEnvelope['decision'] | null;
   mePn: string | null;
   lidToPn: Map<string, string>;
   history: boolean;
@@ -139,28 +167,48 @@ export class BaileysNormalizer implements WebhookNormalizer {
   private event(event: string, data: unknown, ctx: Ctx): InboundEvent[] {
     switch (event) {
       case 'messages.upsert': {
-        if (!isObj(data) || !Array.isArray(data.messages)) return [{ kind: 'unrecognized', reason: 'messages.upsert without data.messages' }];
+        if (!isObj(data) || !Array.isArray(data.messages))
+          return [{ kind: 'unrecognized', reason: 'messages.upsert without data.messages' }];
         const type = str(data.type);
-        return nonEmpty(data.messages.flatMap((m) => this.message(m, ctx, type)), 'messages.upsert with no messages');
+        return nonEmpty(
+          data.messages.flatMap((m) => this.message(m, ctx, type)),
+          'messages.upsert with no messages',
+        );
       }
       case 'messaging-history.set': {
         // History sync (lib/Utils/history.js processHistoryMessage): the messages are stored as history.
-        if (!isObj(data) || !Array.isArray(data.messages)) return [{ kind: 'unrecognized', reason: 'messaging-history.set without data.messages' }];
+        if (!isObj(data) || !Array.isArray(data.messages))
+          return [{ kind: 'unrecognized', reason: 'messaging-history.set without data.messages' }];
         const hctx = { ...ctx, history: true };
-        return nonEmpty(data.messages.flatMap((m) => this.message(m, hctx, 'append')), 'messaging-history.set with no messages');
+        return nonEmpty(
+          data.messages.flatMap((m) => this.message(m, hctx, 'append')),
+          'messaging-history.set with no messages',
+        );
       }
       case 'messages.update':
         if (!Array.isArray(data)) return [{ kind: 'unrecognized', reason: 'messages.update data is not an array' }];
-        return nonEmpty(data.flatMap((u) => this.update(u, ctx)), 'messages.update with no updates');
+        return nonEmpty(
+          data.flatMap((u) => this.update(u, ctx)),
+          'messages.update with no updates',
+        );
       case 'messages.reaction':
         if (!Array.isArray(data)) return [{ kind: 'unrecognized', reason: 'messages.reaction data is not an array' }];
-        return nonEmpty(data.flatMap((r) => this.reactionEvent(r, ctx)), 'messages.reaction with no reactions');
+        return nonEmpty(
+          data.flatMap((r) => this.reactionEvent(r, ctx)),
+          'messages.reaction with no reactions',
+        );
       case 'message-receipt.update':
         if (!Array.isArray(data)) return [{ kind: 'unrecognized', reason: 'message-receipt.update data is not an array' }];
-        return nonEmpty(data.flatMap((r) => this.receipt(r, ctx)), 'message-receipt.update with no receipts');
+        return nonEmpty(
+          data.flatMap((r) => this.receipt(r, ctx)),
+          'message-receipt.update with no receipts',
+        );
       case 'call':
         if (!Array.isArray(data)) return [{ kind: 'unrecognized', reason: 'call data is not an array' }];
-        return nonEmpty(data.flatMap((c) => this.call(c, ctx)), 'call with no calls');
+        return nonEmpty(
+          data.flatMap((c) => this.call(c, ctx)),
+          'call with no calls',
+        );
       case 'connection.update':
         if (!isObj(data)) return [{ kind: 'unrecognized', reason: 'connection.update data is not an object' }];
         return this.connection(data, ctx);
@@ -184,7 +232,15 @@ export class BaileysNormalizer implements WebhookNormalizer {
     if (!isObj(raw.message)) {
       // No content: stubs (group notifications, CIPHERTEXT = undecryptable, proto.WebMessageInfo.StubType).
       const stub = raw.messageStubType;
-      return [{ kind: 'ignored', reason: stub !== undefined && stub !== null ? `message ${id} has no content (messageStubType ${String(stub)})` : `message ${id} has no content` }];
+      return [
+        {
+          kind: 'ignored',
+          reason:
+            stub !== undefined && stub !== null
+              ? `message ${id} has no content (messageStubType ${String(stub)})`
+              : `message ${id} has no content`,
+        },
+      ];
     }
     const fromMe = key.fromMe === true;
     const chat = this.chat(key, ctx);
@@ -199,7 +255,16 @@ export class BaileysNormalizer implements WebhookNormalizer {
       const rm = isObj(content.reactionMessage) ? content.reactionMessage : {};
       const target = isObj(rm.key) ? str(rm.key.id) : undefined;
       if (!target) return [{ kind: 'unrecognized', reason: 'reactionMessage without key.id' }];
-      return [{ kind: 'reaction', session: ctx.session, targetExternalId: target, sender: sender ?? 'me', emoji: str(rm.text) ?? null, timestamp: millis(rm.senderTimestampMs) ?? timestamp }];
+      return [
+        {
+          kind: 'reaction',
+          session: ctx.session,
+          targetExternalId: target,
+          sender: sender ?? 'me',
+          emoji: str(rm.text) ?? null,
+          timestamp: millis(rm.senderTimestampMs) ?? timestamp,
+        },
+      ];
     }
     if (contentKey === 'protocolMessage') return this.protocol(content.protocolMessage, ctx, timestamp);
     if (NOTHING_TO_STORE.has(contentKey)) return [{ kind: 'ignored', reason: `${contentKey} has nothing to store` }];
@@ -255,7 +320,9 @@ export class BaileysNormalizer implements WebhookNormalizer {
     } else if (contentKey === 'interactiveResponseMessage') {
       type = 'interactive';
       text = isObj(part.body) ? (str(part.body.text) ?? null) : null;
-      payload.interactive = isObj(part.nativeFlowResponseMessage) ? { paramsJson: str(part.nativeFlowResponseMessage.paramsJson) ?? null } : {};
+      payload.interactive = isObj(part.nativeFlowResponseMessage)
+        ? { paramsJson: str(part.nativeFlowResponseMessage.paramsJson) ?? null }
+        : {};
     } else {
       // Polls, events, orders, newer content: stored as `unknown`, its content key in payload, the message in raw.
       payload.baileysType = contentKey;
@@ -304,7 +371,14 @@ export class BaileysNormalizer implements WebhookNormalizer {
     if ((type === 'MESSAGE_EDIT' || type === 14) && target) {
       // The key is in the sender's perspective (process-message.js flips it for messages.update): only its id is used.
       const edited = isObj(pm.editedMessage) ? unwrap(pm.editedMessage).content : {};
-      return [{ kind: 'message_update', session: ctx.session, externalId: target, update: { newText: textOf(edited) ?? null, timestamp: millis(pm.timestampMs) ?? timestamp } }];
+      return [
+        {
+          kind: 'message_update',
+          session: ctx.session,
+          externalId: target,
+          update: { newText: textOf(edited) ?? null, timestamp: millis(pm.timestampMs) ?? timestamp },
+        },
+      ];
     }
     return [{ kind: 'ignored', reason: `protocolMessage ${String(type)} is Baileys bookkeeping, nothing to store` }];
   }
@@ -325,7 +399,9 @@ export class BaileysNormalizer implements WebhookNormalizer {
       out.forwarded = true;
       out.forwardingScore = num(ci.forwardingScore) ?? 0;
     }
-    const mentioned = Array.isArray(ci.mentionedJid) ? ci.mentionedJid.filter((j): j is string => typeof j === 'string' && j.length > 0) : [];
+    const mentioned = Array.isArray(ci.mentionedJid)
+      ? ci.mentionedJid.filter((j): j is string => typeof j === 'string' && j.length > 0)
+      : [];
     if (mentioned.length > 0) out.mentioned = mentioned.map((j) => this.pnDigits(j, undefined, ctx) ?? j);
     return Object.keys(out).length > 0 ? out : null;
   }
@@ -373,7 +449,8 @@ export class BaileysNormalizer implements WebhookNormalizer {
 
   /** One `WAMessageUpdate` `{ key, update: Partial<WAMessage> }` (lib/Types/Message.d.ts). */
   private update(raw: unknown, ctx: Ctx): InboundEvent[] {
-    if (!isObj(raw) || !isObj(raw.key) || !isObj(raw.update)) return [{ kind: 'unrecognized', reason: 'messages.update item without key or update' }];
+    if (!isObj(raw) || !isObj(raw.key) || !isObj(raw.update))
+      return [{ kind: 'unrecognized', reason: 'messages.update item without key or update' }];
     const id = str(raw.key.id);
     if (!id) return [{ kind: 'unrecognized', reason: 'messages.update item without key.id' }];
     if (str(raw.key.remoteJid) === 'status@broadcast') return [{ kind: 'ignored', reason: 'status@broadcast story update' }];
@@ -382,7 +459,11 @@ export class BaileysNormalizer implements WebhookNormalizer {
     const status = statusNumber(u.status);
     if (status !== undefined && MESSAGE_STATUS[status]) {
       // update.messageTimestamp is the message's own time, not the receipt's (seen against the fake): receivedAt.
-      out.push({ kind: 'status', session: ctx.session, status: statusOf(id, status, ctx.receivedAt, this.chat(raw.key, ctx).phone, raw.key.fromMe === true) });
+      out.push({
+        kind: 'status',
+        session: ctx.session,
+        status: statusOf(id, status, ctx.receivedAt, this.chat(raw.key, ctx).phone, raw.key.fromMe === true),
+      });
     }
     const stub = u.messageStubType;
     if (u.message === null && (stub === 1 || stub === 'REVOKE')) {
@@ -391,15 +472,22 @@ export class BaileysNormalizer implements WebhookNormalizer {
     } else if (isObj(u.message) && isObj(u.message.editedMessage)) {
       // Edit: process-message.js emits { message: { editedMessage: { message } }, messageTimestamp: edit time in seconds }.
       let inner = unwrap(u.message).content; // unwraps editedMessage → its message
-      if (isObj(inner.protocolMessage) && isObj(inner.protocolMessage.editedMessage)) inner = unwrap(inner.protocolMessage.editedMessage).content;
-      out.push({ kind: 'message_update', session: ctx.session, externalId: id, update: { newText: textOf(inner) ?? null, timestamp: seconds(u.messageTimestamp) ?? ctx.receivedAt } });
+      if (isObj(inner.protocolMessage) && isObj(inner.protocolMessage.editedMessage))
+        inner = unwrap(inner.protocolMessage.editedMessage).content;
+      out.push({
+        kind: 'message_update',
+        session: ctx.session,
+        externalId: id,
+        update: { newText: textOf(inner) ?? null, timestamp: seconds(u.messageTimestamp) ?? ctx.receivedAt },
+      });
     }
     return out.length > 0 ? out : [{ kind: 'ignored', reason: `messages.update for ${id} has no status, edit or revoke` }];
   }
 
   /** One `{ key: <target>, reaction: proto.IReaction }` (lib/Types/Events.d.ts 'messages.reaction'); an empty text removes it. */
   private reactionEvent(raw: unknown, ctx: Ctx): InboundEvent[] {
-    if (!isObj(raw) || !isObj(raw.key) || !isObj(raw.reaction)) return [{ kind: 'unrecognized', reason: 'messages.reaction item without key or reaction' }];
+    if (!isObj(raw) || !isObj(raw.key) || !isObj(raw.reaction))
+      return [{ kind: 'unrecognized', reason: 'messages.reaction item without key or reaction' }];
     const target = str(raw.key.id);
     if (!target) return [{ kind: 'unrecognized', reason: 'messages.reaction item without key.id' }];
     if (str(raw.key.remoteJid) === 'status@broadcast') return [{ kind: 'ignored', reason: 'reaction to a status@broadcast story' }];
@@ -408,20 +496,46 @@ export class BaileysNormalizer implements WebhookNormalizer {
     const rkey = isObj(r.key) ? r.key : raw.key;
     const chat = this.chat(rkey, ctx);
     const sender = this.sender(rkey, chat, rkey.fromMe === true, ctx) ?? 'me';
-    return [{ kind: 'reaction', session: ctx.session, targetExternalId: target, sender, emoji: str(r.text) ?? null, timestamp: millis(r.senderTimestampMs) ?? ctx.receivedAt }];
+    return [
+      {
+        kind: 'reaction',
+        session: ctx.session,
+        targetExternalId: target,
+        sender,
+        emoji: str(r.text) ?? null,
+        timestamp: millis(r.senderTimestampMs) ?? ctx.receivedAt,
+      },
+    ];
   }
 
   /** One `MessageUserReceiptUpdate` `{ key, receipt: proto.IUserReceipt }`: per-participant receipts of group messages (lib/Socket/messages-recv.js). */
   private receipt(raw: unknown, ctx: Ctx): InboundEvent[] {
-    if (!isObj(raw) || !isObj(raw.key) || !isObj(raw.receipt)) return [{ kind: 'unrecognized', reason: 'message-receipt.update item without key or receipt' }];
+    if (!isObj(raw) || !isObj(raw.key) || !isObj(raw.receipt))
+      return [{ kind: 'unrecognized', reason: 'message-receipt.update item without key or receipt' }];
     const id = str(raw.key.id);
     if (!id) return [{ kind: 'unrecognized', reason: 'message-receipt.update item without key.id' }];
     const r = raw.receipt;
     const user = str(r.userJid);
-    const [status, at] = r.playedTimestamp != null ? [5, r.playedTimestamp] : r.readTimestamp != null ? [4, r.readTimestamp] : r.receiptTimestamp != null ? [3, r.receiptTimestamp] : [undefined, undefined];
+    const [status, at] =
+      r.playedTimestamp != null
+        ? [5, r.playedTimestamp]
+        : r.readTimestamp != null
+          ? [4, r.readTimestamp]
+          : r.receiptTimestamp != null
+            ? [3, r.receiptTimestamp]
+            : [undefined, undefined];
     if (status === undefined) return [{ kind: 'ignored', reason: `receipt for ${id} without a timestamp` }];
     const recipient = user ? (this.pnDigits(user, undefined, ctx) ?? normalizeJid(user)) : null;
-    return [{ kind: 'status', session: ctx.session, status: { ...statusOf(id, status, seconds(at) ?? ctx.receivedAt, recipient, raw.key.fromMe === true), payload: { status, receipt: true, userJid: user ?? null } } }];
+    return [
+      {
+        kind: 'status',
+        session: ctx.session,
+        status: {
+          ...statusOf(id, status, seconds(at) ?? ctx.receivedAt, recipient, raw.key.fromMe === true),
+          payload: { status, receipt: true, userJid: user ?? null },
+        },
+      },
+    ];
   }
 
   // ---- call ----------------------------------------------------------------------------------------------------
@@ -435,19 +549,21 @@ export class BaileysNormalizer implements WebhookNormalizer {
     // `from` may be a LID; handleCall adds `callerPn` (caller_pn attribute) when WhatsApp sends it.
     const digits = this.pnDigits(from, str(raw.callerPn), ctx);
     const date = raw.date instanceof Date ? raw.date : parseTimestamp(raw.date);
-    return [{
-      kind: 'call',
-      session: ctx.session,
-      call: {
-        externalId: str(raw.id)!,
-        chatId: isGroup && groupJid ? groupJid : (digits ?? normalizeJid(from)),
-        fromMe: digits !== null && digits === ctx.mePn,
-        isVideo: raw.isVideo === true,
-        isGroup,
-        timestamp: date ?? ctx.receivedAt,
-        raw,
+    return [
+      {
+        kind: 'call',
+        session: ctx.session,
+        call: {
+          externalId: str(raw.id)!,
+          chatId: isGroup && groupJid ? groupJid : (digits ?? normalizeJid(from)),
+          fromMe: digits !== null && digits === ctx.mePn,
+          isVideo: raw.isVideo === true,
+          isGroup,
+          timestamp: date ?? ctx.receivedAt,
+          raw,
+        },
       },
-    }];
+    ];
   }
 
   // ---- connection.update -----------------------------------------------------------------------------------------
@@ -465,27 +581,55 @@ export class BaileysNormalizer implements WebhookNormalizer {
         const code = num(output.statusCode) ?? num(boom.statusCode) ?? num(err.statusCode);
         const { status, reason } = disconnectStatus(code);
         const text = str(boom.message) ?? str(err.message) ?? reason;
-        const message = code === 440 ? `Connection replaced: the session was opened elsewhere (${text})` : code === 515 && !/restart/i.test(text) ? `Restart required (${text})` : text;
+        const message =
+          code === 440
+            ? `Connection replaced: the session was opened elsewhere (${text})`
+            : code === 515 && !/restart/i.test(text)
+              ? `Restart required (${text})`
+              : text;
         return {
           event: 'connection.close',
-          status,
-          message,
+          status: ctx.decision?.status ?? status,
+          message: ctx.decision?.message ?? message,
           qr: { action: 'clear' },
           payload: { statusCode: code ?? null, reason, error: str(boom.error) ?? null, data: err.data ?? null },
           timestamp: parseTimestamp(ld.date) ?? at,
         };
       }
       if (d.connection === 'open') {
-        return { event: 'connection.open', status: 'connected', message: 'WhatsApp session connected', qr: { action: 'clear' }, connected: true, loadingPercent: null, timestamp: at };
+        return {
+          event: 'connection.open',
+          status: 'connected',
+          message: 'WhatsApp session connected',
+          qr: { action: 'clear' },
+          connected: true,
+          loadingPercent: null,
+          timestamp: at,
+        };
       }
       const qr = str(d.qr);
       // rc14 QR is a wa.me linked_devices URL, older versions the bare ref string: stored verbatim (fixture baileys.connection_update.qr).
-      if (qr) return { event: 'connection.qr', status: 'qr', message: 'QR code generated, scan to connect', qr: { action: 'set', value: qr }, timestamp: at };
-      if (d.connection === 'connecting') return { event: 'connection.connecting', status: 'connecting', message: 'Connecting to WhatsApp', timestamp: at };
+      if (qr)
+        return {
+          event: 'connection.qr',
+          status: 'qr',
+          message: 'QR code generated, scan to connect',
+          qr: { action: 'set', value: qr },
+          timestamp: at,
+        };
+      if (d.connection === 'connecting')
+        return { event: 'connection.connecting', status: 'connecting', message: 'Connecting to WhatsApp', timestamp: at };
       // isNewLogin: the phone linked this device (pair-success), a 515 restart follows (test/fakes/whatsapp-web/README.md "Login and 515").
-      if (d.isNewLogin === true) return { event: 'connection.new_login', status: 'authenticated', message: 'Device linked, restarting the connection', timestamp: at };
+      if (d.isNewLogin === true)
+        return {
+          event: 'connection.new_login',
+          status: 'authenticated',
+          message: 'Device linked, restarting the connection',
+          timestamp: at,
+        };
       // receivedPendingNotifications: the offline flush arrived (lib/Socket/socket.js); recorded, no status change.
-      if (d.receivedPendingNotifications === true) return { event: 'connection.pending_notifications', status: null, message: 'Offline notifications received', timestamp: at };
+      if (d.receivedPendingNotifications === true)
+        return { event: 'connection.pending_notifications', status: null, message: 'Offline notifications received', timestamp: at };
       return null;
     })();
     if (!change) return [{ kind: 'ignored', reason: 'connection.update with no state change' }];
@@ -499,9 +643,11 @@ function context(body: Partial<BaileysEnvelope>, sessionId: string, receivedAt: 
   const me = isObj(body.me) ? body.me : {};
   const mePn = waIdToDigits(str(me.pn));
   const lidToPn = new Map<string, string>();
-  if (isObj(body.lidToPn)) for (const [lid, pn] of Object.entries(body.lidToPn)) if (typeof pn === 'string' && pn) lidToPn.set(normalizeJid(lid), pn);
+  if (isObj(body.lidToPn))
+    for (const [lid, pn] of Object.entries(body.lidToPn)) if (typeof pn === 'string' && pn) lidToPn.set(normalizeJid(lid), pn);
   const session: SessionRef = { provider: 'baileys', externalId: sessionId, ...(mePn ? { displayNumber: mePn } : {}) };
-  return { session, mePn, lidToPn, history: body.history === true, receivedAt };
+  const decision = isObj(body.decision) && typeof body.decision.status === 'string' ? body.decision : null;
+  return { session, mePn, lidToPn, history: body.history === true, receivedAt, decision };
 }
 
 function nonEmpty(events: InboundEvent[], reason: string): InboundEvent[] {
@@ -526,7 +672,17 @@ function lidOf(jid: string | undefined, alt: string | undefined): string | null 
  * Unwraps future-proof containers the way Baileys' normalizeMessageContent() does (lib/Utils/messages.js: ephemeral,
  * viewOnce, viewOnceV2(+Extension), documentWithCaption, edited, associatedChild, groupStatus(V2)), at most 5 deep.
  */
-const WRAPPERS = ['ephemeralMessage', 'viewOnceMessage', 'documentWithCaptionMessage', 'viewOnceMessageV2', 'viewOnceMessageV2Extension', 'editedMessage', 'associatedChildMessage', 'groupStatusMessage', 'groupStatusMessageV2'];
+const WRAPPERS = [
+  'ephemeralMessage',
+  'viewOnceMessage',
+  'documentWithCaptionMessage',
+  'viewOnceMessageV2',
+  'viewOnceMessageV2Extension',
+  'editedMessage',
+  'associatedChildMessage',
+  'groupStatusMessage',
+  'groupStatusMessageV2',
+];
 function unwrap(message: Obj): { content: Obj; wrappers: string[] } {
   let content = message;
   const wrappers: string[] = [];
@@ -541,7 +697,13 @@ function unwrap(message: Obj): { content: Obj; wrappers: string[] } {
 
 /** Baileys' getContentType() (lib/Utils/messages.js): the first `conversation` or `…Message` key, not senderKeyDistributionMessage. */
 function contentType(content: Obj): string | undefined {
-  return Object.keys(content).find((k) => (k === 'conversation' || k.includes('Message')) && k !== 'senderKeyDistributionMessage' && content[k] !== null && content[k] !== undefined);
+  return Object.keys(content).find(
+    (k) =>
+      (k === 'conversation' || k.includes('Message')) &&
+      k !== 'senderKeyDistributionMessage' &&
+      content[k] !== null &&
+      content[k] !== undefined,
+  );
 }
 
 /** Text of a content: conversation, extendedTextMessage.text or a media caption (index.json commonRules.baileys). */
@@ -563,7 +725,8 @@ function mediaInfo(part: Obj, contentKey: string): MediaInfo {
   const size = long(part.fileLength); // a Long: string in JSON (fixture baileys.wamessage.image)
   if (size !== undefined) m.size = size;
   if (contentKey === 'audioMessage' && part.ptt === true) m.voice = true;
-  if ((contentKey === 'videoMessage' && part.gifPlayback === true) || (contentKey === 'stickerMessage' && part.isAnimated === true)) m.animated = true;
+  if ((contentKey === 'videoMessage' && part.gifPlayback === true) || (contentKey === 'stickerMessage' && part.isAnimated === true))
+    m.animated = true;
   return m;
 }
 
@@ -593,7 +756,8 @@ function bytes(v: unknown): string | undefined {
   if (!isObj(v)) return undefined;
   if (v.type === 'Buffer') return bytes(v.data);
   const keys = Object.keys(v);
-  if (keys.length > 0 && keys.every((k, i) => k === String(i) && typeof v[k] === 'number')) return Buffer.from(keys.map((k) => v[k] as number)).toString('base64');
+  if (keys.length > 0 && keys.every((k, i) => k === String(i) && typeof v[k] === 'number'))
+    return Buffer.from(keys.map((k) => v[k] as number)).toString('base64');
   return undefined;
 }
 
