@@ -183,8 +183,17 @@ export class BaileysConnection {
       this.host.maxBackoffMs,
     );
     if (code === 515) this.afterPairingRestart = this.afterPairingRestart || !this.wasOpen;
-    await this.deliver(sock, 'connection.update', update, false, { status: decision.status as SessionStatus, message: decision.message });
-    await this.act(decision);
+    const record = () =>
+      this.deliver(sock, 'connection.update', update, false, { status: decision.status as SessionStatus, message: decision.message });
+    // A stop is in the database (not wanted, lease released, login wiped) before its status says so; a reconnect
+    // is announced first.
+    if (decision.action === 'stop' || decision.action === 'logged-out') {
+      await this.act(decision);
+      await record();
+    } else {
+      await record();
+      await this.act(decision);
+    }
   }
 
   private async act(d: CloseDecision): Promise<void> {
