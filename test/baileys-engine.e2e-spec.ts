@@ -4,18 +4,9 @@ import { BaileysAuthRepository, LeaseLostError } from '../src/providers/baileys/
 import { BaileysEngine } from '../src/providers/baileys/baileys-engine';
 import { startFakeWhatsApp, type FakeWhatsApp } from './fakes/whatsapp-web';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { until } from './helpers/until';
 
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Creates a Baileys session through the API and links it by QR; resolves when it is connected. */
 async function linkedSession(t: TestApp, wa: FakeWhatsApp, name: string): Promise<string> {

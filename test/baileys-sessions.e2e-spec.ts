@@ -7,19 +7,9 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeWhatsApp, type FakePeer, type FakeWhatsApp } from './fakes/whatsapp-web';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { until } from './helpers/until';
 
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
-
-/** Polls `probe` until it returns a value (not undefined), within `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * Baileys sessions run by wa-hub (e2e): the real AppModule, PostgreSQL (or PGlite), the real Baileys 7.0.0-rc14

@@ -117,14 +117,18 @@ export class BaileysEngine implements OnApplicationBootstrap, BeforeApplicationS
   /** Ends the socket (the device stays linked) and marks the session not wanted; another start resumes it. */
   async stop(sessionId: string): Promise<void> {
     await this.leases.setWanted(sessionId, false);
+    await this.detach(sessionId, (c) => c.end());
+  }
+
+  /** Forgets a running connection after `finish` (end or logout) and releases its lease. */
+  private async detach(sessionId: string, finish: (c: BaileysConnection) => Promise<void>): Promise<void> {
     const conn = this.connections.get(sessionId);
-    if (conn) {
-      this.connections.delete(sessionId);
-      await conn.end();
-      const fence = this.fences.get(sessionId);
-      this.fences.delete(sessionId);
-      if (fence) await this.leases.release(sessionId, fence);
-    }
+    if (!conn) return;
+    this.connections.delete(sessionId);
+    await finish(conn);
+    const fence = this.fences.get(sessionId);
+    this.fences.delete(sessionId);
+    if (fence) await this.leases.release(sessionId, fence);
   }
 
   /** Stops and starts again (a new socket from the stored creds). */
@@ -139,14 +143,7 @@ export class BaileysEngine implements OnApplicationBootstrap, BeforeApplicationS
    */
   async logout(sessionId: string): Promise<void> {
     await this.leases.setWanted(sessionId, false);
-    const conn = this.connections.get(sessionId);
-    if (conn) {
-      this.connections.delete(sessionId);
-      await conn.logout();
-      const fence = this.fences.get(sessionId);
-      this.fences.delete(sessionId);
-      if (fence) await this.leases.release(sessionId, fence);
-    }
+    await this.detach(sessionId, (c) => c.logout());
     await this.auth.wipe(sessionId);
   }
 
