@@ -1,5 +1,6 @@
 import {
   BufferJSON,
+  downloadMediaMessage,
   jidNormalizedUser,
   makeCacheableSignalKeyStore,
   makeWASocket,
@@ -119,6 +120,19 @@ export class BaileysConnection {
     if (!this.sock || !this.isOpen) throw Object.assign(new Error('The Baileys session is not connected'), { code: 'NOT_CONNECTED' });
     const sent = await this.sock.sendMessage(jid, content, quoted ? { quoted } : {});
     return sent?.key.id ?? null;
+  }
+
+  /**
+   * The decrypted bytes of a media message this session received (Baileys `downloadMediaMessage`: fetches the
+   * encrypted file from WhatsApp's CDN by `directPath`/`url` and decrypts it with `mediaKey`; an expired link is
+   * re-requested from the sender's phone through `updateMediaMessage`). Streamed, never held whole.
+   * @param message the WAMessage as stored raw (messages.raw), revived with BufferJSON.
+   * @throws Error when the socket is not open, or the media cannot be fetched.
+   */
+  async downloadMedia(message: WAMessage): Promise<NodeJS.ReadableStream> {
+    const sock = this.sock;
+    if (!sock || !this.isOpen) throw Object.assign(new Error('The Baileys session is not connected'), { code: 'NOT_CONNECTED' });
+    return downloadMediaMessage(message, 'stream', {}, { logger: this.host.logger, reuploadRequest: (m) => sock.updateMediaMessage(m) });
   }
 
   /** Unlinks the device at WhatsApp (best effort) and ends the socket. */

@@ -170,6 +170,16 @@ export class BaileysEngine implements OnApplicationBootstrap, BeforeApplicationS
     return conn.send(jid, content, quoted);
   }
 
+  /**
+   * The media issue's hook: the bytes of a Baileys media message (see BaileysConnection.downloadMedia).
+   * @throws Error `NOT_CONNECTED` when the session does not run here.
+   */
+  async downloadMedia(sessionId: string, message: WAMessage): Promise<NodeJS.ReadableStream> {
+    const conn = this.connections.get(sessionId);
+    if (!conn) throw Object.assign(new Error('The Baileys session is not running in this process'), { code: 'NOT_CONNECTED' });
+    return conn.downloadMedia(message);
+  }
+
   // ---- ConnectionHost ----------------------------------------------------------------------------------------------
 
   async deliver(envelope: BaileysEnvelope): Promise<void> {
