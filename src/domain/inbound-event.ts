@@ -35,6 +35,11 @@ export interface InboundMessage {
   replyToExternalId?: string | null;
   payload?: Record<string, unknown> | null;
   timestamp: Date;
+  /**
+   * The message is not live: history sync, or a copy of one synced from another device (Baileys `append`). It is
+   * stored like any other but never answered (no auto-reply).
+   */
+  replayed?: boolean;
   /** The provider's own object for this message. */
   raw: unknown;
 }

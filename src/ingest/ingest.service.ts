@@ -74,7 +74,7 @@ export class IngestService {
       if (
         this.inboundListeners.length &&
         result.messageIds.length &&
-        events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text')
+        events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text' && !e.message.replayed)
       ) {
         for (const listener of this.inboundListeners) listener(result.messageIds);
       }

@@ -347,6 +347,8 @@ export class BaileysNormalizer implements WebhookNormalizer {
       replyToExternalId: ci ? (str(ci.stanzaId) ?? null) : null,
       payload: Object.keys(payload).length > 0 ? payload : null,
       timestamp,
+      // History sync and `append` upserts (copies from other devices, messages.upsert type) are not live.
+      ...(ctx.history || upsertType === 'append' ? { replayed: true } : {}),
       raw,
     };
     const events: InboundEvent[] = [{ kind: 'message', session: ctx.session, message: msg }];
