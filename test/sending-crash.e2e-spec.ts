@@ -5,16 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileWaHub } from './helpers/build';
+import { sharedWaHubBuild } from './helpers/build';
 import { CRASH_SCHEMA } from './helpers/db-schema';
 import { FakeProvider, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
 
-const ROOT = join(__dirname, '..');
-/** Compiled inside the repository so the child resolves node_modules like `npm start` does. */
-const BUILD = join(ROOT, 'node_modules', '.cache', 'wa-hub-crash-test');
 const SCHEMA = CRASH_SCHEMA;
 const TOTAL = 150;
 
@@ -38,10 +35,11 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
   let dataDir: string | undefined;
   let port: number;
   let child: ChildProcess | undefined;
+  let main: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    compileWaHub(BUILD);
+    main = await sharedWaHubBuild();
     const url = await meta.start();
     let n = 0;
     meta.reply = () => {
@@ -82,7 +80,7 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
     new Promise<ChildProcess>((resolve, reject) => {
       const env2 = { ...process.env, ...env };
       if (!process.env.DATABASE_URL) delete env2.DATABASE_URL;
-      const c = fork(join(BUILD, 'src/main.js'), [], { env: env2, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const c = fork(main, [], { env: env2, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       const timer = setInterval(async () => {
         try {
           if ((await fetch(`http://127.0.0.1:${port}/health`)).status < 500) {

@@ -2,10 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { compileWaHub, ROOT } from './helpers/build';
+import { sharedWaHubBuild } from './helpers/build';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta } from './helpers/http';
 import { metaWireBytes } from './helpers/signing';
@@ -107,7 +106,7 @@ describe('authenticate before buffering (e2e, a separate wa-hub process)', () =>
   let port: number;
 
   beforeAll(async () => {
-    const main = compileWaHub(join(ROOT, 'node_modules', '.cache', 'wa-hub-burst-test'));
+    const main = await sharedWaHubBuild();
     port = await freePort();
     // Its own in-memory database: this test measures the process, not the data.
     const env: Record<string, string> = {
