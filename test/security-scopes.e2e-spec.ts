@@ -61,12 +61,27 @@ const DECISIONS: Record<string, Decision> = {
   'GET /v1/auto-replies/{id}': 'admin',
   'PATCH /v1/auto-replies/{id}': 'admin',
   'DELETE /v1/auto-replies/{id}': 'admin',
+  'POST /v1/sessions': 'admin',
+  'POST /v1/sessions/{id}/start': 'admin',
+  'POST /v1/sessions/{id}/stop': 'admin',
+  'POST /v1/sessions/{id}/restart': 'admin',
+  'POST /v1/sessions/{id}/logout': 'admin',
+  'POST /v1/sessions/{id}/pairing-code': 'admin',
+  'DELETE /v1/sessions/{id}': 'admin',
+  'GET /api/whatsapp/status': 'read',
+  'GET /api/whatsapp/qr': 'read',
+  'POST /api/whatsapp/logout': 'admin',
+  'POST /api/webhook': 'send',
+  'POST /api/whatsapp/receive': 'send',
 };
 
 const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };
 const BODIES: Record<string, unknown> = {
   'POST /v1/api-keys': { name: 'matrix', scopes: ['read'] },
   'PATCH /v1/sessions/{id}': { userId: 'u1' },
+  'POST /v1/sessions': { provider: 'baileys' },
+  'POST /v1/sessions/{id}/pairing-code': { phoneNumber: '+15550001111' },
+  'POST /api/webhook': { from: '6281234567890', message: 'hi' },
   'POST /v1/contacts': { phone: '+62 812-3456-7890' },
   'POST /v1/contacts/import': [{ phone: '+6281234567891' }],
   'PATCH /v1/contacts/{id}': { name: 'x' },

@@ -468,7 +468,9 @@ describe('outbound sending (e2e)', () => {
         message: 'Hello from WhatsApp API!',
       });
       await settled(String(s0.body.record_id));
-      await settled(s2.body.messageId);
+      // Seed s2 answers once the message is sent, with the provider's id (here Wablas').
+      const [sent] = await t.db.query(`SELECT status FROM messages WHERE external_id = $1 AND direction = 'out'`, [s2.body.messageId]);
+      expect(sent.status).toBe('sent');
       expect(wablas.requests.map((r) => r.body.data[0])).toEqual([
         { phone: '6285137033257', message: 'Hello from Odoo' },
         { phone: '6281234567890', message: 'Hello from WhatsApp API!' },
