@@ -41,6 +41,8 @@ export default defineConfig({
       // The suite makes thousands of requests with one key: the limit is tested on its own (test/security-throttling).
       RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'error',
+      // No test may dial WhatsApp: Baileys sessions a test starts without its own fake get a closed local port.
+      BAILEYS_WA_WS_URL: 'ws://127.0.0.1:9/ws/chat',
       // Real PostgreSQL: DB_SCHEMA is the worker's own schema, set by test/setup-db-schema.ts (reset by
       // test/global-setup.ts). Embedded: a fresh in-memory PGlite per app.
       ...(process.env.DATABASE_URL ? {} : { DATA_DIR: 'memory://' }),

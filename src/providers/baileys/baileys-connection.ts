@@ -189,10 +189,19 @@ export class BaileysConnection {
     this.state = 'closed';
     this.qrLive = false;
     if (this.stopped) return; // we ended it ourselves
-    const code = (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
+    const error = update.lastDisconnect?.error as
+      { message?: string; output?: { statusCode?: number; payload?: { message?: string } } } | undefined;
+    const code = error?.output?.statusCode;
     const registered = sock.authState.creds.me !== undefined && sock.authState.creds.me !== null;
     const decision = decideOnClose(
-      { code, wasOpen: this.wasOpen, afterPairingRestart: this.afterPairingRestart && code === 401, registered, attempt: this.attempt },
+      {
+        code,
+        wasOpen: this.wasOpen,
+        afterPairingRestart: this.afterPairingRestart && code === 401,
+        registered,
+        attempt: this.attempt,
+        message: error?.output?.payload?.message ?? error?.message,
+      },
       this.random(),
       this.host.maxBackoffMs,
     );

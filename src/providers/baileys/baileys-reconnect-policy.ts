@@ -12,6 +12,8 @@ export interface CloseContext {
   registered: boolean;
   /** Consecutive backoff reconnects so far (0 for the first). */
   attempt: number;
+  /** The close's error message (rc14 reports both an exhausted QR and a refused connection as 408). */
+  message?: string;
 }
 
 /**
@@ -79,7 +81,8 @@ export function decideOnClose(c: CloseContext, random: number, maxBackoffMs = BA
     case 411:
       return { action: 'stop', status: 'error', message: 'Multi-device mismatch (411): link the device again' };
     case 408:
-      if (!c.registered)
+      // "QR refs attempts ended" (lib/Socket/socket.js): nobody scanned; a refused connection is a 408 too, retried.
+      if (!c.registered && /QR refs/i.test(c.message ?? ''))
         return { action: 'stop', status: 'disconnected', message: 'QR code expired (no scan): start the session again for a new QR' };
       return backoff('Connection lost (408): reconnecting with backoff');
     default:
