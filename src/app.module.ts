@@ -11,6 +11,7 @@ import { ContactsModule } from './contacts/contacts.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { DatabaseModule } from './database/database.module';
 import { ProviderRegistryModule } from './domain/provider-definition';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MessagesModule } from './messages/messages.module';
@@ -37,6 +38,7 @@ import { StatsModule } from './stats/stats.module';
     SessionsModule,
     ContactsModule,
     StatsModule,
+    EventsModule,
     CompatModule,
     HealthModule,
   ],

@@ -242,6 +242,12 @@ export class AppConfig {
   @IsIn(['true', 'false'])
   SEND_WORKER: 'true' | 'false' = 'true';
 
+  /** Days the event log (GET /v1/events, SSE, outgoing webhooks) keeps events. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  EVENT_RETENTION_DAYS: number = 7;
+
   // ---- Baileys sessions run in-process (src/providers/baileys). ----
 
   /** Overrides Baileys' `waWebSocketUrl` (default WhatsApp's `wss://web.whatsapp.com/ws/chat`): tests and proxies. */

@@ -8,6 +8,7 @@ import { StatsRollups1764115200000 } from '../../migrations/1764115200000-StatsR
 import { Outbox1764201600000 } from '../../migrations/1764201600000-Outbox';
 import { HouseOrder1764288000000 } from '../../migrations/1764288000000-HouseOrder';
 import { BaileysSessions1764374400000 } from '../../migrations/1764374400000-BaileysSessions';
+import { EventLog1764460800000 } from '../../migrations/1764460800000-EventLog';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -40,5 +41,6 @@ export const MIGRATIONS = [
   Outbox1764201600000,
   HouseOrder1764288000000,
   BaileysSessions1764374400000,
+  EventLog1764460800000,
   sqlSourcesMigration(),
 ];

@@ -124,6 +124,13 @@ export class OutboxRepository {
            error_detail = COALESCE(m.error_detail, ev.error_detail)
          FROM input i JOIN best b ON b.message_id = i.message_id LEFT JOIN ev ON ev.message_id = i.message_id
          WHERE m.id = i.message_id
+         RETURNING m.id, m.session_id, m.external_id, m.conversation_id, m.status, m.type, m.chat_id
+       ), sent_ev AS (
+         -- The event log: the provider took our message (same transaction as the change).
+         INSERT INTO events (type, session_id, data)
+         SELECT 'message.sent', session_id, jsonb_build_object('messageId', id::text, 'externalId', external_id,
+           'conversationId', conversation_id::text, 'direction', 'out', 'type', type, 'chatId', chat_id, 'status', status)
+         FROM msg ORDER BY id
        )
        UPDATE outbox_jobs SET state = 'done', attempt_started_at = NULL, lease_until = NULL, last_error = NULL, updated_at = now()
        WHERE id IN (SELECT job_id FROM input)`,
@@ -212,7 +219,15 @@ export class OutboxRepository {
     await this.db.transaction(async (m) => {
       if (message) {
         await m.query(
-          `UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_title = $3, error_detail = $4 WHERE id = $1 AND status IN ('queued', 'pending')`,
+          `WITH upd AS (
+             UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_title = $3, error_detail = $4
+             WHERE id = $1 AND status IN ('queued', 'pending')
+             RETURNING id, session_id, conversation_id, chat_id
+           )
+           INSERT INTO events (type, session_id, data)
+           SELECT 'message.failed', session_id, jsonb_build_object('messageId', id::text, 'conversationId', conversation_id::text,
+             'chatId', chat_id, 'errorCode', $2::text, 'errorTitle', $3::text, 'errorDetail', $4::text)
+           FROM upd`,
           [message.id, message.code, message.title, message.detail],
         );
       }

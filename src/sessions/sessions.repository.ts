@@ -247,8 +247,11 @@ export class SessionsRepository {
        upd AS (UPDATE sessions SET status = $3, status_message = $4, updated_at = now(),
                  qr = CASE WHEN $5 THEN NULL ELSE qr END, qr_at = CASE WHEN $5 THEN NULL ELSE qr_at END
                WHERE id = $1)
-       INSERT INTO session_events (session_id, event, from_status, to_status, message, occurred_at)
-       SELECT id, $2, status, $3, $4, now() FROM prev`,
+       , hist AS (INSERT INTO session_events (session_id, event, from_status, to_status, message, occurred_at)
+               SELECT id, $2, status, $3, $4, now() FROM prev)
+       INSERT INTO events (type, session_id, data)
+       SELECT 'session.status', id, jsonb_build_object('event', $2::text, 'from', status, 'status', $3::text, 'message', $4::text, 'at', now())
+       FROM prev WHERE status IS DISTINCT FROM $3`,
       [id, event, status, message, clearQr],
     );
   }

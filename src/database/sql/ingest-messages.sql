@@ -1,4 +1,5 @@
--- Messages: new ones inserted, their conversations' counters bumped; ids of all inputs returned.
+-- Messages: new ones inserted, their conversations' counters bumped, a `message.received` (inbound) or
+-- `message.sent` (our own, echoed by the provider) event each; ids of all inputs returned.
 CREATE OR REPLACE FUNCTION wa_ingest_messages(rows jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -25,8 +26,15 @@ BEGIN
         provider_timestamp, webhook_event_id, raw
       FROM input WHERE NOT dup
       ON CONFLICT (session_id, external_id) DO NOTHING
-      RETURNING id, session_id, external_id, conversation_id, direction, provider_timestamp,
+      RETURNING id, session_id, external_id, conversation_id, direction, provider_timestamp, type, chat_id, sender,
         left(COALESCE(text, caption, '[' || type || ']'), 200) AS preview
+    ), ev AS (
+      INSERT INTO events (type, session_id, data)
+      SELECT CASE WHEN direction = 'in' THEN 'message.received' ELSE 'message.sent' END, session_id,
+        jsonb_build_object('messageId', id::text, 'externalId', external_id, 'conversationId', conversation_id::text,
+          'direction', direction, 'type', type, 'chatId', chat_id, 'sender', sender, 'preview', preview,
+          'timestamp', provider_timestamp)
+      FROM ins ORDER BY id
     ), agg AS (
       SELECT conversation_id, count(*) AS n, count(*) FILTER (WHERE direction = 'in') AS n_in,
         max(provider_timestamp) AS last_at,

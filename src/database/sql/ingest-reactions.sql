@@ -11,6 +11,13 @@ BEGIN
     FROM jsonb_to_record(ev) AS x(provider text, session_external_id text, external_id text, sender text, emoji text)
     JOIN sessions s ON s.provider = x.provider AND s.external_id = x.session_external_id
     WHERE m.session_id = s.id AND m.external_id = x.external_id;
+    -- `message.updated` with change `reaction` (emoji null: removed).
+    INSERT INTO events (type, session_id, data)
+    SELECT 'message.updated', m.session_id, jsonb_build_object('messageId', m.id::text, 'externalId', m.external_id,
+      'conversationId', m.conversation_id::text, 'change', 'reaction', 'sender', x.sender, 'emoji', x.emoji)
+    FROM jsonb_to_record(ev) AS x(provider text, session_external_id text, external_id text, sender text, emoji text)
+    JOIN sessions s ON s.provider = x.provider AND s.external_id = x.session_external_id
+    JOIN messages m ON m.session_id = s.id AND m.external_id = x.external_id;
   END LOOP;
 END
 $fn$;

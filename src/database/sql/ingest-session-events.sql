@@ -23,9 +23,21 @@ BEGIN
         updated_at = now()
       FROM x WHERE s.provider = x.provider AND s.external_id = x.session_external_id
     )
-    INSERT INTO session_events (session_id, event, from_status, to_status, message, payload, occurred_at, webhook_event_id)
-    SELECT prev.id, x.event, prev.status, COALESCE(x.status, prev.status), x.message, x.payload, x.at, w.id
-    FROM prev CROSS JOIN x LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key;
+    , hist AS (
+      INSERT INTO session_events (session_id, event, from_status, to_status, message, payload, occurred_at, webhook_event_id)
+      SELECT prev.id, x.event, prev.status, COALESCE(x.status, prev.status), x.message, x.payload, x.at, w.id
+      FROM prev CROSS JOIN x LEFT JOIN webhook_events w ON w.provider = x.provider AND w.dedupe_key = x.dedupe_key
+    )
+    -- `session.status` when the status changes, `session.qr` when a new QR is live (both may come at once).
+    INSERT INTO events (type, session_id, data)
+    SELECT e.type, prev.id, e.data
+    FROM prev CROSS JOIN x
+    CROSS JOIN LATERAL (VALUES
+      ('session.status', x.status IS NOT NULL AND x.status IS DISTINCT FROM prev.status,
+        jsonb_build_object('event', x.event, 'from', prev.status, 'status', x.status, 'message', x.message, 'at', x.at)),
+      ('session.qr', x.qr_action = 'set', jsonb_build_object('qr', x.qr, 'at', x.at))
+    ) AS e(type, wanted, data)
+    WHERE e.wanted;
   END LOOP;
 END
 $fn$;

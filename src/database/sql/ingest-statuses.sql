@@ -27,6 +27,7 @@ BEGIN
       FROM message_status_events e JOIN keys USING (session_id, external_id)
       WHERE e.status = 'failed'
     )
+    , upd AS (
     UPDATE messages m SET
       status = CASE WHEN wa_status_rank(best.status) > wa_status_rank(m.status) THEN best.status ELSE m.status END,
       status_at = CASE WHEN wa_status_rank(best.status) > wa_status_rank(m.status) THEN best.occurred_at ELSE m.status_at END,
@@ -35,7 +36,15 @@ BEGIN
       error_detail = COALESCE(m.error_detail, failure.error_detail)
     FROM best LEFT JOIN failure USING (session_id, external_id)
     WHERE m.session_id = best.session_id AND m.external_id = best.external_id
-      AND (wa_status_rank(best.status) > wa_status_rank(m.status) OR (failure.error_code IS NOT NULL AND m.error_code IS NULL));
+      AND (wa_status_rank(best.status) > wa_status_rank(m.status) OR (failure.error_code IS NOT NULL AND m.error_code IS NULL))
+    RETURNING m.id, m.session_id, m.external_id, m.conversation_id, m.status, m.status_at, m.error_code
+    )
+    -- One `message.updated` event per message whose status moved (or got its error).
+    INSERT INTO events (type, session_id, data)
+    SELECT 'message.updated', session_id,
+      jsonb_build_object('messageId', id::text, 'externalId', external_id, 'conversationId', conversation_id::text,
+        'change', 'status', 'status', status, 'statusAt', status_at, 'errorCode', error_code)
+    FROM upd ORDER BY id;
   END IF;
 END
 $fn$;

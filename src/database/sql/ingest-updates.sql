@@ -17,6 +17,16 @@ BEGIN
       new_text text, previous_text text, at timestamptz)
     JOIN sessions s ON s.provider = x.provider AND s.external_id = x.session_external_id
     WHERE m.session_id = s.id AND m.external_id = x.external_id;
+    -- `message.updated` with change `revoke` or `edit` for a message that exists.
+    INSERT INTO events (type, session_id, data)
+    SELECT 'message.updated', m.session_id, jsonb_build_object('messageId', m.id::text, 'externalId', m.external_id,
+      'conversationId', m.conversation_id::text, 'change', CASE WHEN x.deleted THEN 'revoke' ELSE 'edit' END,
+      'text', CASE WHEN x.deleted THEN NULL ELSE x.new_text END, 'at', x.at)
+    FROM jsonb_to_record(ev) AS x(provider text, session_external_id text, external_id text, deleted boolean,
+      new_text text, previous_text text, at timestamptz)
+    JOIN sessions s ON s.provider = x.provider AND s.external_id = x.session_external_id
+    JOIN messages m ON m.session_id = s.id AND m.external_id = x.external_id
+    WHERE x.deleted OR x.new_text IS NOT NULL;
   END LOOP;
 END
 $fn$;

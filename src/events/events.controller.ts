@@ -1,0 +1,76 @@
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
+import { AppError } from '../common/app-error';
+import { EventPageDto, ListEventsQueryDto } from './event.dto';
+import { EventsService } from './events.service';
+
+/** How often an idle stream sends a comment line, so proxies and clients keep the connection (ms). */
+export const HEARTBEAT_MS = 15_000;
+
+/** The event log: pages (`GET /v1/events`) and a live Server-Sent Events stream (`GET /v1/events/stream`). */
+@ApiTags('events')
+@ApiKeyAuth('read')
+@Controller('v1/events')
+export class EventsController {
+  constructor(private readonly events: EventsService) {}
+
+  /** Events after `after`, oldest first (retained EVENT_RETENTION_DAYS); resume with `nextAfter`. */
+  @Get()
+  @ApiOperation({ summary: 'Page through the event log' })
+  @ApiOkResponse({ type: EventPageDto })
+  list(@Query() q: ListEventsQueryDto, @Req() req: Request): Promise<EventPageDto> {
+    return this.events.page({ ...parse(q), limit: limitOf(q.limit) }, apiKeyOf(req));
+  }
+
+  /**
+   * Server-Sent Events: each event as `id: <id>`, `event: <type>`, `data: <JSON of the event>`. Reconnect with
+   * `Last-Event-ID` (or `?after=`) and every event after it arrives exactly once, none missed; without either the
+   * stream starts at now. A comment line every 15 s keeps idle connections open.
+   */
+  @Get('stream')
+  @ApiOperation({ summary: 'Live events (Server-Sent Events)' })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
+  @ApiOkResponse({ description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  async stream(
+    @Query() q: ListEventsQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (lastEventId !== undefined && !/^\d{1,19}$/.test(lastEventId)) throw AppError.badRequest('Last-Event-ID must be an event id');
+    const filters = parse(q);
+    res
+      .status(200)
+      .set({
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+    res.flushHeaders();
+    res.write(': connected\n\n');
+    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (e) => {
+      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  }
+}
+
+function parse(q: ListEventsQueryDto): { after?: string; types?: string[]; sessionId?: string } {
+  const types = q.types?.split(',').filter(Boolean);
+  return { after: q.after, ...(types?.length ? { types } : {}), ...(q.sessionId ? { sessionId: q.sessionId } : {}) };
+}
+
+function limitOf(limit: string | undefined): number {
+  const n = limit === undefined ? 100 : Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw AppError.badRequest('limit must be 1-1000', [{ field: 'limit', errors: ['1-1000'] }]);
+  return n;
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { EventTail } from './event-tail';
+import { EventsController } from './events.controller';
+import { EventsRepository } from './events.repository';
+import { EventsRetention } from './events-retention';
+import { EventsService } from './events.service';
+
+/**
+ * The event log's readers: GET /v1/events, the SSE stream, retention. Writers are the changes themselves (ingest's
+ * SQL functions, the outbox, session control), in the same transaction.
+ */
+@Module({
+  controllers: [EventsController],
+  providers: [EventsRepository, EventTail, EventsService, EventsRetention],
+  exports: [EventsService],
+})
+export class EventsModule {}

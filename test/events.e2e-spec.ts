@@ -1,0 +1,120 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadFixture } from './helpers/fixtures';
+import { postMeta, withFreshIds } from './helpers/http';
+import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { until } from './helpers/until';
+
+const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
+
+interface SseEvent {
+  id: string;
+  event: string;
+  data: { id: string; type: string; sessionId: string | null; data: Record<string, unknown> };
+}
+
+/** A minimal Server-Sent Events client: collects parsed events; `close()` ends the connection. */
+function openStream(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ events: SseEvent[]; status: number; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const events: SseEvent[] = [];
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers } },
+      (res: IncomingMessage) => {
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const fields = Object.fromEntries(
+              block
+                .split('\n')
+                .filter((l) => l && !l.startsWith(':'))
+                .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+            );
+            if (fields.data) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
+          }
+        });
+        res.once('data', () => resolve({ events, status: res.statusCode ?? 0, close: () => req.destroy() }));
+        if (res.statusCode !== 200) resolve({ events, status: res.statusCode ?? 0, close: () => req.destroy() });
+      },
+    );
+    req.on('error', (e) => (e.message.includes('socket hang up') ? undefined : reject(e)));
+    req.end();
+  });
+}
+
+const metaText = (suffix: string) => withFreshIds(loadFixture('meta/inbound/text.json'), suffix);
+
+describe('the event log: GET /v1/events and the SSE stream (e2e)', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await createTestApp();
+    port =
+      (t.app.getHttpServer().address() as AddressInfo | null)?.port ??
+      (await new Promise<number>((r) => t.app.getHttpServer().listen(0, () => r((t.app.getHttpServer().address() as AddressInfo).port))));
+  });
+  afterAll(() => t.close());
+  beforeEach(() => t.reset());
+
+  it('a signed webhook writes message.received with the message; statuses write message.updated', async () => {
+    expect((await postMeta(t.app, metaText('e1'))).status).toBe(200);
+    const page = await request(t.app.getHttpServer()).get('/v1/events').set(ADMIN);
+    expect(page.status).toBe(200);
+    const received = page.body.data.filter((e: { type: string }) => e.type === 'message.received');
+    expect(received).toHaveLength(1);
+    const [row] = await t.db.query(`SELECT id::text, external_id, session_id FROM messages`);
+    expect(received[0]).toMatchObject({
+      sessionId: row.session_id,
+      data: { messageId: row.id, externalId: row.external_id, direction: 'in', type: 'text' },
+    });
+    expect(page.body.nextAfter).toBe(page.body.data[page.body.data.length - 1].id);
+    const next = await request(t.app.getHttpServer()).get(`/v1/events?after=${page.body.nextAfter}`).set(ADMIN);
+    expect(next.body.data).toEqual([]);
+  });
+
+  it('SSE: a live event arrives; after a disconnect, Last-Event-ID replays every missed event exactly once', async () => {
+    const first = await openStream(port, '/v1/events/stream?types=message.received', ADMIN);
+    expect(first.status).toBe(200);
+    await postMeta(t.app, metaText('live-1'));
+    await until('the live event', async () => (first.events.length === 1 ? true : undefined));
+    const lastSeen = first.events[0].id;
+    first.close();
+    for (const n of [2, 3, 4]) await postMeta(t.app, metaText(`live-${n}`));
+    const second = await openStream(port, '/v1/events/stream?types=message.received', { ...ADMIN, 'Last-Event-ID': lastSeen });
+    await postMeta(t.app, metaText('live-5'));
+    await until('the missed and the new events', async () => (second.events.length >= 4 ? true : undefined));
+    second.close();
+    const externalIds = second.events.map((e) => e.data.data.externalId);
+    expect(new Set(externalIds).size).toBe(4); // exactly once each
+    expect(second.events.map((e) => BigInt(e.id))).toEqual([...second.events.map((e) => BigInt(e.id))].sort((a, b) => (a < b ? -1 : 1)));
+    expect(second.events.every((e) => BigInt(e.id) > BigInt(lastSeen))).toBe(true);
+  });
+
+  it('a session-limited key sees only its sessions; no key is 401', async () => {
+    await postMeta(t.app, metaText('k1'));
+    const [{ id: sessionId }] = await t.db.query(`SELECT id FROM sessions`);
+    const make = async (sessionIds: string[]) =>
+      (
+        await request(t.app.getHttpServer())
+          .post('/v1/api-keys')
+          .set(ADMIN)
+          .send({ name: 'scoped', scopes: ['read'], sessionIds })
+      ).body.secret as string;
+    const mine = await make([sessionId]);
+    const other = await make(['00000000-0000-4000-8000-000000000000']);
+    expect((await request(t.app.getHttpServer()).get('/v1/events').set('X-API-Key', mine)).body.data.length).toBeGreaterThan(0);
+    expect((await request(t.app.getHttpServer()).get('/v1/events').set('X-API-Key', other)).body.data).toEqual([]);
+    expect((await request(t.app.getHttpServer()).get('/v1/events')).status).toBe(401);
+    expect((await openStream(port, '/v1/events/stream', {})).status).toBe(401);
+  });
+});
