@@ -42,14 +42,12 @@ export class EventsController {
   ): Promise<void> {
     if (lastEventId !== undefined && !/^\d{1,19}$/.test(lastEventId)) throw AppError.badRequest('Last-Event-ID must be an event id');
     const filters = parse(q);
-    res
-      .status(200)
-      .set({
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache, no-transform',
-        Connection: 'keep-alive',
-        'X-Accel-Buffering': 'no',
-      });
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     res.flushHeaders();
     res.write(': connected\n\n');
     const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (e) => {
