@@ -59,7 +59,7 @@ export default defineConfig({
       {
         // fileParallelism: false puts these in Vitest's sequential group: one at a time, after the parallel files.
         extends: true,
-        test: { name: 'alone', include: RUN_ALONE, fileParallelism: false },
+        test: { name: 'alone', include: RUN_ALONE, fileParallelism: false, env: { WAHUB_TEST_SCHEMA_GROUP: 'alone' } },
       },
     ],
   },

@@ -22,7 +22,10 @@ export default async function setup(project: TestProject): Promise<void> {
     // first migrations do not race to create them on a fresh database.
     await client.query('CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public');
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public');
-    for (let id = 1; id <= workers; id++) await client.query(`CREATE SCHEMA "${workerSchema(id)}"`);
+    for (let id = 1; id <= workers; id++) {
+      await client.query(`CREATE SCHEMA "${workerSchema(id, undefined)}"`);
+      await client.query(`CREATE SCHEMA "${workerSchema(id, 'alone')}"`);
+    }
   } finally {
     await client.end();
   }
