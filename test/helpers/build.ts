@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../..');
 /** Where tests that run wa-hub as a separate process find it compiled (inside the repo, so node_modules resolve). */
@@ -51,12 +51,21 @@ export async function sharedWaHubBuild(): Promise<string> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     if (fresh()) return join(TEST_BUILD, 'src/main.js');
+    mkdirSync(dirname(lock), { recursive: true }); // node_modules/.cache does not exist in a fresh clone
     try {
       mkdirSync(lock); // atomic: one compiler at a time
-    } catch {
-      // A lock older than the deadline is a crashed run's: take it over.
-      if (Date.now() - statSync(lock).mtimeMs > 180_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`another test run holds ${lock}`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A lock older than the deadline is a crashed run's: take it over. (It may vanish meanwhile: then retry.)
+      const since = (() => {
+        try {
+          return Date.now() - statSync(lock).mtimeMs;
+        } catch {
+          return 0;
+        }
+      })();
+      if (since > 180_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`another test run holds ${lock}`, { cause: e });
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
