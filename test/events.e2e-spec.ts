@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { io as ioClient } from 'socket.io-client';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures';
@@ -116,5 +117,90 @@ describe('the event log: GET /v1/events and the SSE stream (e2e)', () => {
     expect((await request(t.app.getHttpServer()).get('/v1/events').set('X-API-Key', other)).body.data).toEqual([]);
     expect((await request(t.app.getHttpServer()).get('/v1/events')).status).toBe(401);
     expect((await openStream(port, '/v1/events/stream', {})).status).toBe(401);
+  });
+});
+
+describe('the event log over Socket.IO (e2e)', () => {
+  let t: TestApp;
+  let url: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    const server = t.app.getHttpServer();
+    if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => t.close());
+  beforeEach(() => t.reset());
+
+  const connect = (auth: Record<string, string>) =>
+    ioClient(url, { path: '/socket.io', transports: ['websocket'], auth, reconnection: false, forceNew: true });
+
+  it('a read key receives each event under its type and seed s2 message; lastEventId resumes with nothing missed', async () => {
+    const socket = connect({ apiKey: TEST_ENV.ADMIN_API_KEY, types: 'message.received' });
+    // `ready`: the server-side subscription is live, every later event reaches this socket.
+    await new Promise<void>((resolve, reject) => {
+      socket.once('ready', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const received: { id: string; data: { externalId: string } }[] = [];
+    const seed: unknown[] = [];
+    socket.on('message.received', (e) => received.push(e));
+    socket.on('message', (m) => seed.push(m));
+    await postMeta(t.app, metaText('io-1'));
+    await until('the live event', async () => (received.length === 1 ? true : undefined));
+    expect(seed).toEqual([expect.objectContaining({ from: expect.any(String), message: expect.any(String) })]);
+    const lastSeen = received[0].id;
+    socket.disconnect();
+    await postMeta(t.app, metaText('io-2'));
+    await postMeta(t.app, metaText('io-3'));
+    const again = connect({ apiKey: TEST_ENV.ADMIN_API_KEY, types: 'message.received', lastEventId: lastSeen });
+    const replayed: { id: string }[] = [];
+    again.on('message.received', (e) => replayed.push(e));
+    await until('the missed events', async () => (replayed.length >= 2 ? true : undefined));
+    again.disconnect();
+    expect(replayed).toHaveLength(2);
+    expect(replayed.every((e) => BigInt(e.id) > BigInt(lastSeen))).toBe(true);
+  });
+
+  it('without a key the connection is refused', async () => {
+    const socket = connect({});
+    const reason = await new Promise<string>((resolve) => socket.once('disconnect', (r) => resolve(r)));
+    expect(reason).toBe('io server disconnect');
+  });
+});
+
+/** Two wa-hub apps on one PostgreSQL database: a client of one gets the events the other wrote. */
+describe.runIf(process.env.DATABASE_URL)('events across processes (e2e, PostgreSQL)', () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await createTestApp();
+    await a.reset();
+    b = await createTestApp();
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a webhook received by A reaches a Socket.IO client and an SSE client of B', async () => {
+    const server = b.app.getHttpServer();
+    if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const socket = ioClient(`http://127.0.0.1:${port}`, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      auth: { apiKey: TEST_ENV.ADMIN_API_KEY },
+      forceNew: true,
+    });
+    await new Promise<void>((resolve) => socket.once('ready', () => resolve()));
+    const got: { data: { externalId: string } }[] = [];
+    socket.on('message.received', (e) => got.push(e));
+    const sse = await openStream(port, '/v1/events/stream?types=message.received', ADMIN);
+    await postMeta(a.app, metaText('cross-1'));
+    await until('the event on B', async () => (got.length === 1 && sse.events.length === 1 ? true : undefined));
+    socket.disconnect();
+    sse.close();
+    expect(got[0].data.externalId).toBe(sse.events[0].data.data.externalId);
   });
 });

@@ -49,10 +49,11 @@ export class EventsController {
       'X-Accel-Buffering': 'no',
     });
     res.flushHeaders();
-    res.write(': connected\n\n');
     const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (e) => {
       res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
     });
+    // After the subscription is live: a client that waits for this line misses nothing posted after it.
+    res.write(': connected\n\n');
     const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
     req.on('close', () => {
       clearInterval(heartbeat);
