@@ -25,10 +25,17 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   // Hop count, never `true`: trusting every proxy would let clients forge X-Forwarded-For (STACK.md pitfall 7).
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(requestIdMiddleware);
-  // The Swagger UI needs inline scripts and styles; everything else gets helmet's defaults.
+  // helmet's defaults but two: `upgrade-insecure-requests` made /docs blank when served over plain HTTP from any
+  // host but localhost (every asset rewritten to https), and `img-src` must allow the `blob:` QR image in Swagger.
+  // The Swagger UI needs inline scripts and styles.
   const securityHeaders = helmet({
     contentSecurityPolicy: {
-      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'", 'https:'] },
+      directives: {
+        'script-src': ["'self'", "'unsafe-inline'"],
+        'style-src': ["'self'", "'unsafe-inline'", 'https:'],
+        'img-src': ["'self'", 'data:', 'blob:'],
+        'upgrade-insecure-requests': null,
+      },
     },
   });
   app.use(securityHeaders);

@@ -64,4 +64,13 @@ describe('OpenAPI document (e2e)', () => {
     expect(res.status).toBe(200);
     expect(res.text).toContain('swagger');
   });
+
+  it('/docs works over plain HTTP from any host name: no upgrade-insecure-requests, blob: images allowed', async () => {
+    const res = await request(t.app.getHttpServer()).get('/docs/').set('Host', 'wa-hub.internal:3000');
+    expect(res.status).toBe(200);
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    expect(csp).toMatch(/img-src 'self' data: blob:/);
+    expect(csp).toContain("frame-ancestors 'self'"); // helmet's other protections stay
+  });
 });
