@@ -53,8 +53,9 @@ export class BaileysLeaseRepository {
    * lease: the owner sees `wanted = false` (see {@link wantedAndOwnedBy}) and releases it.
    */
   async setWanted(sessionId: string, wanted: boolean): Promise<void> {
+    // A session deleted meanwhile (DELETE /v1/sessions/:id while its socket was closing) is left alone, not an error.
     await this.db.query(
-      `INSERT INTO baileys_sessions (session_id, wanted) VALUES ($1, $2)
+      `INSERT INTO baileys_sessions (session_id, wanted) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1)
        ON CONFLICT (session_id) DO UPDATE SET wanted = EXCLUDED.wanted, updated_at = now()`,
       [sessionId, wanted],
     );
