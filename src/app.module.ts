@@ -12,6 +12,7 @@ import { ConversationsModule } from './conversations/conversations.module';
 import { DatabaseModule } from './database/database.module';
 import { ProviderRegistryModule } from './domain/provider-definition';
 import { EventsModule } from './events/events.module';
+import { ForwardingModule } from './forwarding/forwarding.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MessagesModule } from './messages/messages.module';
@@ -39,6 +40,7 @@ import { StatsModule } from './stats/stats.module';
     ContactsModule,
     StatsModule,
     EventsModule,
+    ForwardingModule,
     CompatModule,
     HealthModule,
   ],

@@ -75,6 +75,16 @@ const DECISIONS: Record<string, Decision> = {
   'POST /api/whatsapp/receive': 'send',
   'GET /v1/events': 'read',
   'GET /v1/events/stream': 'read',
+  'POST /v1/webhooks': 'admin',
+  'GET /v1/webhooks': 'admin',
+  'GET /v1/webhooks/{id}': 'admin',
+  'PATCH /v1/webhooks/{id}': 'admin',
+  'DELETE /v1/webhooks/{id}': 'admin',
+  'POST /v1/webhooks/{id}/rotate-secret': 'admin',
+  'POST /v1/webhooks/{id}/test': 'admin',
+  'GET /v1/webhooks/{id}/deliveries': 'admin',
+  'POST /v1/webhooks/{id}/replay': 'admin',
+  'POST /v1/webhook-deliveries/{id}/retry': 'admin',
 };
 
 const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };
@@ -88,6 +98,9 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/contacts/import': [{ phone: '+6281234567891' }],
   'PATCH /v1/contacts/{id}': { name: 'x' },
   'POST /api/whatsapp/mark-read': { phone_number: '6281234567890' },
+  'POST /v1/webhooks': { url: 'https://203.0.113.10/hook' },
+  'PATCH /v1/webhooks/{id}': { enabled: false },
+  'POST /v1/webhooks/{id}/replay': { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' },
 };
 
 describe('scope matrix: every route in the OpenAPI document × every kind of key (e2e)', () => {

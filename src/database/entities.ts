@@ -9,6 +9,7 @@ import { Outbox1764201600000 } from '../../migrations/1764201600000-Outbox';
 import { HouseOrder1764288000000 } from '../../migrations/1764288000000-HouseOrder';
 import { BaileysSessions1764374400000 } from '../../migrations/1764374400000-BaileysSessions';
 import { EventLog1764460800000 } from '../../migrations/1764460800000-EventLog';
+import { Forwarding1764547200000 } from '../../migrations/1764547200000-Forwarding';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -42,5 +43,6 @@ export const MIGRATIONS = [
   HouseOrder1764288000000,
   BaileysSessions1764374400000,
   EventLog1764460800000,
+  Forwarding1764547200000,
   sqlSourcesMigration(),
 ];

@@ -1,0 +1,280 @@
+import { Injectable } from '@nestjs/common';
+import { createHmac, randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { Webhook } from 'standardwebhooks';
+import { PeriodicTask } from '../common/periodic-task';
+import { EventsRepository } from '../events/events.repository';
+import { ForwardingConfig } from './forwarding.config';
+import { type AttemptOutcome, type ClaimedDelivery, ForwardingRepository } from './forwarding.repository';
+import { checkUrlForm, guardedLookup, isBlockedAddress, TargetFormError, TargetRefusedError } from './target-guard';
+
+/** Events read from the log per fan-out step. */
+const FAN_OUT_PAGE = 1000;
+/** Deliveries in flight at once in this process (all subscriptions). */
+const MAX_IN_FLIGHT = 64;
+/** Longest backoff between two attempts, in seconds. */
+const MAX_BACKOFF_SECONDS = 3600;
+/** Bytes of a response body read (and kept as the attempt's excerpt). */
+const EXCERPT_BYTES = 1024;
+
+/** The secret's raw key bytes: the base64 after `whsec_` (what standardwebhooks signs with, too). */
+export function secretKeyBytes(secret: string): Buffer {
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+}
+
+/**
+ * The request headers of one delivery: the subscription's own headers, then `content-type`, the Standard Webhooks
+ * headers (`webhook-id` = `msgId`, stable over retries; `webhook-timestamp` in Unix seconds; `webhook-signature`
+ * = `v1,<sig>` with the current secret and, during a rotation's overlap, a second `v1,<sig>` with the previous
+ * one, space-separated) and `x-hub-signature-256: sha256=<hex HMAC-SHA256 of the body>` keyed with the current
+ * secret's raw bytes ({@link secretKeyBytes}).
+ */
+export function signedHeaders(
+  body: string,
+  msgId: string,
+  at: Date,
+  secret: string,
+  previousSecret: string | null,
+  extra: Record<string, string>,
+): Record<string, string> {
+  const signatures = [new Webhook(secret).sign(msgId, at, body)];
+  if (previousSecret) signatures.push(new Webhook(previousSecret).sign(msgId, at, body));
+  return {
+    ...extra,
+    'content-type': 'application/json',
+    'user-agent': 'wa-hub-webhooks/1',
+    'webhook-id': msgId,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': signatures.join(' '),
+    'x-hub-signature-256': `sha256=${createHmac('sha256', secretKeyBytes(secret)).update(body).digest('hex')}`,
+  };
+}
+
+/** What one HTTP attempt gave. */
+interface CallResult {
+  status: number | null;
+  headers: IncomingHttpHeaders;
+  excerpt: string | null;
+  error: string | null;
+}
+
+/**
+ * POSTs `body` once: redirects are not followed, at most {@link EXCERPT_BYTES} of the answer are read, the whole
+ * exchange is cut at `timeoutMs`. With `guard` the connection's DNS answers are checked ({@link guardedLookup}).
+ * @returns the status (null when no answer) and excerpt, or the error; never throws.
+ */
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  guard: boolean,
+  signal: AbortSignal,
+): Promise<CallResult> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: CallResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      signal,
+      ...(guard ? { lookup: guardedLookup } : {}),
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) =>
+      finish({ status: null, headers: {}, excerpt: null, error: e.message.replace(/\u0000/g, '\uFFFD').slice(0, 1000) }),
+    );
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const complete = () => {
+        const excerpt = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES);
+        // Cut at a character boundary so the excerpt stays within 1 KB once stored as UTF-8.
+        // U+0000 cannot be stored in PostgreSQL text: replaced, as ingest does.
+        let text = excerpt.toString('utf8').replace(/\u0000/g, '\uFFFD');
+        while (Buffer.byteLength(text) > EXCERPT_BYTES) text = text.slice(0, -1);
+        finish({ status: res.statusCode ?? null, headers: res.headers, excerpt: text || null, error: null });
+        res.destroy();
+      };
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        size += c.length;
+        if (size >= EXCERPT_BYTES) complete();
+      });
+      res.on('end', complete);
+      res.on('error', complete);
+    });
+    req.end(body);
+  });
+}
+
+/** Seconds from a `Retry-After` header (delta seconds or HTTP date), or undefined. */
+export function retryAfterSeconds(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
+
+/**
+ * Outgoing webhooks, run every 250 ms (and at start-up) in every process with WEBHOOK_WORKER not `false`:
+ *
+ * 1. Fan-out: events after `forwarding_cursor` (only those the event log's visibility rule returns, so none is
+ *    skipped by a late commit) become one delivery per matching enabled subscription; the cursor moves in the same
+ *    transaction, which holds its row `FOR UPDATE` and writes nothing when another process moved it first.
+ * 2. Delivery: due pending deliveries are claimed under a lease (`FOR UPDATE SKIP LOCKED`; at most
+ *    WEBHOOK_CONCURRENCY leased per subscription) and POSTed: body = the envelope `{id, type, occurredAt,
+ *    sessionId, data}` (format `standard`) or seed s0's forward body `{id, sender_number, sender_name, message,
+ *    direction, timestamp}` (format `s0`, message events only), signed ({@link signedHeaders}).
+ *
+ * Outcomes: 2xx → `delivered`. 410 → `failed` and the subscription disabled. Anything else (other statuses, 3xx
+ * since redirects are not followed, network errors, timeouts of WEBHOOK_TIMEOUT_MS, a target that now resolves to a
+ * blocked address) → retried after WEBHOOK_RETRY_BASE_SECONDS × 2^(attempt−1) (+ up to 25 % jitter, at most 1 h), or
+ * after `Retry-After` on 429/503, until WEBHOOK_RETRY_HOURS after the delivery was queued, then `failed`. A
+ * subscription failing without a success for WEBHOOK_DISABLE_AFTER_HOURS is disabled. Every attempt is recorded.
+ * At least once: a process dying mid-call leaves the lease to expire and the delivery is sent again (same
+ * `webhook-id`, so receivers can deduplicate).
+ */
+@Injectable()
+export class ForwardingWorker extends PeriodicTask {
+  protected readonly everyMs = 250;
+  private readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private stopped = false;
+
+  constructor(
+    private readonly repo: ForwardingRepository,
+    private readonly events: EventsRepository,
+    private readonly config: ForwardingConfig,
+  ) {
+    super();
+  }
+
+  override onApplicationBootstrap(): void {
+    if (this.config.WEBHOOK_WORKER === 'true') super.onApplicationBootstrap();
+  }
+
+  override async onModuleDestroy(): Promise<void> {
+    super.onModuleDestroy();
+    this.stopped = true;
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  protected async run(): Promise<void> {
+    if (this.stopped) return;
+    for (let i = 0; i < 10; i++) if (!(await this.fanOutOnce())) break;
+    await this.claimAndDeliver();
+  }
+
+  /** One fan-out step. @returns whether a full page was fanned out (more may follow). */
+  private async fanOutOnce(): Promise<boolean> {
+    const after = await this.repo.cursor();
+    const rows = await this.events.page({ after }, FAN_OUT_PAGE);
+    if (rows.length === 0) return false;
+    const moved = await this.repo.fanOut(after, rows);
+    return moved && rows.length === FAN_OUT_PAGE;
+  }
+
+  private async claimAndDeliver(): Promise<void> {
+    const room = MAX_IN_FLIGHT - this.inFlight.size;
+    if (room <= 0 || this.stopped) return;
+    const leaseSeconds = Math.ceil(this.config.WEBHOOK_TIMEOUT_MS / 1000) + 30;
+    const claimed = await this.repo.claim(room, this.config.WEBHOOK_CONCURRENCY, leaseSeconds, this.workerId);
+    for (const d of claimed) {
+      const p = this.deliver(d)
+        .catch((e: Error) => this.log.error(`webhook delivery ${d.id} failed to record: ${e.message}`))
+        .finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    }
+  }
+
+  /** Builds the body of `d`, or null when its event is gone from the log (retention). */
+  private async bodyOf(d: ClaimedDelivery): Promise<Record<string, unknown> | null> {
+    if (d.payload) return d.payload;
+    if (!d.ev_data || !d.ev_occurred_at) return null;
+    if (d.format === 's0') {
+      const m = await this.repo.s0Message(String(d.ev_data.messageId ?? ''));
+      if (!m) return null;
+      return {
+        id: Number(m.id),
+        sender_number: m.chat_id,
+        sender_name: m.name,
+        message: m.text ?? m.caption ?? '',
+        direction: m.direction,
+        timestamp: new Date(m.provider_timestamp).toISOString(),
+      };
+    }
+    return {
+      id: d.event_id,
+      type: d.event_type,
+      occurredAt: new Date(d.ev_occurred_at).toISOString(),
+      sessionId: d.ev_session_id,
+      data: d.ev_data,
+    };
+  }
+
+  private async deliver(d: ClaimedDelivery): Promise<void> {
+    const payload = await this.bodyOf(d);
+    if (!payload) {
+      await this.repo.finish(d.id, d.subscription_id, this.workerId, {
+        status: null,
+        latencyMs: 0,
+        excerpt: null,
+        error: 'the event (or its message) is no longer stored',
+        next: { kind: 'failed' },
+        success: false,
+      });
+      return;
+    }
+    const body = JSON.stringify(payload);
+    const started = performance.now();
+    let result: CallResult;
+    let permanent = false;
+    try {
+      const url = checkUrlForm(d.url, this.config.allowHttp);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      if (!this.config.allowPrivate && isIP(host) && isBlockedAddress(host))
+        throw new TargetRefusedError(`target is a blocked address (${host})`);
+      const headers = signedHeaders(body, `wd_${d.id}`, new Date(), d.secret, d.previous_secret, d.headers ?? {});
+      result = await post(url, headers, body, this.config.WEBHOOK_TIMEOUT_MS, !this.config.allowPrivate, this.abort.signal);
+    } catch (e) {
+      permanent = e instanceof TargetFormError;
+      result = { status: null, headers: {}, excerpt: null, error: (e as Error).message };
+    }
+    if (this.stopped) return; // shutting down: the lease runs out and another claim sends it again
+    await this.repo.finish(d.id, d.subscription_id, this.workerId, this.outcome(d, result, performance.now() - started, permanent));
+  }
+
+  private outcome(d: ClaimedDelivery, r: CallResult, latencyMs: number, permanent: boolean): AttemptOutcome {
+    const base = { status: r.status, latencyMs, excerpt: r.excerpt, error: r.error };
+    if (r.status !== null && r.status >= 200 && r.status < 300) return { ...base, next: { kind: 'delivered' }, success: true };
+    const error = r.error ?? `HTTP ${r.status}`;
+    if (r.status === 410)
+      return { ...base, error, next: { kind: 'failed' }, success: false, disableReason: 'the target answered 410 Gone' };
+    const now = Date.now();
+    const failingFor = d.failing_since ? (now - new Date(d.failing_since).getTime()) / 3_600_000 : 0;
+    const disableReason =
+      d.failing_since && failingFor >= this.config.WEBHOOK_DISABLE_AFTER_HOURS
+        ? `failing for more than ${this.config.WEBHOOK_DISABLE_AFTER_HOURS} h`
+        : undefined;
+    const remaining = (new Date(d.created_at).getTime() + this.config.WEBHOOK_RETRY_HOURS * 3_600_000 - now) / 1000;
+    if (permanent || remaining <= 0) return { ...base, error, next: { kind: 'failed' }, success: false, disableReason };
+    const attempt = d.attempts + 1;
+    const backoff = Math.min(this.config.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS) * (1 + Math.random() * 0.25);
+    const hinted = r.status === 429 || r.status === 503 ? retryAfterSeconds(r.headers['retry-after'], now) : undefined;
+    const afterSeconds = Math.min(hinted ?? backoff, remaining);
+    return { ...base, error, next: { kind: 'retry', afterSeconds }, success: false, disableReason };
+  }
+}
