@@ -22,8 +22,11 @@ export interface ConnectionHost {
   readonly syncHistory: boolean;
   readonly maxBackoffMs: number;
   readonly auth: BaileysAuthRepository;
-  /** Hands an event to ingest (stored raw, normalised, applied); resolves when it is committed. */
-  deliver(envelope: BaileysEnvelope): Promise<void>;
+  /**
+   * Hands an event to ingest (stored raw, normalised, applied); resolves when it is committed.
+   * @param raw the envelope serialised with BufferJSON (stored as the raw bytes); `envelope` is that text parsed.
+   */
+  deliver(envelope: BaileysEnvelope, raw: string): Promise<void>;
   /** The connection stopped for good (logged out, replaced, refused, QR expired, lease lost): forget it. */
   ended(sessionId: string, reason: 'stopped' | 'logged-out' | 'lease-lost'): void;
   /** Wipe the auth state, release the lease and mark the session not wanted (after a decision to stop). */
@@ -279,10 +282,11 @@ export class BaileysConnection {
       if (lidToPn) envelope.lidToPn = lidToPn;
     }
     // Plain JSON as a webhook would carry it: Buffers in BufferJSON's form, Longs as strings.
-    const json = JSON.parse(JSON.stringify(envelope, BufferJSON.replacer)) as BaileysEnvelope;
+    const raw = JSON.stringify(envelope, BufferJSON.replacer);
+    const json = JSON.parse(raw) as BaileysEnvelope;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.host.deliver(json);
+        await this.host.deliver(json, raw);
         return;
       } catch (e) {
         // The database is unavailable: WhatsApp already delivered this, so keep trying a while before giving up.

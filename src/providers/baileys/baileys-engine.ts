@@ -182,9 +182,9 @@ export class BaileysEngine implements OnApplicationBootstrap, BeforeApplicationS
 
   // ---- ConnectionHost ----------------------------------------------------------------------------------------------
 
-  async deliver(envelope: BaileysEnvelope): Promise<void> {
-    const raw = Buffer.from(JSON.stringify(envelope));
-    await this.ingest.ingest('baileys', this.normalizer, { rawBody: raw, body: envelope, contentType: 'application/json' });
+  async deliver(envelope: BaileysEnvelope, raw: string): Promise<void> {
+    // The connection serialised it once; the same text is the raw body (not serialised a second time).
+    await this.ingest.ingest('baileys', this.normalizer, { rawBody: Buffer.from(raw), body: envelope, contentType: 'application/json' });
   }
 
   ended(sessionId: string): void {
