@@ -112,6 +112,34 @@ describe('Baileys sessions in-process (e2e, fake WhatsApp Web)', () => {
     expect(m).toMatchObject({ chat_id: '15550002222', text: 'via lid' });
   });
 
+  it('an image arrives as a media descriptor (bytes not fetched on the ack path), caption kept', async () => {
+    const sent = await alice.sendImage({ caption: 'a photo', mimetype: 'image/png', fileLength: 70_001 }, { id: 'IN-IMG' });
+    const m = await messageBy('IN-IMG');
+    expect(m).toMatchObject({ direction: 'in', type: 'image', chat_id: '15550002222' });
+    const listed = await http().get('/v1/messages?phone=15550002222&type=image').set(ADMIN);
+    const dto = listed.body.data.find((x: { externalId: string }) => x.externalId === 'IN-IMG');
+    expect(dto).toBeDefined();
+    expect(JSON.stringify(dto)).toContain('a photo');
+    expect(JSON.stringify(dto)).toContain('image/png');
+    // The raw message proto is kept: its direct path is what a later download needs.
+    expect(JSON.stringify(m.raw ?? (await t.db.query(`SELECT raw FROM messages WHERE id = $1`, [m.id]))[0].raw)).toContain(
+      sent.image.directPath!,
+    );
+  });
+
+  it('group messages thread under the group JID with the participant (phone number) as author', async () => {
+    const group = '120363000000000001@g.us';
+    await alice.sendGroupText(group, 'hello group', { id: 'IN-GRP-1' });
+    await alice.sendGroupText(group, 'second, sender key only', { id: 'IN-GRP-2' });
+    const first = await messageBy('IN-GRP-1');
+    const second = await messageBy('IN-GRP-2');
+    expect(first).toMatchObject({ text: 'hello group', sender: '15550002222' });
+    expect(second).toMatchObject({ text: 'second, sender key only', chat_id: first.chat_id });
+    expect(first.chat_id).toContain('120363000000000001');
+    const [conv] = await t.db.query(`SELECT is_group FROM conversations WHERE id = $1`, [first.conversation_id]);
+    expect(conv.is_group).toBe(true);
+  });
+
   it('POST /v1/messages sends through the socket: the peer decrypts it; receipts move it to delivered and read', async () => {
     const res = await http()
       .post('/v1/messages')
