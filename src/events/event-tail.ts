@@ -1,15 +1,41 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { EventsRepository, type EventRow } from './events.repository';
+import { LiveEvent } from './live-event';
+import { EventsRepository } from './events.repository';
 
-/** How often the tail polls the log while anyone listens (ms). Events are visible about this fast. */
-export const TAIL_POLL_MS = 200;
+/** The longest pause between two reads of the log while anyone listens (ms), reached after reads that found nothing. */
+export const TAIL_POLL_MS = 100;
+/** The pause after a read that found events (ms): under traffic the tail reads about this often. */
+export const TAIL_BUSY_POLL_MS = 50;
+const PAGE = 1000;
 
-type Listener = (batch: EventRow[]) => void;
+type Listener = (batch: readonly LiveEvent[]) => void;
+
+/** A run of missing ids right after the cursor, and what the snapshot looked like when it was first seen. */
+interface Gap {
+  /** First missing id. */
+  from: bigint;
+  /** The id after the gap (the next visible one). */
+  to: bigint;
+  /** xmax of the snapshot the gap was first seen in. */
+  xmax: bigint;
+}
 
 /**
- * One poller per process over the event log, fanned out to every live subscriber (SSE streams): however many
- * subscribers, the database sees one query per poll. Every process polls the same table, so an event written by
- * any process (or any wa-hub process on the database) reaches the subscribers of all of them.
+ * One poller per process over the event log, fanned out to every live subscriber (SSE streams, Socket.IO sockets):
+ * however many subscribers, the database sees one query per read, and each event becomes one {@link LiveEvent}
+ * shared by all of them. Every process reads the same table, so an event written by any wa-hub process on the
+ * database reaches the subscribers of all of them.
+ *
+ * Ids are taken at insert time and transactions commit in any order, so a committed id can appear below one
+ * already seen. The tail delivers in id order and never skips an id that may still commit:
+ * - the next id after the cursor, once committed, is delivered at once (nothing can commit below it);
+ * - a gap (ids not visible) is held by transactions still running, or lost for good (rolled back, or the identity
+ *   cache after a crash). Every transaction that held a gap id when the gap was first seen had started by then,
+ *   so the gap is passed once every transaction older than that snapshot's xmax has ended
+ *   (`pg_snapshot_xmin` of a later read ≥ that xmax) and its ids are still missing.
+ * So a long transaction elsewhere in the cluster delays events only when there is a gap, not the common
+ * contiguous case. (A holder's xid is assigned no later than its id: `events.xid` defaults to
+ * `pg_current_xact_id()` in the same insert, evaluated right after the identity.)
  */
 @Injectable()
 export class EventTail implements OnModuleDestroy {
@@ -17,25 +43,47 @@ export class EventTail implements OnModuleDestroy {
   private cursor: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  private idleMs = TAIL_BUSY_POLL_MS;
+  private gap: Gap | undefined;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly repo: EventsRepository) {}
 
   /**
-   * Calls `listener` with each new batch of events (all types and sessions; the listener filters), oldest first.
-   * @returns the id the tail had reached when the listener joined (events after it will be delivered), and an
-   *   unsubscribe function.
+   * Calls `listener` with each new batch of events (all types and sessions; the listener filters), oldest first,
+   * the same array and objects for every listener.
+   * @returns `from`: the id the tail had reached when the listener joined (every event after it will be delivered;
+   *   every event up to it is committed or never will be); `latest`: the newest committed id at that moment
+   *   (≥ `from`; a stream that starts "now" skips up to it); and an unsubscribe function.
    */
-  async subscribe(listener: Listener): Promise<{ from: string; unsubscribe: () => void }> {
-    if (this.cursor === undefined) this.cursor = await this.repo.head();
+  async subscribe(listener: Listener): Promise<{ from: string; latest: string; unsubscribe: () => void }> {
+    while (this.cursor === undefined) {
+      this.starting ??= this.repo.head().then(
+        (head) => {
+          this.cursor ??= head;
+          this.starting = undefined;
+        },
+        (e: unknown) => {
+          this.starting = undefined;
+          throw e;
+        },
+      );
+      await this.starting;
+    }
     this.listeners.add(listener);
-    this.timer ??= setInterval(() => void this.poll(), TAIL_POLL_MS);
-    return {
-      from: this.cursor,
-      unsubscribe: () => {
-        this.listeners.delete(listener);
-        if (this.listeners.size === 0) this.stop();
-      },
+    const from = this.cursor;
+    this.timer ??= setTimeout(() => void this.poll(), 0);
+    const unsubscribe = () => {
+      if (this.listeners.delete(listener) && this.listeners.size === 0) this.stop();
     };
+    let latest: string;
+    try {
+      latest = await this.repo.latest();
+    } catch (e) {
+      unsubscribe();
+      throw e;
+    }
+    return { from, latest: BigInt(latest) > BigInt(from) ? latest : from, unsubscribe };
   }
 
   onModuleDestroy(): void {
@@ -44,27 +92,65 @@ export class EventTail implements OnModuleDestroy {
   }
 
   private stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     // With nobody listening the cursor would go stale; the next subscriber starts from the head again.
     this.cursor = undefined;
+    this.gap = undefined;
+  }
+
+  private schedule(found: boolean): void {
+    if (this.listeners.size === 0) return;
+    this.idleMs = found ? TAIL_BUSY_POLL_MS : Math.min(TAIL_POLL_MS, this.idleMs * 2);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), this.idleMs);
   }
 
   private async poll(): Promise<void> {
     if (this.polling || this.cursor === undefined) return;
     this.polling = true;
+    let found = false;
     try {
       for (;;) {
-        const batch = await this.repo.page({ after: this.cursor }, 1000);
-        if (batch.length === 0 || this.cursor === undefined) return;
-        this.cursor = batch[batch.length - 1].id;
+        const cursor = this.cursor;
+        const read = await this.repo.tail(cursor, PAGE);
+        if (this.cursor !== cursor) return; // stopped (and maybe restarted) meanwhile
+        const batch = this.deliverable(
+          BigInt(cursor),
+          read.rows.map((r) => new LiveEvent(r)),
+          BigInt(read.xmin),
+          BigInt(read.xmax),
+        );
+        if (batch.length === 0) return;
+        found = true;
+        this.cursor = batch[batch.length - 1].row.id;
         for (const listener of this.listeners) listener(batch);
-        if (batch.length < 1000) return;
+        if (read.rows.length < PAGE || batch.length < read.rows.length) return;
       }
     } catch {
-      // The database is unavailable: the next poll tries again from the same cursor.
+      // The database is unavailable: the next read tries again from the same cursor.
     } finally {
       this.polling = false;
+      if (this.timer !== undefined) this.schedule(found);
     }
+  }
+
+  /** The leading events of `events` (ids after `cursor`, ascending) that can be delivered now: see the class comment. */
+  private deliverable(cursor: bigint, events: LiveEvent[], xmin: bigint, xmax: bigint): LiveEvent[] {
+    let next = cursor + 1n;
+    let n = 0;
+    for (const e of events) {
+      if (e.seq !== next) {
+        const gap = this.gap;
+        // Still (part of) the gap seen before: keep the snapshot it was first seen in.
+        if (!gap || next < gap.from || next >= gap.to) this.gap = { from: next, to: e.seq, xmax };
+        else if (e.seq < gap.to) gap.to = e.seq;
+        if (xmin < this.gap!.xmax) break;
+        this.gap = undefined;
+      }
+      next = e.seq + 1n;
+      n++;
+    }
+    return n === events.length ? events : events.slice(0, n);
   }
 }

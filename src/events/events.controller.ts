@@ -5,6 +5,7 @@ import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { EventPageDto, ListEventsQueryDto } from './event.dto';
 import { EventsService } from './events.service';
+import { sseChunk } from './live-event';
 
 /** How often an idle stream sends a comment line, so proxies and clients keep the connection (ms). */
 export const HEARTBEAT_MS = 15_000;
@@ -49,9 +50,10 @@ export class EventsController {
       'X-Accel-Buffering': 'no',
     });
     res.flushHeaders();
-    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (e) => {
-      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    });
+    // One write per batch; subscribers that get the same batch share its encoded frames (see sseChunk).
+    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (events) =>
+      res.write(sseChunk(events)),
+    );
     // After the subscription is live: a client that waits for this line misses nothing posted after it.
     res.write(': connected\n\n');
     const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);

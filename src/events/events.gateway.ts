@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { type OnGatewayConnection, type OnGatewayDisconnect, WebSocketGateway } from '@nestjs/websockets';
-import type { Socket } from 'socket.io';
+import { type OnGatewayConnection, type OnGatewayDisconnect, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
 import { ApiKeysService, type AuthenticatedKey } from '../auth/api-keys.service';
 import { FailedAuthLimiter } from '../auth/failed-auth-limiter';
-import type { EventResponseDto } from './event.dto';
 import { EventsService } from './events.service';
+import type { LiveEvent } from './live-event';
+import { directSocket, wsTextFrame } from './socket-io-batch';
 
 /** What a Socket.IO client may put in its handshake `auth` (or query). */
 interface Handshake {
@@ -29,11 +30,25 @@ const SEED_S2_STATUS: Record<string, string> = { qr: 'qr_ready', connected: 'con
  * qr_ready|connected|disconnected, sessionId}`), `message` (`{from, message, timestamp, sessionId}` for inbound
  * texts). `ready` is emitted once the subscription is live. The socket joins the room of its `sessionId` filter, if any. Every process reads the shared event log,
  * so a client on any process gets every process's events.
+ *
+ * Emission: each event's packets (its type, then its seed s2 event) are encoded once, with the server's own
+ * Socket.IO encoder, as WebSocket frames; the frames of a batch are joined once, and every socket that gets the
+ * batch receives it with one write to its TCP socket (see directSocket), in id order as before. Emitting through
+ * Socket.IO instead costs a packet object, a frame and a system call per event and socket, which does not keep up
+ * with a few hundred sockets at a thousand events a second. A socket that cannot take frames directly (another
+ * transport, packets queued in engine.io) gets the same packets through `socket.emit`.
  */
 @WebSocketGateway({ path: '/socket.io', cors: false, serveClient: false })
 export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
   private readonly log = new Logger(EventsGateway.name);
   private readonly subscriptions = new Map<string, () => void>();
+  /** Batches due this tick, per socket, in the order the stream handed them over. */
+  private readonly pending = new Map<Socket, (readonly LiveEvent[])[]>();
+  private flushQueued = false;
+  private readonly eventFrames = new WeakMap<LiveEvent, Buffer>();
+  private readonly batchFrames = new WeakMap<readonly LiveEvent[], Buffer>();
+
+  @WebSocketServer() private readonly server!: Server;
 
   constructor(
     private readonly events: EventsService,
@@ -54,7 +69,7 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     const sessionId = typeof h.sessionId === 'string' && /^[0-9a-f-]{36}$/i.test(h.sessionId) ? h.sessionId : undefined;
     if (sessionId) await socket.join(`session:${sessionId}`);
     try {
-      const unsubscribe = await this.events.stream({ after: lastEventId, types, sessionId }, key, (e) => this.emit(socket, e));
+      const unsubscribe = await this.events.stream({ after: lastEventId, types, sessionId }, key, (events) => this.queue(socket, events));
       if (socket.disconnected) unsubscribe();
       else {
         this.subscriptions.set(socket.id, unsubscribe);
@@ -89,14 +104,62 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     return key;
   }
 
-  private emit(socket: Socket, e: EventResponseDto): void {
-    socket.emit(e.type, e);
-    // Seed s2's page (its index.html listens for qr, status and message).
-    const d = e.data;
-    if (e.type === 'session.qr') socket.emit('qr', d.qr);
-    else if (e.type === 'session.status')
-      socket.emit('status', { status: SEED_S2_STATUS[String(d.status)] ?? 'disconnected', sessionId: e.sessionId });
-    else if (e.type === 'message.received' && d.type === 'text')
-      socket.emit('message', { from: d.chatId, message: d.preview, timestamp: d.timestamp, sessionId: e.sessionId });
+  private queue(socket: Socket, events: readonly LiveEvent[]): void {
+    const due = this.pending.get(socket);
+    if (due) due.push(events);
+    else this.pending.set(socket, [events]);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      // After the tail has handed this batch to every subscriber.
+      queueMicrotask(() => this.flush());
+    }
   }
+
+  private flush(): void {
+    this.flushQueued = false;
+    for (const [socket, batches] of this.pending) {
+      if (socket.disconnected) continue;
+      const tcp = directSocket(socket);
+      if (tcp) tcp.write(batches.length === 1 ? this.framesOf(batches[0]) : Buffer.concat(batches.map((b) => this.framesOf(b))));
+      else for (const batch of batches) for (const e of batch) for (const [name, payload] of packetsOf(e)) socket.emit(name, payload);
+    }
+    this.pending.clear();
+  }
+
+  /** The WebSocket frames of every packet of `batch`, built once per batch. */
+  private framesOf(batch: readonly LiveEvent[]): Buffer {
+    let frames = this.batchFrames.get(batch);
+    if (!frames) {
+      frames = batch.length === 1 ? this.framesOfEvent(batch[0]) : Buffer.concat(batch.map((e) => this.framesOfEvent(e)));
+      this.batchFrames.set(batch, frames);
+    }
+    return frames;
+  }
+
+  private framesOfEvent(e: LiveEvent): Buffer {
+    let frames = this.eventFrames.get(e);
+    if (!frames) {
+      const packets = packetsOf(e).map(([name, payload]) =>
+        // The Socket.IO EVENT packet (type 2) on the main namespace, as `socket.emit(name, payload)` encodes it;
+        // engine.io message packets are prefixed with `4`.
+        this.server.encoder.encode({ type: 2, nsp: '/', data: [name, payload] } as Parameters<Server['encoder']['encode']>[0]),
+      );
+      frames = Buffer.concat(packets.map(([text]) => wsTextFrame(`4${String(text)}`)));
+      this.eventFrames.set(e, frames);
+    }
+    return frames;
+  }
+}
+
+/** The packets an event is emitted as: under its type, then seed s2's page event (it listens for qr, status, message). */
+function packetsOf(e: LiveEvent): [string, unknown][] {
+  const dto = e.dto;
+  const d = dto.data;
+  const packets: [string, unknown][] = [[dto.type, dto]];
+  if (dto.type === 'session.qr') packets.push(['qr', d.qr]);
+  else if (dto.type === 'session.status')
+    packets.push(['status', { status: SEED_S2_STATUS[String(d.status)] ?? 'disconnected', sessionId: dto.sessionId }]);
+  else if (dto.type === 'message.received' && d.type === 'text')
+    packets.push(['message', { from: d.chatId, message: d.preview, timestamp: d.timestamp, sessionId: dto.sessionId }]);
+  return packets;
 }

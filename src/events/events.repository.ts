@@ -20,6 +20,22 @@ export interface EventFilter {
   sessionId?: string;
   /** A session-limited key's sessions: events of other sessions (and of none) are not visible. */
   visibleSessionIds?: readonly string[] | null;
+  /**
+   * Only events up to this id (inclusive), every committed one: for catching up to a position the live tail has
+   * already passed (see {@link EventsRepository.tail}), where the transaction-age rule of the class comment is
+   * not needed and would hide events the tail has delivered.
+   */
+  upTo?: string;
+}
+
+/** One read of the live tail: visible events after a cursor and the bounds of the snapshot they were read in. */
+export interface TailRead {
+  /** Every committed event after the cursor, oldest first, whatever the age of its transaction. */
+  rows: EventRow[];
+  /** `pg_snapshot_xmin` of the read's snapshot: every transaction below it had ended (decimal xid8). */
+  xmin: string;
+  /** `pg_snapshot_xmax` of the read's snapshot: every transaction at or above it had not started (decimal xid8). */
+  xmax: string;
 }
 
 /**
@@ -37,12 +53,13 @@ export class EventsRepository {
    */
   async page(f: EventFilter, limit: number): Promise<EventRow[]> {
     const params: unknown[] = [];
-    const where: string[] = ['e.xid < pg_snapshot_xmin(pg_current_snapshot())'];
+    const where: string[] = f.upTo === undefined ? ['e.xid < pg_snapshot_xmin(pg_current_snapshot())'] : [];
     const add = (sql: string, value: unknown) => {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
     if (f.after !== undefined) add('e.id > ?::bigint', f.after);
+    if (f.upTo !== undefined) add('e.id <= ?::bigint', f.upTo);
     if (f.types?.length) add('e.type = ANY(?::text[])', f.types);
     if (f.sessionId) add('e.session_id = ?::uuid', f.sessionId);
     if (f.visibleSessionIds) add('e.session_id = ANY(?::uuid[])', f.visibleSessionIds);
@@ -52,6 +69,38 @@ export class EventsRepository {
        WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.length}`,
       params,
     )) as EventRow[];
+  }
+
+  /**
+   * The live tail's read: up to `limit` committed events after `after`, oldest first, without the transaction-age
+   * rule (the tail handles gaps in the ids itself, see EventTail), and the snapshot's xmin/xmax, all from one
+   * snapshot. @throws the database's error.
+   */
+  async tail(after: string, limit: number): Promise<TailRead> {
+    const rows = (await this.db.query(
+      `WITH s AS (SELECT pg_current_snapshot() AS snap)
+       SELECT pg_snapshot_xmin(s.snap)::text AS xmin, pg_snapshot_xmax(s.snap)::text AS xmax,
+         e.id::text AS id, e.type, e.occurred_at, e.session_id, e.data
+       FROM s LEFT JOIN LATERAL (
+         SELECT id, type, occurred_at, session_id, data FROM events WHERE id > $1::bigint ORDER BY id LIMIT $2
+       ) e ON true
+       ORDER BY e.id`,
+      [after, limit],
+    )) as (EventRow & { xmin: string; xmax: string; id: string | null })[];
+    const { xmin, xmax } = rows[0];
+    return {
+      xmin,
+      xmax,
+      rows: rows
+        .filter((r) => r.id !== null)
+        .map((r) => ({ id: r.id, type: r.type, occurred_at: r.occurred_at, session_id: r.session_id, data: r.data })),
+    };
+  }
+
+  /** The newest committed id, whatever the age of its transaction, or '0' for an empty log. */
+  async latest(): Promise<string> {
+    const [row] = (await this.db.query(`SELECT COALESCE(max(id), 0)::text AS id FROM events`)) as { id: string }[];
+    return row.id;
   }
 
   /** The newest id a reader can see now (see the class comment), or '0' for an empty log. */

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { EventTail } from './event-tail';
-import type { EventPageDto, EventResponseDto } from './event.dto';
+import { LiveEvent } from './live-event';
+import type { EventPageDto } from './event.dto';
 import { EventsRepository, type EventFilter, type EventRow } from './events.repository';
 
 /** Reading the event log: pages for catching up, and live subscriptions for streams. */
@@ -15,42 +16,61 @@ export class EventsService {
   /** A page of events after `after`, oldest first; a session-limited key sees only its sessions' events. */
   async page(q: { after?: string; types?: string[]; sessionId?: string; limit: number }, key?: AuthenticatedKey): Promise<EventPageDto> {
     const rows = await this.repo.page(filterOf(q, key), q.limit);
-    return { data: rows.map(toEventDto), nextAfter: rows.length ? rows[rows.length - 1].id : null };
+    return { data: rows.map((r) => new LiveEvent(r).dto), nextAfter: rows.length ? rows[rows.length - 1].id : null };
   }
 
   /**
    * Streams events after `after` (or from now when undefined) to `send`, in id order, each once: the log is read
-   * up to where the live tail was when the stream joined, then the tail's batches follow.
+   * up to where the live tail was when the stream joined, then the tail's batches follow. `send` gets the events
+   * of one tail read (or one catch-up page) at a time, never an empty array; the array and its objects may be
+   * shared with other subscribers and must not be changed.
    * @returns a function that ends the subscription.
    */
   async stream(
     q: { after?: string; types?: string[]; sessionId?: string },
     key: AuthenticatedKey | undefined,
-    send: (event: EventResponseDto) => void,
+    send: (events: readonly LiveEvent[]) => void,
   ): Promise<() => void> {
     const filter = filterOf(q, key);
-    let cursor = q.after;
+    const everything = !filter.types?.length && !filter.sessionId && !filter.visibleSessionIds;
+    let cursor = q.after === undefined ? undefined : BigInt(q.after);
     let live = false;
-    const buffered: EventRow[] = [];
-    const deliver = (row: EventRow) => {
-      if (cursor !== undefined && BigInt(row.id) <= BigInt(cursor)) return;
-      cursor = row.id;
-      if (matches(row, filter)) send(toEventDto(row));
-    };
-    const { from, unsubscribe } = await this.tail.subscribe((batch) => {
-      if (live) batch.forEach(deliver);
-      else buffered.push(...batch);
-    });
-    if (cursor !== undefined) {
-      // Catch up from the log up to the tail's position, page by page.
-      for (;;) {
-        const rows = await this.repo.page({ ...filter, after: cursor }, 1000);
-        const upTo = rows.filter((r) => BigInt(r.id) <= BigInt(from));
-        upTo.forEach(deliver);
-        if (rows.length < 1000 || upTo.length < rows.length) break;
+    const buffered: (readonly LiveEvent[])[] = [];
+    const deliver = (batch: readonly LiveEvent[]) => {
+      if (batch.length === 0) return;
+      // The common case: a subscriber that wants every event and is behind the whole batch gets the batch itself.
+      if (everything && cursor !== undefined && batch[0].seq > cursor) {
+        cursor = batch[batch.length - 1].seq;
+        send(batch);
+        return;
       }
-      if (BigInt(cursor) < BigInt(from)) cursor = from; // nothing matching between: skip to the tail
-    } else cursor = from;
+      const out: LiveEvent[] = [];
+      for (const e of batch) {
+        if (cursor !== undefined && e.seq <= cursor) continue;
+        cursor = e.seq;
+        if (matches(e.row, filter)) out.push(e);
+      }
+      if (out.length) send(out);
+    };
+    const { from, latest, unsubscribe } = await this.tail.subscribe((batch) => {
+      if (live) deliver(batch);
+      else buffered.push(batch);
+    });
+    try {
+      if (cursor !== undefined) {
+        // Catch up from the log up to the tail's position, page by page: every event up to it is committed or
+        // never will be, so all of them are read, however old their transactions.
+        for (;;) {
+          const rows = await this.repo.page({ ...filter, after: cursor.toString(), upTo: from }, 1000);
+          deliver(rows.map((r) => new LiveEvent(r)));
+          if (rows.length < 1000) break;
+        }
+        if (cursor < BigInt(from)) cursor = BigInt(from); // nothing matching between: skip to the tail
+      } else cursor = BigInt(latest); // from now: what had committed when the stream joined is history
+    } catch (e) {
+      unsubscribe();
+      throw e;
+    }
     live = true;
     buffered.forEach(deliver);
     buffered.length = 0;
@@ -67,8 +87,4 @@ function matches(row: EventRow, f: EventFilter): boolean {
   if (f.sessionId && row.session_id !== f.sessionId) return false;
   if (f.visibleSessionIds && (!row.session_id || !f.visibleSessionIds.includes(row.session_id))) return false;
   return true;
-}
-
-function toEventDto(r: EventRow): EventResponseDto {
-  return { id: r.id, type: r.type, occurredAt: new Date(r.occurred_at).toISOString(), sessionId: r.session_id, data: r.data };
 }
