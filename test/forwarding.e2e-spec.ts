@@ -183,6 +183,11 @@ describe('outgoing webhooks (e2e)', () => {
     });
     expect(w.disabledReason).toContain('410');
     expect((await deliveries(sub.id))[0]).toMatchObject({ state: 'failed', lastStatus: 410 });
+    // The worker's disabling is audited (no actor key: nobody's request did it).
+    const audit = await t.db.query(`SELECT action, target_id, actor_key_id, details FROM audit_log WHERE action = 'webhook.disabled'`);
+    expect(audit).toEqual([
+      { action: 'webhook.disabled', target_id: sub.id, actor_key_id: null, details: expect.objectContaining({ status: 410 }) },
+    ]);
     // Disabled: later events are not sent; re-enabling clears the reason.
     await postMeta(t.app, metaText('f3b'));
     const enabled = await api().patch(`/v1/webhooks/${sub.id}`).set(ADMIN).send({ enabled: true });
@@ -243,6 +248,15 @@ describe('outgoing webhooks (e2e)', () => {
     expect(String(r.headers['webhook-signature']).split(' ')).toHaveLength(2);
     verify(r, rotated.body.secret);
     verify(r, sub.secret, { hub: false });
+
+    // Once the overlap is over, only the new secret signs.
+    await t.db.query(`UPDATE webhook_subscriptions SET previous_secret_until = now() - interval '1 second'`);
+    await postMeta(t.app, metaText('f6b'));
+    const [, r2] = await rx.wait(path, 2);
+    expect(String(r2.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    verify(r2, rotated.body.secret);
+    expect(() => verify(r2, sub.secret, { hub: false })).toThrow();
+    expect((await api().get(`/v1/webhooks/${sub.id}`).set(ADMIN)).body.previousSecretUntil).toBeNull();
   });
 
   it('format s0 sends seed s0’s forward body', async () => {
@@ -343,6 +357,8 @@ describe('outgoing webhooks (e2e)', () => {
     const w = (await api().get(`/v1/webhooks/${sub.id}`).set(ADMIN)).body;
     expect(w).toMatchObject({ enabled: false });
     expect(w.disabledReason).toMatch(/failing for more than 120 h/);
+    const audit = await t.db.query(`SELECT target_id, details FROM audit_log WHERE action = 'webhook.disabled'`);
+    expect(audit).toEqual([{ target_id: sub.id, details: expect.objectContaining({ reason: w.disabledReason, status: 500 }) }]);
   });
 
   it('the configuration is validated, naming the variable', () => {

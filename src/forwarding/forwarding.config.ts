@@ -6,6 +6,7 @@ const toNumber = ({ value }: { value: unknown }) => (value === undefined || valu
 /** The environment variables this module reads (to move into AppConfig later). */
 const VARIABLES = [
   'WEBHOOK_CONCURRENCY',
+  'WEBHOOK_MAX_IN_FLIGHT',
   'WEBHOOK_TIMEOUT_MS',
   'WEBHOOK_RETRY_BASE_SECONDS',
   'WEBHOOK_RETRY_HOURS',
@@ -26,6 +27,13 @@ export class ForwardingConfig {
   @Min(1)
   @Max(256)
   WEBHOOK_CONCURRENCY: number = 8;
+
+  /** Deliveries in flight at once in this process, over all subscriptions. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(4096)
+  WEBHOOK_MAX_IN_FLIGHT: number = 128;
 
   /** Whole-request timeout of one delivery attempt, in ms. */
   @Transform(toNumber)

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { EventsRepository } from '../events/events.repository';
 import { ForwardingConfig, loadForwardingConfig } from './forwarding.config';
 import { ForwardingRepository } from './forwarding.repository';
 import { ForwardingWorker } from './forwarding.worker';
@@ -16,7 +15,6 @@ import { WebhooksService } from './webhooks.service';
   controllers: [WebhooksController],
   providers: [
     { provide: ForwardingConfig, useFactory: () => loadForwardingConfig() },
-    EventsRepository,
     ForwardingRepository,
     WebhooksService,
     ForwardingWorker,

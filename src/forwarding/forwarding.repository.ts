@@ -3,6 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { EventRow } from '../events/events.repository';
 
+/** What the fan-out reads of an event. */
+export type FanOutEvent = Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'session_id'>;
+
 /** A `webhook_subscriptions` row. `secret`/`previous_secret` are `whsec_` secrets: never returned by the API. */
 export interface SubscriptionRow {
   id: string;
@@ -121,6 +124,22 @@ const VISIBLE = `e.xid < pg_snapshot_xmin(pg_current_snapshot())`;
 export class ForwardingRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  /**
+   * Runs a statement whose parameters hold a secret (a signing secret, or custom headers such as a receiver's
+   * `Authorization`) on a pooled driver connection, bypassing TypeORM's query
+   * logger, which prints a failed query's parameters (`logging: ['error']`): a secret must never reach the logs.
+   * @throws the database's error (its message names no parameter).
+   */
+  private async querySecret(sql: string, params: unknown[]): Promise<unknown[]> {
+    const runner = this.db.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as { query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }> };
+      return (await client.query(sql, params)).rows;
+    } finally {
+      await runner.release();
+    }
+  }
+
   /** Inserts a subscription. @returns the row. */
   async createSubscription(s: {
     url: string;
@@ -131,7 +150,7 @@ export class ForwardingRepository {
     description: string | null;
     secret: string;
   }): Promise<SubscriptionRow> {
-    const [row] = (await this.db.query(
+    const [row] = (await this.querySecret(
       `INSERT INTO webhook_subscriptions (url, events, session_ids, headers, format, description, secret)
        VALUES ($1, $2::text[], $3::uuid[], $4::jsonb, $5, $6, $7) RETURNING ${SUB_COLUMNS}`,
       [s.url, s.events, s.sessionIds, JSON.stringify(s.headers), s.format, s.description, s.secret],
@@ -171,7 +190,7 @@ export class ForwardingRepository {
       if (p.enabled) sets.push('disabled_reason = NULL', 'failing_since = NULL');
     }
     sets.push('updated_at = now()');
-    const [row] = (await this.db.query(
+    const [row] = (await this.querySecret(
       `WITH u AS (UPDATE webhook_subscriptions SET ${sets.join(', ')} WHERE id = $1 RETURNING ${SUB_COLUMNS}) SELECT * FROM u`,
       params,
     )) as SubscriptionRow[];
@@ -192,7 +211,7 @@ export class ForwardingRepository {
    * @returns the row, or null when unknown.
    */
   async rotateSecret(id: string, secret: string, overlapHours: number): Promise<SubscriptionRow | null> {
-    const [row] = (await this.db.query(
+    const [row] = (await this.querySecret(
       `WITH u AS (UPDATE webhook_subscriptions SET previous_secret = secret, secret = $2,
          previous_secret_until = now() + make_interval(hours => $3), updated_at = now() WHERE id = $1 RETURNING ${SUB_COLUMNS})
        SELECT * FROM u`,
@@ -269,6 +288,22 @@ export class ForwardingRepository {
     return rows[0].n;
   }
 
+  /**
+   * Up to `limit` events after `after` (oldest first) that the event log's visibility rule returns (see
+   * EventsRepository), with the bounds of the same snapshot: `xmin` (every transaction below it has ended) and
+   * `xmax` (every transaction that had an id when the snapshot was taken is below it), as decimal text.
+   */
+  async visibleEvents(after: string, limit: number): Promise<{ rows: FanOutEvent[]; xmin: bigint; xmax: bigint }> {
+    const rows = (await this.db.query(
+      `SELECT e.id::text AS id, e.type, e.occurred_at, e.session_id,
+         pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax
+       FROM events e WHERE ${VISIBLE} AND e.id > $1::bigint ORDER BY e.id LIMIT $2`,
+      [after, limit],
+    )) as (FanOutEvent & { xmin: string; xmax: string })[];
+    if (rows.length === 0) return { rows: [], xmin: 0n, xmax: 0n };
+    return { rows, xmin: BigInt(rows[0].xmin), xmax: BigInt(rows[0].xmax) };
+  }
+
   /** The fan-out position: the last event id fanned out ('0' when the row is missing, e.g. after a TRUNCATE). */
   async cursor(): Promise<string> {
     const [row] = (await this.db.query(`SELECT last_event_id::text AS id FROM forwarding_cursor WHERE id = 1`)) as { id: string }[];
@@ -282,7 +317,7 @@ export class ForwardingRepository {
    * nothing is written.
    * @returns whether this call fanned out.
    */
-  async fanOut(expectedCursor: string, events: EventRow[]): Promise<boolean> {
+  async fanOut(expectedCursor: string, events: FanOutEvent[]): Promise<boolean> {
     if (events.length === 0) return false;
     return this.db.transaction(async (m) => {
       await m.query(`INSERT INTO forwarding_cursor (id, last_event_id) VALUES (1, 0) ON CONFLICT (id) DO NOTHING`);
@@ -308,32 +343,53 @@ export class ForwardingRepository {
   /**
    * Claims up to `limit` due pending deliveries of enabled subscriptions (unleased or with an expired lease),
    * oldest due first, skipping rows other workers have locked, with at most `perSubscription` leased at once per
-   * subscription: each gets a lease of `leaseSeconds` for `workerId`.
+   * subscription (counted over every process's unexpired leases, except `done`: this worker's deliveries whose
+   * call has ended and whose outcome is being written). Each claimed row gets a lease of `leaseSeconds`
+   * for `workerId`, and its `next_attempt_at` moves to the lease's end: a leased row is not due, and becomes due
+   * again by itself when the lease runs out (its holder died). Candidates are picked per subscription, so one
+   * subscription's backlog cannot hide another's due rows.
    * @returns the claimed deliveries with their subscription and event.
    */
-  async claim(limit: number, perSubscription: number, leaseSeconds: number, workerId: string): Promise<ClaimedDelivery[]> {
+  async claim(
+    limit: number,
+    perSubscription: number,
+    leaseSeconds: number,
+    workerId: string,
+    done: string[] = [],
+  ): Promise<ClaimedDelivery[]> {
     return (await this.db.query(
-      `WITH cand AS (
-         SELECT d.id, d.subscription_id, d.next_attempt_at FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
-         WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now()) AND s.enabled
-         ORDER BY d.next_attempt_at, d.id LIMIT $1 * 4 FOR UPDATE OF d SKIP LOCKED
-       ), ranked AS (
-         SELECT c.id, c.next_attempt_at, row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.next_attempt_at, c.id) AS rn,
-           (SELECT count(*) FROM webhook_deliveries x WHERE x.subscription_id = c.subscription_id AND x.state = 'pending'
-              AND x.lease_until >= now()) AS in_flight
-         FROM cand c
+      `WITH leased AS (
+         SELECT subscription_id, count(*)::int AS n FROM webhook_deliveries
+         WHERE state = 'pending' AND next_attempt_at > now() AND next_attempt_at <= now() + make_interval(secs => $3)
+           AND lease_until >= now() AND id <> ALL($5::bigint[])
+         GROUP BY subscription_id
+       ), due AS (
+         SELECT DISTINCT subscription_id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now()
+       ), subs AS (
+         SELECT s.id, $2::int - COALESCE(l.n, 0) AS room
+         FROM due JOIN webhook_subscriptions s ON s.id = due.subscription_id LEFT JOIN leased l ON l.subscription_id = s.id
+         WHERE s.enabled AND COALESCE(l.n, 0) < $2::int
+       ), cand AS (
+         SELECT c.id, c.next_attempt_at FROM subs CROSS JOIN LATERAL (
+           SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+           WHERE d.subscription_id = subs.id AND d.state = 'pending' AND d.next_attempt_at <= now()
+             AND (d.lease_until IS NULL OR d.lease_until < now())
+           ORDER BY d.next_attempt_at, d.id LIMIT subs.room FOR UPDATE SKIP LOCKED
+         ) c
        ), chosen AS (
-         SELECT id FROM ranked WHERE rn + in_flight <= $2 ORDER BY next_attempt_at, id LIMIT $1
+         SELECT id FROM cand ORDER BY next_attempt_at, id LIMIT $1
        ), claimed AS (
-         UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => $3), locked_by = $4
+         UPDATE webhook_deliveries d SET lease_until = now() + make_interval(secs => $3),
+           next_attempt_at = now() + make_interval(secs => $3), locked_by = $4
          FROM chosen WHERE d.id = chosen.id
          RETURNING d.id::text, d.subscription_id, d.event_id::text, d.event_type, d.payload, d.attempts, d.created_at
        )
        SELECT c.*, s.url, s.headers, s.format, s.secret,
          CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS previous_secret, s.failing_since,
          e.occurred_at AS ev_occurred_at, e.session_id AS ev_session_id, e.data AS ev_data
-       FROM claimed c JOIN webhook_subscriptions s ON s.id = c.subscription_id LEFT JOIN events e ON e.id = c.event_id::bigint`,
-      [limit, perSubscription, leaseSeconds, workerId],
+       FROM claimed c JOIN webhook_subscriptions s ON s.id = c.subscription_id LEFT JOIN events e ON e.id = c.event_id::bigint
+       ORDER BY c.id::bigint`,
+      [limit, perSubscription, leaseSeconds, workerId, done],
     )) as ClaimedDelivery[];
   }
 
@@ -350,44 +406,70 @@ export class ForwardingRepository {
   }
 
   /**
-   * Records one attempt of a delivery `workerId` holds and applies its outcome (delivery state, subscription
-   * `failing_since`, disabling), in one transaction. Nothing is written when the lease went to another worker.
-   * @returns whether it was written.
+   * Records one attempt for each of `outcomes` (deliveries `workerId` holds) and applies them in one statement:
+   * the delivery's state, attempts, lease released, next attempt; the subscription's `failing_since` (cleared
+   * when one of its deliveries in the batch succeeded, else set if unset). A delivery whose lease went to another
+   * worker (or that is no longer pending) is left alone and its attempt not recorded. Disabling is separate
+   * ({@link disableSubscription}).
+   * @returns the ids (decimal text) that were written.
    */
-  async finish(deliveryId: string, subscriptionId: string, workerId: string, o: AttemptOutcome): Promise<boolean> {
-    return this.db.transaction(async (m) => {
-      const held = (await m.query(
-        `SELECT id FROM webhook_deliveries WHERE id = $1::bigint AND locked_by = $2 AND state = 'pending' FOR UPDATE`,
-        [deliveryId, workerId],
-      )) as unknown[];
-      if (held.length === 0) return false;
-      await m.query(
-        `INSERT INTO webhook_attempts (delivery_id, status, latency_ms, response_excerpt, error) VALUES ($1::bigint, $2, $3, $4, $5)`,
-        [deliveryId, o.status, Math.round(o.latencyMs), o.excerpt, o.error],
-      );
-      const state = o.next.kind === 'delivered' ? 'delivered' : o.next.kind === 'failed' ? 'failed' : 'pending';
-      const after = o.next.kind === 'retry' ? o.next.afterSeconds : 0;
-      await m.query(
-        `UPDATE webhook_deliveries SET state = $2::text, attempts = attempts + 1, last_status = $3, last_error = $4, lease_until = NULL,
-           locked_by = NULL, next_attempt_at = now() + make_interval(secs => $5),
-           delivered_at = CASE WHEN $2::text = 'delivered' THEN now() END
-         WHERE id = $1::bigint`,
-        [deliveryId, state, o.status, o.error, after],
-      );
-      if (o.success) {
-        await m.query(`UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, [
-          subscriptionId,
-        ]);
-      } else {
-        await m.query(`UPDATE webhook_subscriptions SET failing_since = now() WHERE id = $1 AND failing_since IS NULL`, [subscriptionId]);
-      }
-      if (o.disableReason) {
-        await m.query(`UPDATE webhook_subscriptions SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1`, [
-          subscriptionId,
-          o.disableReason,
-        ]);
-      }
-      return true;
-    });
+  async finishMany(workerId: string, outcomes: { deliveryId: string; outcome: AttemptOutcome }[]): Promise<Set<string>> {
+    if (outcomes.length === 0) return new Set();
+    // Sorted, so two batches touching the same rows lock them in the same order.
+    const sorted = [...outcomes].sort((a, b) => (BigInt(a.deliveryId) < BigInt(b.deliveryId) ? -1 : 1));
+    const o = sorted.map((x) => x.outcome);
+    const rows = (await this.db.query(
+      `WITH o AS (
+         SELECT * FROM unnest($2::bigint[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::boolean[])
+           AS o(id, status, latency_ms, excerpt, error, state, after_s, success)
+       ), u AS (
+         UPDATE webhook_deliveries d SET state = o.state, attempts = d.attempts + 1, last_status = o.status, last_error = o.error,
+           lease_until = NULL, locked_by = NULL, next_attempt_at = now() + make_interval(secs => o.after_s),
+           delivered_at = CASE WHEN o.state = 'delivered' THEN now() END
+         FROM o WHERE d.id = o.id AND d.locked_by = $1 AND d.state = 'pending'
+         RETURNING d.id, d.subscription_id, o.success
+       ), a AS (
+         INSERT INTO webhook_attempts (delivery_id, status, latency_ms, response_excerpt, error)
+         SELECT o.id, o.status, o.latency_ms, o.excerpt, o.error FROM o JOIN u ON u.id = o.id ORDER BY o.id
+       ), subs AS (
+         SELECT subscription_id, bool_or(success) AS ok FROM u GROUP BY subscription_id
+       ), cleared AS (
+         UPDATE webhook_subscriptions s SET failing_since = NULL FROM subs
+         WHERE s.id = subs.subscription_id AND subs.ok AND s.failing_since IS NOT NULL
+       ), failing AS (
+         UPDATE webhook_subscriptions s SET failing_since = now() FROM subs
+         WHERE s.id = subs.subscription_id AND NOT subs.ok AND s.failing_since IS NULL
+       )
+       SELECT id::text FROM u`,
+      [
+        workerId,
+        sorted.map((x) => x.deliveryId),
+        o.map((x) => x.status),
+        o.map((x) => Math.round(x.latencyMs)),
+        o.map((x) => x.excerpt),
+        o.map((x) => x.error),
+        o.map((x) => (x.next.kind === 'delivered' ? 'delivered' : x.next.kind === 'failed' ? 'failed' : 'pending')),
+        o.map((x) => (x.next.kind === 'retry' ? x.next.afterSeconds : 0)),
+        o.map((x) => x.success),
+      ],
+    )) as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * Disables an enabled subscription with `reason` and writes the `webhook.disabled` audit entry (actor: none, the
+   * worker) in the same statement; a subscription already disabled is left as it is (no second entry).
+   * @returns whether it was disabled now.
+   */
+  async disableSubscription(id: string, reason: string, details: Record<string, unknown>): Promise<boolean> {
+    const rows = (await this.db.query(
+      `WITH d AS (
+         UPDATE webhook_subscriptions SET enabled = false, disabled_reason = $2, updated_at = now() WHERE id = $1 AND enabled RETURNING id
+       )
+       INSERT INTO audit_log (action, target_type, target_id, details)
+       SELECT 'webhook.disabled', 'webhook', id::text, $3::jsonb FROM d RETURNING 1`,
+      [id, reason, JSON.stringify({ reason, ...details })],
+    )) as unknown[];
+    return rows.length > 0;
   }
 }

@@ -1,20 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { createHmac, randomUUID } from 'node:crypto';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { Webhook } from 'standardwebhooks';
+import { GroupCommitter } from '../common/group-committer';
 import { PeriodicTask } from '../common/periodic-task';
-import { EventsRepository } from '../events/events.repository';
 import { ForwardingConfig } from './forwarding.config';
-import { type AttemptOutcome, type ClaimedDelivery, ForwardingRepository } from './forwarding.repository';
+import { type AttemptOutcome, type ClaimedDelivery, type FanOutEvent, ForwardingRepository } from './forwarding.repository';
 import { checkUrlForm, guardedLookup, isBlockedAddress, TargetFormError, TargetRefusedError } from './target-guard';
 
 /** Events read from the log per fan-out step. */
 const FAN_OUT_PAGE = 1000;
-/** Deliveries in flight at once in this process (all subscriptions). */
-const MAX_IN_FLIGHT = 64;
+/** Attempt outcomes written per statement. */
+const FINISH_BATCH = 500;
+/** Seconds a claim's lease outlasts WEBHOOK_TIMEOUT_MS: room for recording the outcome after the answer. */
+const LEASE_MARGIN_SECONDS = 15;
 /** Longest backoff between two attempts, in seconds. */
 const MAX_BACKOFF_SECONDS = 3600;
 /** Bytes of a response body read (and kept as the attempt's excerpt). */
@@ -23,6 +25,18 @@ const EXCERPT_BYTES = 1024;
 /** The secret's raw key bytes: the base64 after `whsec_` (what standardwebhooks signs with, too). */
 export function secretKeyBytes(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+}
+
+/** standardwebhooks signers by secret (building one decodes the secret): at most a few hundred kept. */
+const signers = new Map<string, Webhook>();
+function signer(secret: string): Webhook {
+  let w = signers.get(secret);
+  if (!w) {
+    if (signers.size >= 512) signers.clear();
+    w = new Webhook(secret);
+    signers.set(secret, w);
+  }
+  return w;
 }
 
 /**
@@ -40,8 +54,8 @@ export function signedHeaders(
   previousSecret: string | null,
   extra: Record<string, string>,
 ): Record<string, string> {
-  const signatures = [new Webhook(secret).sign(msgId, at, body)];
-  if (previousSecret) signatures.push(new Webhook(previousSecret).sign(msgId, at, body));
+  const signatures = [signer(secret).sign(msgId, at, body)];
+  if (previousSecret) signatures.push(signer(previousSecret).sign(msgId, at, body));
   return {
     ...extra,
     'content-type': 'application/json',
@@ -72,7 +86,8 @@ function post(
   body: string,
   timeoutMs: number,
   guard: boolean,
-  signal: AbortSignal,
+  agents: { http: HttpAgent; https: HttpsAgent },
+  open: Set<ClientRequest>,
 ): Promise<CallResult> {
   return new Promise((resolve) => {
     let done = false;
@@ -80,15 +95,18 @@ function post(
       if (done) return;
       done = true;
       clearTimeout(timer);
+      open.delete(req);
       resolve(r);
     };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, {
+    const https = url.protocol === 'https:';
+    const req = (https ? httpsRequest : httpRequest)(url, {
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      signal,
+      // Keep-alive: a connection per in-flight call is reused for the next one (no TCP/TLS handshake per delivery).
+      agent: https ? agents.https : agents.http,
       ...(guard ? { lookup: guardedLookup } : {}),
     });
+    open.add(req);
     const timer = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (e) =>
       finish({ status: null, headers: {}, excerpt: null, error: e.message.replace(/\u0000/g, '\uFFFD').slice(0, 1000) }),
@@ -103,7 +121,8 @@ function post(
         let text = excerpt.toString('utf8').replace(/\u0000/g, '\uFFFD');
         while (Buffer.byteLength(text) > EXCERPT_BYTES) text = text.slice(0, -1);
         finish({ status: res.statusCode ?? null, headers: res.headers, excerpt: text || null, error: null });
-        res.destroy();
+        // Stop reading past the excerpt: the connection is dropped (not reused) so the rest is never read.
+        if (!res.complete) res.destroy();
       };
       res.on('data', (c: Buffer) => {
         chunks.push(c);
@@ -127,35 +146,65 @@ export function retryAfterSeconds(value: string | string[] | undefined, now = Da
 }
 
 /**
- * Outgoing webhooks, run every 250 ms (and at start-up) in every process with WEBHOOK_WORKER not `false`:
+ * Outgoing webhooks, in every process with WEBHOOK_WORKER not `false`:
  *
- * 1. Fan-out: events after `forwarding_cursor` (only those the event log's visibility rule returns, so none is
- *    skipped by a late commit) become one delivery per matching enabled subscription; the cursor moves in the same
- *    transaction, which holds its row `FOR UPDATE` and writes nothing when another process moved it first.
- * 2. Delivery: due pending deliveries are claimed under a lease (`FOR UPDATE SKIP LOCKED`; at most
- *    WEBHOOK_CONCURRENCY leased per subscription) and POSTed: body = the envelope `{id, type, occurredAt,
- *    sessionId, data}` (format `standard`) or seed s0's forward body `{id, sender_number, sender_name, message,
- *    direction, timestamp}` (format `s0`, message events only), signed ({@link signedHeaders}).
+ * 1. Fan-out (every 100 ms, and at once again while full pages come): events after `forwarding_cursor` (only those
+ *    the event log's visibility rule returns, and never past an id that may still commit: see takeContiguous)
+ *    become one delivery per
+ *    matching enabled subscription; the cursor moves in the same transaction, which holds its row `FOR UPDATE` and
+ *    writes nothing when another process moved it first. New deliveries wake the delivery pump at once.
+ * 2. Delivery pump: due pending deliveries are claimed under a lease (`FOR UPDATE SKIP LOCKED`; at most
+ *    WEBHOOK_CONCURRENCY leased per subscription over all processes, at most WEBHOOK_MAX_IN_FLIGHT in this one),
+ *    whenever there is room: after each batch of outcomes is recorded, when the fan-out queued deliveries, and
+ *    every 100 ms for retries falling due and rows other processes queued. Each is POSTed over a keep-alive
+ *    connection: body = the envelope `{id, type, occurredAt, sessionId, data}` (format `standard`) or seed s0's
+ *    forward body `{id, sender_number, sender_name, message, direction, timestamp}` (format `s0`, message events
+ *    only), signed ({@link signedHeaders}).
+ * 3. Outcomes are recorded in batches (one statement for all the calls that ended meanwhile, see
+ *    ForwardingRepository.finishMany).
  *
  * Outcomes: 2xx → `delivered`. 410 → `failed` and the subscription disabled. Anything else (other statuses, 3xx
  * since redirects are not followed, network errors, timeouts of WEBHOOK_TIMEOUT_MS, a target that now resolves to a
  * blocked address) → retried after WEBHOOK_RETRY_BASE_SECONDS × 2^(attempt−1) (+ up to 25 % jitter, at most 1 h), or
  * after `Retry-After` on 429/503, until WEBHOOK_RETRY_HOURS after the delivery was queued, then `failed`. A
- * subscription failing without a success for WEBHOOK_DISABLE_AFTER_HOURS is disabled. Every attempt is recorded.
- * At least once: a process dying mid-call leaves the lease to expire and the delivery is sent again (same
- * `webhook-id`, so receivers can deduplicate).
+ * subscription failing without a success for WEBHOOK_DISABLE_AFTER_HOURS is disabled. Disabling writes a
+ * `webhook.disabled` audit entry. Every attempt is recorded.
+ * At least once: a process dying mid-call leaves the lease (WEBHOOK_TIMEOUT_MS + 15 s) to expire and the delivery
+ * is sent again (same `webhook-id`, so receivers can deduplicate).
  */
 @Injectable()
 export class ForwardingWorker extends PeriodicTask {
-  protected readonly everyMs = 250;
+  protected readonly everyMs = 100;
   private readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** Deliveries of this process from claim to the end of their call (WEBHOOK_MAX_IN_FLIGHT bounds it). */
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly abort = new AbortController();
+  /** Every delivery of this process until its outcome is written (awaited at shutdown). */
+  private readonly recorded = new Set<Promise<void>>();
+  private readonly current = new Map<string, Promise<void>>();
+  private readonly requests = new Set<ClientRequest>();
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true, scheduling: 'lifo' }),
+    https: new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }),
+  };
+  private readonly finisher = new GroupCommitter<{ deliveryId: string; outcome: AttemptOutcome }, boolean>(
+    async (jobs) => {
+      const written = await this.repo.finishMany(this.workerId, jobs);
+      return jobs.map((j) => written.has(j.deliveryId));
+    },
+    FINISH_BATCH,
+    2,
+  );
+  /** Deliveries whose call has ended and whose outcome is queued for writing (their lease is still held). */
+  private readonly recording = new Set<string>();
+  /** Missing event ids the fan-out waits for, with the snapshot `xmax` noted when each was first seen. */
+  private readonly gaps = new Map<bigint, bigint>();
+  private lastCursor: string | undefined;
   private stopped = false;
+  private pumping = false;
+  private pumpAgain = false;
 
   constructor(
     private readonly repo: ForwardingRepository,
-    private readonly events: EventsRepository,
     private readonly config: ForwardingConfig,
   ) {
     super();
@@ -168,35 +217,102 @@ export class ForwardingWorker extends PeriodicTask {
   override async onModuleDestroy(): Promise<void> {
     super.onModuleDestroy();
     this.stopped = true;
-    this.abort.abort();
-    await Promise.allSettled([...this.inFlight]);
+    for (const req of this.requests) req.destroy(new Error('shutting down'));
+    await Promise.allSettled([...this.recorded]);
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   protected async run(): Promise<void> {
     if (this.stopped) return;
     for (let i = 0; i < 10; i++) if (!(await this.fanOutOnce())) break;
-    await this.claimAndDeliver();
+    // Retries that fell due and rows queued by other processes are found by this pass.
+    this.wake();
   }
 
-  /** One fan-out step. @returns whether a full page was fanned out (more may follow). */
+  /**
+   * One fan-out step; new deliveries wake the pump. The cursor only moves over ids with no gap before them, or
+   * whose gap is final (see {@link takeContiguous}).
+   * @returns whether a full page was fanned out (more may follow).
+   */
   private async fanOutOnce(): Promise<boolean> {
     const after = await this.repo.cursor();
-    const rows = await this.events.page({ after }, FAN_OUT_PAGE);
+    if (this.lastCursor !== undefined && BigInt(after) < BigInt(this.lastCursor)) this.gaps.clear(); // log restarted
+    this.lastCursor = after;
+    const page = await this.repo.visibleEvents(after, FAN_OUT_PAGE);
+    const rows = this.takeContiguous(after, page);
     if (rows.length === 0) return false;
     const moved = await this.repo.fanOut(after, rows);
+    if (moved) this.wake();
     return moved && rows.length === FAN_OUT_PAGE;
   }
 
-  private async claimAndDeliver(): Promise<void> {
-    const room = MAX_IN_FLIGHT - this.inFlight.size;
-    if (room <= 0 || this.stopped) return;
-    const leaseSeconds = Math.ceil(this.config.WEBHOOK_TIMEOUT_MS / 1000) + 30;
-    const claimed = await this.repo.claim(room, this.config.WEBHOOK_CONCURRENCY, leaseSeconds, this.workerId);
-    for (const d of claimed) {
-      const p = this.deliver(d)
-        .catch((e: Error) => this.log.error(`webhook delivery ${d.id} failed to record: ${e.message}`))
-        .finally(() => this.inFlight.delete(p));
-      this.inFlight.add(p);
+  /**
+   * The events of `page` up to the first id that is missing and may still come. The log's visibility rule
+   * (`xid < xmin`) alone can show an event while a lower id is still uncommitted: a transaction that got its xid
+   * early but wrote its event late commits first, and a cursor moving past it would skip the lower id for ever.
+   * So a missing id (an open transaction's, or one rolled back or deleted) is waited for: the first time it is
+   * seen, the snapshot's `xmax` is noted (its writer has an xid below that); once a later snapshot's `xmin`
+   * reaches it, every such writer has ended, and an id still missing never comes: the cursor moves past it.
+   */
+  private takeContiguous(after: string, page: { rows: FanOutEvent[]; xmin: bigint; xmax: bigint }): FanOutEvent[] {
+    const take: FanOutEvent[] = [];
+    let expected = BigInt(after) + 1n;
+    let blocked = false;
+    // Every gap of the page is noted (not only the first), so the next step can pass all those that became final.
+    for (const e of page.rows) {
+      const id = BigInt(e.id);
+      if (id !== expected) {
+        const seen = this.gaps.get(expected);
+        if (seen === undefined) this.gaps.set(expected, page.xmax);
+        if (seen === undefined || page.xmin < seen) blocked = true;
+      }
+      if (!blocked) take.push(e);
+      expected = id + 1n;
+    }
+    const reached = take.length ? BigInt(take[take.length - 1].id) : BigInt(after);
+    for (const k of this.gaps.keys()) if (k <= reached) this.gaps.delete(k);
+    return take;
+  }
+
+  /** Runs the pump now, or once more after the running pass. */
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Claims while there is room in this process and due rows to claim. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const room = this.config.WEBHOOK_MAX_IN_FLIGHT - this.inFlight.size;
+        if (room <= 0 || this.stopped) break;
+        const leaseSeconds = Math.ceil(this.config.WEBHOOK_TIMEOUT_MS / 1000) + LEASE_MARGIN_SECONDS;
+        const claimed = await this.repo.claim(room, this.config.WEBHOOK_CONCURRENCY, leaseSeconds, this.workerId, [...this.recording]);
+        for (const d of claimed) {
+          const p = this.deliver(d)
+            .catch((e: Error) => this.log.error(`webhook delivery ${d.id} failed to record: ${e.message}`))
+            .finally(() => {
+              this.recorded.delete(p);
+              if (this.inFlight.delete(p)) this.wake();
+            });
+          this.inFlight.add(p);
+          this.recorded.add(p);
+          this.current.set(d.id, p);
+        }
+        // A full claim may leave more due rows; a short one means none is claimable until something changes.
+        if (claimed.length === room) this.pumpAgain = true;
+      } while (this.pumpAgain && !this.stopped);
+    } catch (e) {
+      this.log.warn(`webhook claim failed: ${(e as Error).message}`);
+    } finally {
+      this.pumping = false;
     }
   }
 
@@ -228,7 +344,7 @@ export class ForwardingWorker extends PeriodicTask {
   private async deliver(d: ClaimedDelivery): Promise<void> {
     const payload = await this.bodyOf(d);
     if (!payload) {
-      await this.repo.finish(d.id, d.subscription_id, this.workerId, {
+      await this.record(d, {
         status: null,
         latencyMs: 0,
         excerpt: null,
@@ -248,13 +364,33 @@ export class ForwardingWorker extends PeriodicTask {
       if (!this.config.allowPrivate && isIP(host) && isBlockedAddress(host))
         throw new TargetRefusedError(`target is a blocked address (${host})`);
       const headers = signedHeaders(body, `wd_${d.id}`, new Date(), d.secret, d.previous_secret, d.headers ?? {});
-      result = await post(url, headers, body, this.config.WEBHOOK_TIMEOUT_MS, !this.config.allowPrivate, this.abort.signal);
+      result = await post(url, headers, body, this.config.WEBHOOK_TIMEOUT_MS, !this.config.allowPrivate, this.agents, this.requests);
     } catch (e) {
       permanent = e instanceof TargetFormError;
       result = { status: null, headers: {}, excerpt: null, error: (e as Error).message };
     }
     if (this.stopped) return; // shutting down: the lease runs out and another claim sends it again
-    await this.repo.finish(d.id, d.subscription_id, this.workerId, this.outcome(d, result, performance.now() - started, permanent));
+    await this.record(d, this.outcome(d, result, performance.now() - started, permanent));
+  }
+
+  /**
+   * Writes the attempt (batched with others); then disables the subscription when the outcome says so. The call
+   * is over: its slot is free for the next claim at once (the batch's write need not be waited for), and its
+   * still-held lease no longer counts against the subscription's WEBHOOK_CONCURRENCY.
+   */
+  private async record(d: ClaimedDelivery, outcome: AttemptOutcome): Promise<void> {
+    this.recording.add(d.id);
+    const pending = this.finisher.submit({ deliveryId: d.id, outcome }).finally(() => this.recording.delete(d.id));
+    this.inFlight.delete(this.current.get(d.id)!);
+    this.current.delete(d.id);
+    this.wake();
+    const written = await pending;
+    if (written && outcome.disableReason)
+      await this.repo.disableSubscription(d.subscription_id, outcome.disableReason, {
+        deliveryId: d.id,
+        status: outcome.status,
+        error: outcome.error,
+      });
   }
 
   private outcome(d: ClaimedDelivery, r: CallResult, latencyMs: number, permanent: boolean): AttemptOutcome {
