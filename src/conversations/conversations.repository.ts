@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { keysetPage } from '../common/keyset-page';
 import type { Page, PageQueryDto } from '../common/page-query.dto';
-import { addNameOrNumberFilter } from '../common/sql-text';
+import { likeContains } from '../common/sql-text';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.repository';
 
@@ -49,6 +49,26 @@ export interface ConversationFilter {
   q?: string;
 }
 
+/**
+ * Adds "the conversation's name or number contains `term`", the name being its contact's book name, else its
+ * profile name, else the conversation's subject, compared case- and accent-insensitively (`wa_fold`), and the
+ * number its chat id's digits when the term has at least three: the same matches as addNameOrNumberFilter over
+ * `coalesce(c.name, c.profile_name, v.subject, '')` and `v.chat_id`. The named contacts that match, and the
+ * conversations without a named contact whose subject matches, are read from their trigram indexes once (hashed),
+ * so no conversation's name is folded row by row.
+ */
+function addNameMatches(where: SqlWhere, term: string): void {
+  const pattern = where.param(likeContains(term));
+  const ways = [
+    `v.contact_id IN (SELECT nc.id FROM contacts nc WHERE wa_fold(coalesce(nc.name, nc.profile_name, '')) LIKE wa_fold(${pattern}))`,
+    `v.id IN (SELECT n.id FROM conversations n LEFT JOIN contacts nc ON nc.id = n.contact_id
+       WHERE wa_fold(coalesce(n.subject, '')) LIKE wa_fold(${pattern}) AND nc.name IS NULL AND nc.profile_name IS NULL)`,
+  ];
+  const digits = term.replace(/[^\d]/g, '');
+  if (digits.length >= 3) ways.push(`v.chat_id LIKE ${where.param(`%${digits}%`)}`);
+  where.add(`(${ways.join(' OR ')})`);
+}
+
 // Conversations without messages sort last; the cursor uses epoch 0 for them, matching this expression.
 const SORT_AT = `COALESCE(v.last_message_at, 'epoch'::timestamptz)`;
 
@@ -59,23 +79,30 @@ export class ConversationsRepository {
 
   /**
    * One page of conversations matching `f` and visible to `key`, by latest message, newest first (those without
-   * messages last); `total` counted up to COUNT_CAP (see keysetPage).
+   * messages last); `total` counted up to COUNT_CAP (see keysetPage). Every filter is on the conversation row, so
+   * the page is sorted from `conversations` alone and its session and contact are looked up for its rows only. The
+   * name filter reads its matches from trigram indexes (migration 1764720000000-ReadsUnderLoad): contacts by name,
+   * conversations by subject and by chat id, rather than folding the name of every conversation the other filters
+   * leave (thousands with `unread=true` while messages arrive).
    * @returns rows as {@link ConversationRow}; `nextCursor` null on the last page.
    * @throws AppError 400 for a cursor that is not ours; the database's error otherwise.
    */
   list(f: ConversationFilter, page: PageQueryDto, key?: AuthenticatedKey): Promise<Page<ConversationRow>> {
     const where = new SqlWhere();
     if (f.sessionId) where.add('v.session_id = ?', f.sessionId);
-    if (f.provider) where.add('s.provider = ?', f.provider);
+    if (f.provider) where.add('v.session_id IN (SELECT s.id FROM sessions s WHERE s.provider = ?)', f.provider);
     if (f.unread === 'true') where.add('v.unread_count > 0');
     if (f.unread === 'false') where.add('v.unread_count = 0');
     if (f.from) where.add('v.last_message_at >= ?::timestamptz', f.from);
     if (f.to) where.add('v.last_message_at < ?::timestamptz', f.to);
-    if (f.q?.trim()) addNameOrNumberFilter(where, `coalesce(c.name, c.profile_name, v.subject, '')`, 'v.chat_id', f.q.trim());
+    if (f.q?.trim()) addNameMatches(where, f.q.trim());
     scopeToKey(where, key, 'v.session_id');
     return keysetPage(this.db, {
-      select: `SELECT v.*, s.provider, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name`,
-      from: `FROM conversations v JOIN sessions s ON s.id = v.session_id LEFT JOIN contacts c ON c.id = v.contact_id`,
+      // Subqueries in the select list are evaluated after the sort and limit, for the page's rows only.
+      select: `SELECT v.*, (SELECT s.provider FROM sessions s WHERE s.id = v.session_id) AS provider,
+        (SELECT c.phone FROM contacts c WHERE c.id = v.contact_id) AS contact_phone,
+        (SELECT COALESCE(c.name, c.profile_name) FROM contacts c WHERE c.id = v.contact_id) AS contact_name`,
+      from: `FROM conversations v`,
       where,
       query: page,
       sortAt: SORT_AT,

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { SqlWhere } from '../common/sql-where';
 import { scopeToKey } from '../messages/messages.repository';
+import { statsTerms } from './stats-window';
 
 /**
  * One row of the window's grouping sets: message counts per (day, direction), per type, per session, per
@@ -62,9 +63,11 @@ export interface StatsRows {
 }
 
 /**
- * The SQL of the statistics (migration 1764115200000-StatsRollups, which explains the choice): whole UTC days of
- * a window are read from `message_stats_daily` / `delivery_latency_daily` (a few rows per day), and only the
- * partial days at the window's edges from the messages themselves (an index range scan of ix_messages_recent).
+ * The SQL of the statistics (migrations 1764115200000-StatsRollups and 1764720000000-ReadsUnderLoad, which explain
+ * the choice): a window is split by {@link statsTerms} into whole UTC days read from `message_stats_daily` /
+ * `delivery_latency_daily`, whole hours of its edge days from `message_stats_hourly` / `delivery_latency_hourly`,
+ * and the partial hours at its edges from the messages themselves (index range scans of ix_messages_recent), each
+ * added or subtracted; a window ending now reads no message before now.
  */
 @Injectable()
 export class StatsRepository {
@@ -76,63 +79,78 @@ export class StatsRepository {
    * conversations with a message in the window: those whose last message is in it, plus those active after `to`
    * with a message in it (one probe of ix_messages_conversation_recent each; none for windows ending now).
    * @param from must be before `to` (the caller checks).
-   * @returns see {@link StatsRows}; counts as numeric text, latencies in whole seconds.
+   * @param now the present, which decides how the window's edges are read (never what they count).
+   * @returns see {@link StatsRows}; counts as numeric text, latencies in whole seconds; groups and latency buckets
+   *   whose count is zero are left out.
    * @throws the database's error.
    */
-  async read(from: Date, to: Date, sessionId: string | undefined, key?: AuthenticatedKey): Promise<StatsRows> {
-    const scope = (alias: string, w = new SqlWhere()) => {
+  async read(from: Date, to: Date, sessionId: string | undefined, key?: AuthenticatedKey, now = new Date()): Promise<StatsRows> {
+    const params: unknown[] = []; // one parameter list for every part of a query
+    const scope = (alias: string, w = new SqlWhere(params)) => {
       if (sessionId) w.add(`${alias}.session_id = ?`, sessionId);
       scopeToKey(w, key, `${alias}.session_id`);
       return w;
     };
-    // Whole days [firstDay, lastDay) come from the roll-ups; [from, firstDay) and [lastDay, to) from messages.
-    const firstDay = new Date(Math.ceil(from.getTime() / 86_400_000) * 86_400_000);
-    const lastDay = new Date(Math.max(firstDay.getTime(), Math.floor(to.getTime() / 86_400_000) * 86_400_000));
-    const edges =
-      firstDay < lastDay
-        ? [
-            [from, firstDay],
-            [lastDay, to],
-          ]
-        : [[from, to]];
-
-    const live = scope('m');
-    live.add(
-      `(${edges.map(() => '(m.provider_timestamp >= ?::timestamptz AND m.provider_timestamp < ?::timestamptz)').join(' OR ')})`,
-      ...edges.flat().map((d) => d.toISOString()),
-    );
-    let sql = `SELECT wa_stats_day(m.provider_timestamp) AS day, m.session_id, m.direction, m.type, m.status, count(*) AS n FROM messages m ${live} GROUP BY 1, 2, 3, 4, 5`;
-    let latencySql = `SELECT e.status, round(extract(epoch FROM e.occurred_at - m.provider_timestamp))::int AS seconds, count(*) AS n
-      FROM messages m JOIN message_status_events e ON e.session_id = m.session_id AND e.external_id = m.external_id AND e.status IN ('delivered', 'read')
-      ${live} AND m.direction = 'out' GROUP BY 1, 2`;
-    if (firstDay < lastDay) {
-      const r = scope('r', new SqlWhere(live.params)); // one parameter list for both parts
-      r.add('r.day >= ?::date AND r.day < ?::date', firstDay.toISOString().slice(0, 10), lastDay.toISOString().slice(0, 10));
-      sql += ` UNION ALL SELECT r.day, r.session_id, r.direction, r.type, r.status, sum(r.messages) FROM message_stats_daily r ${r} GROUP BY 1, 2, 3, 4, 5`;
-      latencySql += ` UNION ALL SELECT r.status, r.seconds, sum(r.n) FROM delivery_latency_daily r ${r} GROUP BY 1, 2`;
+    const groupParts: string[] = [];
+    const latencyParts: string[] = [];
+    for (const t of statsTerms(from, to, now)) {
+      const sign = t.sign === 1 ? '' : '-';
+      if (t.source === 'live') {
+        const w = scope('m').add(
+          'm.provider_timestamp >= ?::timestamptz AND m.provider_timestamp < ?::timestamptz',
+          t.from.toISOString(),
+          t.to.toISOString(),
+        );
+        groupParts.push(
+          `SELECT wa_stats_day(m.provider_timestamp) AS day, m.session_id, m.direction, m.type, m.status, ${sign}count(*) AS n FROM messages m ${w} GROUP BY 1, 2, 3, 4, 5`,
+        );
+        latencyParts.push(`SELECT e.status, round(extract(epoch FROM e.occurred_at - m.provider_timestamp))::int AS seconds, ${sign}count(*) AS n
+          FROM messages m JOIN message_status_events e ON e.session_id = m.session_id AND e.external_id = m.external_id AND e.status IN ('delivered', 'read')
+          ${w} AND m.direction = 'out' GROUP BY 1, 2`);
+      } else if (t.source === 'daily') {
+        const w = scope('r').add(
+          'r.day >= ?::date AND r.day < ?::date',
+          t.from.toISOString().slice(0, 10),
+          t.to.toISOString().slice(0, 10),
+        );
+        groupParts.push(
+          `SELECT r.day, r.session_id, r.direction, r.type, r.status, ${sign}sum(r.messages) AS n FROM message_stats_daily r ${w} GROUP BY 1, 2, 3, 4, 5`,
+        );
+        latencyParts.push(`SELECT r.status, r.seconds, ${sign}sum(r.n) AS n FROM delivery_latency_daily r ${w} GROUP BY 1, 2`);
+      } else {
+        const w = scope('r').add('r.hour >= ?::timestamptz AND r.hour < ?::timestamptz', t.from.toISOString(), t.to.toISOString());
+        groupParts.push(
+          `SELECT wa_stats_day(r.hour) AS day, r.session_id, r.direction, r.type, r.status, ${sign}sum(r.messages) AS n FROM message_stats_hourly r ${w} GROUP BY 1, 2, 3, 4, 5`,
+        );
+        latencyParts.push(`SELECT r.status, r.seconds, ${sign}sum(r.n) AS n FROM delivery_latency_hourly r ${w} GROUP BY 1, 2`);
+      }
     }
-    const params = live.params;
-    const ov = scope('r');
-    // Unique contacts overall and in the window in one pass over the conversations. A conversation whose last
-    // message falls in the window has one there; only those active after `to` are probed (none for windows ending now).
-    const cv = scope('v').add('NOT v.is_group');
+    const ov = scope('r', new SqlWhere());
+    // Unique contacts overall and in the window in one pass over the conversations, one hashed group per chat. A
+    // conversation whose last message falls in the window has one there; only those active after `to` are probed
+    // (none for windows ending now).
+    const cv = scope('v', new SqlWhere()).add('NOT v.is_group');
     const inWindow = `v.last_message_at >= ${cv.param(from.toISOString())}::timestamptz AND (v.last_message_at < ${cv.param(to.toISOString())}::timestamptz
       OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = v.id AND m.provider_timestamp >= ${cv.param(from.toISOString())}::timestamptz AND m.provider_timestamp < ${cv.param(to.toISOString())}::timestamptz))`;
     // Independent queries, run side by side on the pool.
     const [groups, latencies, [overall], [contacts], sessions] = (await Promise.all([
       this.db.query(
-        `SELECT x.day, x.direction, x.type, x.session_id, x.status, sum(x.n) AS n FROM (${sql}) x
-         GROUP BY GROUPING SETS ((x.day, x.direction), (x.type), (x.session_id), (x.status, x.direction), ())`,
+        `SELECT x.day, x.direction, x.type, x.session_id, x.status, sum(x.n) AS n FROM (${groupParts.join(' UNION ALL ')}) x
+         GROUP BY GROUPING SETS ((x.day, x.direction), (x.type), (x.session_id), (x.status, x.direction), ()) HAVING sum(x.n) <> 0`,
         params,
       ),
-      this.db.query(`SELECT x.status, x.seconds, sum(x.n) AS n FROM (${latencySql}) x GROUP BY 1, 2 ORDER BY 1, 2`, params),
+      this.db.query(
+        `SELECT x.status, x.seconds, sum(x.n) AS n FROM (${latencyParts.join(' UNION ALL ')}) x GROUP BY 1, 2 HAVING sum(x.n) <> 0 ORDER BY 1, 2`,
+        params,
+      ),
       this.db.query(
         `SELECT coalesce(sum(r.messages), 0) AS total, coalesce(sum(r.messages) FILTER (WHERE r.direction = 'in'), 0) AS incoming,
                 coalesce(sum(r.messages) FILTER (WHERE r.direction = 'out'), 0) AS outgoing FROM message_stats_daily r ${ov}`,
         ov.params,
       ),
       this.db.query(
-        `SELECT count(DISTINCT v.chat_id) AS overall, count(DISTINCT v.chat_id) FILTER (WHERE ${inWindow}) AS window FROM conversations v ${cv}`,
+        `SELECT count(*) AS overall, count(*) FILTER (WHERE x.w) AS window
+         FROM (SELECT v.chat_id, bool_or(${inWindow}) AS w FROM conversations v ${cv} GROUP BY v.chat_id) x`,
         cv.params,
       ),
       this.db.query(`SELECT id, provider, external_id FROM sessions`),

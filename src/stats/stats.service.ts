@@ -7,9 +7,11 @@ import { LatencyRow, OverallRow, SessionInfoRow, StatsGroupRow, StatsRepository 
 const n = (v: unknown) => Number(v ?? 0);
 
 /**
- * Statistics over the daily roll-ups (migration 1764115200000-StatsRollups, which explains the choice): whole UTC
- * days of the window are read from `message_stats_daily` / `delivery_latency_daily` (a few rows per day), and only
- * the partial days at the window's edges from the messages themselves (an index range scan of ix_messages_recent).
+ * Statistics over the daily and hourly roll-ups (migrations 1764115200000-StatsRollups and
+ * 1764720000000-ReadsUnderLoad, which explain the choice): whole UTC days of the window are read from the daily
+ * roll-ups (a few rows per day), whole hours of its edge days from the hourly ones, and only the partial hours at
+ * its edges from the messages themselves (added, or subtracted from their whole hour when that reads fewer: a
+ * window ending now reads no message before now; see src/stats/stats-window.ts).
  * Overall totals sum the roll-ups of every day. Unique contacts are the conversations with a message in the window:
  * those whose last message is in it, plus those active after `to` with a message in it (one probe of
  * ix_messages_conversation_recent each; none for windows ending now). Medians are exact over
