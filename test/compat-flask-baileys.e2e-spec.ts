@@ -1,10 +1,12 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeWhatsApp, type FakePeer, type FakeWhatsApp } from './fakes/whatsapp-web';
+import { expectSameShape, seedExample } from './fixtures/seeds/seeds';
 import { loadFixture } from './helpers/fixtures';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
+const ex = <T = Record<string, unknown>>(section: string) => seedExample<T>('s2-baileys-flask', section);
 
 /** Polls `probe` until it returns a value (not undefined), within `timeoutMs`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -62,6 +64,22 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
     expect(res.body).toEqual({ status: 'disconnected', connected: false, qr: null });
   });
 
+  it('Monitoring & Logging, 2. Health Check Endpoint: timestamp and services beside the Terminus fields; whatsapp down', async () => {
+    const res = await http().get('/health');
+    expect(res.status).toBe(200);
+    const doc = ex<Record<string, unknown>>('Monitoring & Logging 2. Health Check Endpoint');
+    expectSameShape({ timestamp: res.body.timestamp, services: res.body.services }, { timestamp: doc.timestamp, services: doc.services });
+    expect(res.body).toEqual({
+      status: 'ok', // Terminus' word (its clients read it); the seed's "healthy"/"unhealthy" is the HTTP status here
+      info: { database: expect.objectContaining({ status: 'up' }) },
+      error: {},
+      details: { database: expect.objectContaining({ status: 'up' }) },
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      services: { whatsapp: 'down', database: 'up' },
+    });
+    expect(Math.abs(Date.parse(res.body.timestamp) - Date.now())).toBeLessThan(60_000);
+  });
+
   it('1. Get Connection Status: before linking → qr_ready with the QR', async () => {
     const created = await http().post('/v1/sessions').set(ADMIN).send({ provider: 'baileys', name: 's2' });
     expect(created.status).toBe(201);
@@ -82,7 +100,29 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
 
   it('1. Get Connection Status: Contoh Response after linking → connected', async () => {
     await statusIs('connected');
-    expect((await status()).body).toEqual({ status: 'connected', connected: true, qr: null });
+    expect((await status()).body).toEqual(ex('API Endpoints 1. Get Connection Status: Contoh Response'));
+  });
+
+  it('Monitoring & Logging, 2. Health Check Endpoint: whatsapp up once a session is connected', async () => {
+    const res = await http().get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.services).toEqual(ex<{ services: unknown }>('Monitoring & Logging 2. Health Check Endpoint').services);
+  });
+
+  it('errors before any route runs answer the seed shape: malformed JSON, unknown sub-paths under /api/whatsapp', async () => {
+    const malformed = await http()
+      .post('/api/whatsapp/send')
+      .set('X-API-Key', sendKey)
+      .set('Content-Type', 'application/json')
+      .send('{"to": ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toEqual({ error: 'Request body is not valid JSON', details: 'Request body is not valid JSON' });
+    const unknown = await http().get('/api/whatsapp/nope').set('X-API-Key', readKey);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ error: expect.any(String), details: expect.any(String) });
+    const webhookMalformed = await http().post('/api/webhook').set('X-API-Key', sendKey).set('Content-Type', 'application/json').send('{');
+    expect(webhookMalformed.status).toBe(400);
+    expect(webhookMalformed.body).toEqual({ error: 'Request body is not valid JSON', details: 'Request body is not valid JSON' });
   });
 
   it('3. Get QR Code: Response Error once linked → 404 { error: "QR code not available" }', async () => {
@@ -184,7 +224,10 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
     expect(webhook.status).toBe(403);
     const anonymous = await http().get('/api/whatsapp/status');
     expect(anonymous.status).toBe(401);
-    expect(anonymous.body).toEqual({ error: expect.any(String), details: expect.any(String) });
+    expect(anonymous.body).toEqual({
+      ...ex('Keamanan 1. Authentication & Authorization: 401'),
+      details: expect.stringContaining('API key'),
+    });
     const logout = await http().post('/api/whatsapp/logout').set('X-API-Key', sendKey);
     expect(logout.status).toBe(403);
   });

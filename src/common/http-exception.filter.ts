@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, ErrorBody, ErrorCode } from './app-error';
 import { requestIdOf } from './request-id';
@@ -17,12 +17,30 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 /**
- * Renders every error as {@link ErrorBody}. Unknown errors become 500 `INTERNAL` with the stack logged and
- * nothing of it echoed. Compat controllers that must keep a seed's own error shape install their own filter.
+ * Another error shape for the requests under some paths: the compat layer's seed shapes (src/compat registers
+ * them under {@link PATH_ERROR_SHAPES}), so that errors raised before any route runs (malformed JSON, a body
+ * too large, an unknown sub-path under a seed's prefix) answer in the seed's shape too.
+ */
+export interface PathErrorShape {
+  /** True for the request paths (Express `req.path`, without the query) this shape renders. */
+  matches(path: string): boolean;
+  /** The response body for our `status` and error (the status code and headers stay ours). */
+  render(status: number, body: ErrorBody): unknown;
+}
+
+/** DI token of the {@link PathErrorShape}s the global filter consults, first match wins (optional). */
+export const PATH_ERROR_SHAPES = Symbol('PATH_ERROR_SHAPES');
+
+/**
+ * Renders every error as {@link ErrorBody}, or in the {@link PathErrorShape} registered for the request's path.
+ * Unknown errors become 500 `INTERNAL` with the stack logged and nothing of it echoed. Compat controllers also
+ * install their seed's filter on their routes.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+
+  constructor(@Optional() @Inject(PATH_ERROR_SHAPES) private readonly shapes: readonly PathErrorShape[] | null = null) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -34,7 +52,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     if (exception instanceof AppError && exception.headers) res.set(exception.headers);
-    res.status(status).json(body);
+    const shape = this.shapes?.find((s) => s.matches(req.path ?? ''));
+    res.status(status).json(shape ? shape.render(status, body) : body);
   }
 }
 

@@ -16,11 +16,26 @@ import { DjangoMetaCompatController } from './django-meta.controller';
 import { FlaskBaileysCompatController } from './flask-baileys.controller';
 import { NextjsSessionsCompatController } from './nextjs-sessions.controller';
 import { OdooWablasCompatController } from './odoo-wablas.controller';
+import { OdooHistoryRepository } from './odoo-wablas.repository';
+import { DjangoAdminRedirectController } from './django-admin.controller';
+import { SEED_PATH_ERROR_SHAPES } from './seed-error.filter';
+import { PATH_ERROR_SHAPES } from '../common/http-exception.filter';
 
-/** One thin controller per seed system, mapping its routes and shapes onto our services. */
+/**
+ * One thin controller per seed system, mapping its routes and shapes onto our services. Exports the seeds' error
+ * shapes by path ({@link PATH_ERROR_SHAPES}) to the global filter, for errors raised before a route runs.
+ */
 @Module({
   imports: [IngestModule, ProvidersModule, SessionsModule, ContactsModule, ConversationsModule, MessagesModule, SendingModule, StatsModule],
-  controllers: [OdooWablasCompatController, NextjsSessionsCompatController, DjangoMetaCompatController, FlaskBaileysCompatController],
+  controllers: [
+    OdooWablasCompatController,
+    NextjsSessionsCompatController,
+    DjangoMetaCompatController,
+    DjangoAdminRedirectController,
+    FlaskBaileysCompatController,
+  ],
+  providers: [OdooHistoryRepository, { provide: PATH_ERROR_SHAPES, useValue: SEED_PATH_ERROR_SHAPES }],
+  exports: [PATH_ERROR_SHAPES],
 })
 export class CompatModule implements OnModuleInit {
   constructor(

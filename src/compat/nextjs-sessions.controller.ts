@@ -17,6 +17,8 @@ import { WwebjsNormalizer } from '../providers/wwebjs/wwebjs.normalizer';
 import { SeedSessionDto, SeedSessionListDto, SeedSessionStatusDto, SeedWebhookAckDto } from './nextjs-sessions.dto';
 import { NEXTJS_ERRORS } from './seed-error.filter';
 import { IncomingWebhook } from '../ingest/incoming-webhook';
+import type { IngestResult } from '../ingest/ingest.types';
+import { AppError } from '../common/app-error';
 
 type RawRequest = Request & { rawBody?: Buffer };
 // Seed s4's status names (its state machine) for wa-hub's canonical ones (src/domain/session-status.ts); the
@@ -76,8 +78,7 @@ export class NextjsSessionsCompatController {
       return { success: true, message: 'Webhook processed successfully', event: 'whatsapp_business_account', sessionId: null };
     }
     this.wwebjsAuth.verify(req);
-    await ingestWwebjs(this.ingest, this.wwebjs, req);
-    return this.ack(req);
+    return this.ack(req, await ingestWwebjs(this.ingest, this.wwebjs, req));
   }
 
   @Get('webhook/:sessionId')
@@ -94,8 +95,7 @@ export class NextjsSessionsCompatController {
   @ApiOkResponse({ type: SeedWebhookAckDto })
   async perSession(@Param('sessionId') sessionId: string, @Req() req: RawRequest): Promise<SeedWebhookAckDto> {
     this.wwebjsAuth.verify(req);
-    await ingestWwebjs(this.ingest, this.wwebjs, req, sessionId);
-    return this.ack(req, sessionId);
+    return this.ack(req, await ingestWwebjs(this.ingest, this.wwebjs, req, sessionId), sessionId);
   }
 
   /** Seed s4's status of one session by its provider session id. */
@@ -136,7 +136,13 @@ export class NextjsSessionsCompatController {
     };
   }
 
-  private ack(req: Request, pathSessionId?: string): SeedWebhookAckDto {
+  /**
+   * The seed's acknowledgement; a payload that is not understood was stored raw (GET /v1/webhook-events) and is
+   * answered as seed s4 answers invalid payloads ("Error Handling": 400 with error details).
+   * @throws AppError 400 → `{ success: false, error: "Invalid webhook payload", details }`.
+   */
+  private ack(req: Request, result: IngestResult, pathSessionId?: string): SeedWebhookAckDto {
+    if (result.state === 'failed') throw AppError.badRequest('Invalid webhook payload', result.error ?? 'not a wwebjs event');
     const body = isObj(req.body) ? req.body : {};
     return {
       success: true,
@@ -154,7 +160,8 @@ function toSeedSession(row: Record<string, unknown>): SeedSessionDto {
     status: TO_SEED_STATUS[s.status] ?? s.status,
     message: s.message,
     qr: s.qr,
-    userId: s.userId,
+    // The seed's model requires a string (`userId String`): a session without an owner answers "".
+    userId: s.userId ?? '',
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
     isConnected: s.isConnected,

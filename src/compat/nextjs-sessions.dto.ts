@@ -7,7 +7,7 @@ export class SeedSessionDto {
   @ApiProperty({ example: 'qr_generated' }) status: string;
   @ApiProperty({ nullable: true, example: 'QR code generated, scan to connect' }) message: string | null;
   @ApiProperty({ nullable: true, example: '1@ABC123...' }) qr: string | null;
-  @ApiProperty({ nullable: true, example: 'user-456' }) userId: string | null;
+  @ApiProperty({ example: 'user-456', description: 'The owner (PATCH /v1/sessions/:id); "" when the session has none' }) userId: string;
   @ApiProperty({ example: '2025-01-20T10:00:00.000Z' }) createdAt: string;
   @ApiProperty({ example: '2025-01-20T10:05:00.000Z' }) updatedAt: string;
   @ApiProperty() isConnected: boolean;

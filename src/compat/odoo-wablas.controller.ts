@@ -1,16 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import type { CountryCode } from 'libphonenumber-js';
 import { ApiKeyAuth, apiKeyOf, Public } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
+import { AppConfig } from '../config/app-config';
 import { MessagesService } from '../messages/messages.service';
-import type { MessageHistoryRow } from '../messages/messages.repository';
 import { StatsService } from '../stats/stats.service';
-import { IngestService } from '../ingest/ingest.service';
 import { WablasSecretGuard } from '../providers/wablas/wablas-secret.guard';
-import { ingestWablas } from '../providers/wablas/wablas-webhook.controller';
-import { WablasNormalizer } from '../providers/wablas/wablas.normalizer';
+import { WablasIngest } from '../providers/wablas/wablas-ingest.service';
 import {
   OdooConversationDto,
   OdooHistoryDto,
@@ -19,12 +18,15 @@ import {
   OdooSendMessageDto,
   OdooWebhookAckDto,
 } from './odoo-wablas.dto';
+import { OdooHistoryRepository, type OdooHistoryRow } from './odoo-wablas.repository';
 import { SendingService } from '../sending/sending.service';
 import { ODOO_ERRORS } from './seed-error.filter';
 
 /**
- * Seed s0 (Odoo WhatsApp Headless on Wablas): its routes and response shapes, served from our store.
- * Differences on purpose: reads need an API key (read scope) and the webhook needs the Wablas secret.
+ * Seed s0 (Odoo WhatsApp Headless on Wablas): its routes, response shapes and error words ("Error Handling":
+ * `{ "status": "error", "message": "Missing required parameter: phone" }`, `"Phone number format invalid"`),
+ * served from our store. Differences on purpose: reads need an API key (read scope), sends a send key, and the
+ * webhook the Wablas secret.
  */
 @ApiTags('compat: s0 Odoo/Wablas')
 @UseFilters(ODOO_ERRORS)
@@ -32,31 +34,36 @@ import { ODOO_ERRORS } from './seed-error.filter';
 export class OdooWablasCompatController {
   constructor(
     private readonly messages: MessagesService,
-    private readonly ingest: IngestService,
-    private readonly normalizer: WablasNormalizer,
+    private readonly historyRows: OdooHistoryRepository,
+    private readonly wablas: WablasIngest,
     private readonly statsService: StatsService,
     private readonly sending: SendingService,
+    private readonly config: AppConfig,
   ) {}
 
   /**
    * Seed s0's "Send Message", now really sending: a text through the default session (DEFAULT_SESSION_ID or the
-   * only connected one), queued like POST /v1/messages (send key; `Idempotency-Key` honoured).
+   * only connected one), queued like POST /v1/messages (send key; `Idempotency-Key` honoured). Fields are checked
+   * here, in the seed's words, and unknown fields are ignored as the seed does.
+   * @throws AppError 400 "Missing required parameter: phone|message", "Phone number format invalid".
    */
   @Post('send_message')
   @HttpCode(200)
   @ApiKeyAuth('send')
   @ApiOperation({ summary: 'Send a text (seed s0 shape)' })
+  @ApiBody({ type: OdooSendMessageDto })
   @ApiOkResponse({ type: OdooSendAckDto })
   async sendMessage(
-    @Body() body: OdooSendMessageDto,
+    @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Req() req: Request,
   ): Promise<OdooSendAckDto> {
-    const { message } = await this.sending.send(
-      { to: body.phone, type: 'text', text: { body: body.message } },
-      apiKeyOf(req),
-      idempotencyKey,
-    );
+    const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const to = this.phoneParam(required(fields, 'phone'));
+    const text = required(fields, 'message');
+    if (typeof text !== 'string' || text.length > 4096)
+      throw AppError.badRequest('Invalid parameter: message must be text of at most 4096 characters');
+    const { message } = await this.sending.send({ to, type: 'text', text: { body: text } }, apiKeyOf(req), idempotencyKey);
     return { status: 'success', message: 'Message queued for sending', record_id: Number(message.id) };
   }
 
@@ -69,7 +76,7 @@ export class OdooWablasCompatController {
   @ApiQuery({ name: 'secret', required: false })
   @ApiOkResponse({ type: OdooWebhookAckDto })
   async webhook(@Req() req: Request & { rawBody?: Buffer }): Promise<OdooWebhookAckDto> {
-    const result = await ingestWablas(this.ingest, this.normalizer, req);
+    const result = await this.wablas.receive(req);
     const id = result.messageIds[0];
     return {
       status: 'success',
@@ -89,9 +96,9 @@ export class OdooWablasCompatController {
   async history(@Query() q: Record<string, string>, @Req() req: Request): Promise<OdooHistoryDto> {
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
     const offset = intParam(q.offset, 0, 'offset');
-    const phone = q.phone !== undefined && q.phone !== '' ? phoneParam(q.phone) : undefined;
+    const phone = q.phone !== undefined && q.phone !== '' ? this.phoneParam(q.phone) : undefined;
     const total = await this.messages.countInConversations({ phone }, apiKeyOf(req));
-    const rows = await this.messages.history({ phone }, limit, offset, apiKeyOf(req));
+    const rows = await this.historyRows.history(phone, limit, offset, apiKeyOf(req));
     const data = rows.map(toOdooMessage);
     return { status: 'success', count: data.length, total, limit, offset, data };
   }
@@ -128,6 +135,17 @@ export class OdooWablasCompatController {
     };
   }
 
+  /**
+   * `GET /api/wa/conversation/` without the phone: the seed's missing-parameter error (an error path of the route
+   * below, so not a route of its own in the OpenAPI document).
+   */
+  @Get('conversation')
+  @ApiKeyAuth('read')
+  @ApiExcludeEndpoint()
+  conversationWithoutPhone(): never {
+    throw AppError.badRequest('Missing required parameter: phone');
+  }
+
   /** One contact's messages, newest first; `limit` default 100, at most 1000. */
   @Get('conversation/:phone')
   @ApiKeyAuth('read')
@@ -135,11 +153,22 @@ export class OdooWablasCompatController {
   @ApiQuery({ name: 'limit', required: false, example: 100 })
   @ApiOkResponse({ type: OdooConversationDto })
   async conversation(@Param('phone') phone: string, @Query() q: Record<string, string>, @Req() req: Request): Promise<OdooConversationDto> {
-    const digits = phoneParam(phone);
+    const digits = this.phoneParam(phone);
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
-    const rows = await this.messages.history({ phone: digits }, limit, undefined, apiKeyOf(req));
+    const rows = await this.historyRows.history(digits, limit, 0, apiKeyOf(req));
     const messages = rows.map(toOdooMessage);
     return { status: 'success', phone: digits, count: messages.length, messages };
+  }
+
+  /**
+   * A number in any common form (`DEFAULT_PHONE_REGION` for local ones) as E.164 digits.
+   * @throws AppError 400 "Phone number format invalid".
+   */
+  private phoneParam(value: unknown): string {
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    const digits = typeof text === 'string' ? normalizePhone(text, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined) : null;
+    if (!digits) throw AppError.badRequest('Phone number format invalid');
+    return digits;
   }
 }
 
@@ -152,6 +181,13 @@ export type OdooStats = {
   unique_contacts: number;
 } & Record<string, number | string>;
 
+/** @throws AppError 400 "Missing required parameter: <name>" when absent, null or empty. */
+function required(fields: Record<string, unknown>, name: string): unknown {
+  const value = fields[name];
+  if (value === undefined || value === null || value === '') throw AppError.badRequest(`Missing required parameter: ${name}`);
+  return value;
+}
+
 function intParam(value: unknown, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   if (typeof value !== 'string' || !/^\d{1,9}$/.test(value))
@@ -159,18 +195,12 @@ function intParam(value: unknown, fallback: number, name: string): number {
   return Number(value);
 }
 
-function phoneParam(value: unknown): string {
-  const digits = typeof value === 'string' ? normalizePhone(value) : null;
-  if (!digits) throw AppError.badRequest('Phone number format invalid');
-  return digits;
-}
-
-function toOdooMessage(r: MessageHistoryRow): OdooMessageDto {
+function toOdooMessage(r: OdooHistoryRow): OdooMessageDto {
   return {
     id: Number(r.id),
     time: new Date(r.provider_timestamp).toISOString().slice(0, 19).replace('T', ' '),
     sender_number: r.chat_id,
-    sender_name: r.name,
+    sender_name: r.sender_name,
     message: r.text ?? r.caption ?? '',
     direction: r.direction,
   };

@@ -1,4 +1,3 @@
-import { IsString, Length } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 
 /** Response shapes of seed s0 (Odoo WhatsApp Headless), field for field. */
@@ -13,7 +12,7 @@ export class OdooMessageDto {
   @ApiProperty({ example: '6285137033257', description: 'Contact phone (person in conversation)' })
   sender_number: string;
 
-  @ApiProperty({ example: 'Unknown', description: 'Contact book name, else profile name, else "Unknown"' })
+  @ApiProperty({ example: 'Unknown', description: 'Contact book name, else "Unknown" (seed s0 "Contact Name Lookup")' })
   sender_name: string;
 
   @ApiProperty({ example: 'sudah mi ka' })
@@ -46,15 +45,15 @@ export class OdooWebhookAckDto {
     number | null;
 }
 
-/** Seed s0 `POST /api/wa/send_message` body. */
+/**
+ * Seed s0 `POST /api/wa/send_message` body (checked by the controller in the seed's words: "Missing required
+ * parameter: phone", "Phone number format invalid"; other fields are ignored, as the seed does).
+ */
 export class OdooSendMessageDto {
-  /** Recipient number in any common form. */
-  @IsString()
-  @Length(3, 64)
+  @ApiProperty({ example: '6285137033257', description: 'Recipient number in any common form (a JSON number works too)' })
   phone: string;
 
-  @IsString()
-  @Length(1, 4096)
+  @ApiProperty({ example: 'Hello from Odoo', description: 'Text, at most 4096 characters' })
   message: string;
 }
 

@@ -169,6 +169,20 @@ export class SessionsRepository {
   }
 
   /**
+   * The sessions of `provider` known by any of a number's identifiers: a provider id in `externalIds`, or
+   * `displayNumber` as their number (a provider whose payloads carry one or the other, e.g. Wablas' deviceId and
+   * device number). Those whose provider id matches first, then the oldest; at most 10.
+   * @throws the database's error.
+   */
+  async findByIdentifiers(provider: string, externalIds: readonly string[], displayNumber: string | null): Promise<SessionRow[]> {
+    return (await this.db.query(
+      `SELECT s.* FROM sessions s WHERE s.provider = $1 AND (s.external_id = ANY($2::text[]) OR s.display_number = $3)
+       ORDER BY (s.external_id = ANY($2::text[])) DESC, s.created_at, s.id LIMIT 10`,
+      [provider, externalIds, displayNumber],
+    )) as SessionRow[];
+  }
+
+  /**
    * @returns the sessions `where` selects, most recently updated first, at most 1,000.
    * @throws the database's error.
    */

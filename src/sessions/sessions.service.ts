@@ -82,6 +82,15 @@ export class SessionsService {
     return row;
   }
 
+  /**
+   * Sessions of `provider` whose provider id is one of `externalIds` or whose number is `displayNumber` (E.164
+   * digits): matching provider ids first, then the oldest (at most 10). For providers that identify one number
+   * by different ids in different payloads (Wablas).
+   */
+  findByIdentifiers(provider: string, externalIds: readonly string[], displayNumber: string | null): Promise<SessionRow[]> {
+    return this.repo.findByIdentifiers(provider, externalIds, displayNumber);
+  }
+
   /** Every session matching the filters, most recently updated first (at most 1,000). */
   listRows(q: SessionFilters, key?: AuthenticatedKey): Promise<SessionRow[]> {
     return this.repo.listRecent(this.filters(q, key));

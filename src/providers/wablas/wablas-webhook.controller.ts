@@ -3,10 +3,8 @@ import { ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery,
 import type { Request, Response } from 'express';
 import { Public } from '../../auth/api-key.guard';
 import { ErrorResponseDto } from '../../common/error-response.dto';
-import { IncomingWebhook } from '../../ingest/incoming-webhook';
-import { IngestService } from '../../ingest/ingest.service';
+import { WablasIngest } from './wablas-ingest.service';
 import { WablasSecretGuard } from './wablas-secret.guard';
-import { WablasNormalizer } from './wablas.normalizer';
 import wablasTextExample from './examples/text_private.json';
 
 /** Wablas webhooks (JSON or form-urlencoded), authenticated by our shared secret. */
@@ -14,10 +12,7 @@ import wablasTextExample from './examples/text_private.json';
 @Public()
 @Controller('webhooks/wablas')
 export class WablasWebhookController {
-  constructor(
-    private readonly ingest: IngestService,
-    private readonly normalizer: WablasNormalizer,
-  ) {}
+  constructor(private readonly wablas: WablasIngest) {}
 
   /**
    * Stores a Wablas message or tracking callback and answers 200 with an EMPTY body: Wablas may send a
@@ -37,12 +32,7 @@ export class WablasWebhookController {
   @ApiOkResponse({ description: 'Stored; empty body' })
   @ApiUnauthorizedResponse({ description: 'Missing or wrong secret; nothing stored', type: ErrorResponseDto })
   async receive(@Req() req: Request & { rawBody?: Buffer }, @Res() res: Response): Promise<void> {
-    await ingestWablas(this.ingest, this.normalizer, req);
+    await this.wablas.receive(req);
     res.status(200).end();
   }
-}
-
-/** Shared by the canonical route and seed s0's `/api/wa/webhook`. */
-export function ingestWablas(ingest: IngestService, normalizer: WablasNormalizer, req: Request & { rawBody?: Buffer }) {
-  return ingest.ingest('wablas', normalizer, IncomingWebhook.fromRequest(req));
 }

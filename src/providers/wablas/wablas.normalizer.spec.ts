@@ -96,6 +96,22 @@ describe('WablasNormalizer over every replayable Wablas fixture', () => {
     expect(e).toMatchObject({ message: { timestamp: new Date('2026-02-16T07:50:42Z'), contact: { profileName: null } } });
   });
 
+  it("seed s0's debug curl (no id, no deviceId): a message with an id from its content, on the sender's number", () => {
+    const body = { phone: '6285137033257', message: 'test', isFromMe: false, sender: '6285920524227' };
+    const [e] = normalizer.normalize(body, receivedAt);
+    expect(e).toMatchObject({
+      kind: 'message',
+      session: { provider: 'wablas', externalId: '6285920524227', displayNumber: '6285920524227' },
+      message: { direction: 'in', type: 'text', chatId: '6285137033257', text: 'test', timestamp: receivedAt },
+    });
+    const again = normalizer.normalize({ ...body }, new Date(receivedAt.getTime() + 60_000))[0];
+    const other = normalizer.normalize({ ...body, message: 'test 2' }, receivedAt)[0];
+    if (e.kind !== 'message' || again.kind !== 'message' || other.kind !== 'message') throw new Error('not messages');
+    expect(e.message.externalId).toMatch(/^noid-[0-9a-f]{32}$/);
+    expect(again.message.externalId).toBe(e.message.externalId);
+    expect(other.message.externalId).not.toBe(e.message.externalId);
+  });
+
   it.each([
     ['no id', { phone: '1' }],
     ['array', []],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { isObj, Obj, parseTimestamp, str } from '../../common/guards';
 import { waIdToDigits } from '../../common/phone';
 import type { MessageStatus, MessageType } from '../../domain/message';
@@ -38,9 +39,12 @@ const TRACKING: Record<string, MessageStatus> = {
 export class WablasNormalizer implements WebhookNormalizer {
   normalize(body: unknown, receivedAt: Date): InboundEvent[] {
     if (!isObj(body)) return [{ kind: 'unrecognized', reason: 'Wablas webhook body is not an object' }];
-    const id = str(body.id);
     const phone = str(body.phone);
-    if (!id || !phone) return [{ kind: 'unrecognized', reason: 'Wablas webhook without "id" and "phone"' }];
+    if (!phone) return [{ kind: 'unrecognized', reason: 'Wablas webhook without "id" and "phone"' }];
+    // Seed s0's Troubleshooting curl posts `{phone, message, isFromMe, sender}` without an id, and the seed stores it
+    // as a message: such a body gets an id made from its content, so a retry of the same body is one message.
+    const id = str(body.id) ?? (body.message !== undefined ? contentId(body) : undefined);
+    if (!id) return [{ kind: 'unrecognized', reason: 'Wablas webhook without "id" (nor a "message")' }];
     const session = wablasSession(body);
     if (body.message === undefined && str(body.status)) {
       const status = TRACKING[str(body.status)!.toLowerCase()];
@@ -101,6 +105,20 @@ export class WablasNormalizer implements WebhookNormalizer {
       raw: b,
     };
   }
+}
+
+/** `noid-` + 32 hex digits of the SHA-256 of the body's JSON: the id of a message body that carries none. */
+function contentId(b: Obj): string {
+  return `noid-${createHash('sha256').update(JSON.stringify(b)).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * The identifiers of the Wablas number a body belongs to: its `deviceId` and the device's own number (`sender`,
+ * E.164 digits). Either may be missing (seed s0's debug curl has no deviceId; legacy form bodies have neither).
+ */
+export function wablasIdentifiers(body: unknown): { deviceId: string | null; number: string | null } {
+  if (!isObj(body)) return { deviceId: null, number: null };
+  return { deviceId: str(body.deviceId) ?? null, number: waIdToDigits(str(body.sender)) ?? null };
 }
 
 function wablasSession(b: Obj): SessionRef {
