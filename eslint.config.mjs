@@ -1,4 +1,4 @@
-// ESLint (flat config): typescript-eslint's recommended rules over src/, test/, migrations/ and bench/, with
+// ESLint (flat config): typescript-eslint's recommended rules over src/, test/, migrations/, bench/ and console/, with
 // Prettier owning formatting (eslint-config-prettier turns the stylistic rules off). `npm run lint` runs it, the
 // Prettier check and the folder import-cycle check (dependency-cruiser, .dependency-cruiser.cjs).
 import js from '@eslint/js';
@@ -35,4 +35,6 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // The web console runs in the browser: TypeScript (console/tsconfig.json, lib DOM) checks its names.
+  { files: ['console/**/*.{ts,tsx,mts}'], rules: { 'no-undef': 'off' } },
 );

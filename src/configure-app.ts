@@ -1,5 +1,6 @@
 import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { json, text, urlencoded } from 'body-parser';
 import helmet from 'helmet';
@@ -25,20 +26,41 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   // Hop count, never `true`: trusting every proxy would let clients forge X-Forwarded-For (STACK.md pitfall 7).
   if (config.TRUST_PROXY > 0) app.set('trust proxy', config.TRUST_PROXY);
   app.use(requestIdMiddleware);
-  // helmet's defaults but two: `upgrade-insecure-requests` made /docs blank when served over plain HTTP from any
-  // host but localhost (every asset rewritten to https), and `img-src` must allow the `blob:` QR image in Swagger.
-  // The Swagger UI needs inline scripts and styles.
+  // Security headers (helmet) with two Content-Security-Policies. Neither has helmet's default
+  // `upgrade-insecure-requests`: it made /docs blank over plain HTTP from any host but localhost (every asset
+  // rewritten to https). The console and every API response get the strict one: no inline script or style, images
+  // from the console itself or the QR's data:/blob: URLs, fetch/Socket.IO to the same origin only ('self' covers
+  // ws:/wss: to the same host and port, CSP Level 3), no framing. The Swagger UI page at /docs has inline <style>
+  // blocks, so /docs alone also allows inline styles (and same-origin framing, helmet's default); its scripts are
+  // files, 'self' as everywhere (checked in Chromium by test/console.browser.e2e-spec.ts, which loads both from a
+  // non-localhost host over plain HTTP).
+  const strict = {
+    'default-src': ["'self'"],
+    'base-uri': ["'self'"],
+    'connect-src': ["'self'"],
+    'font-src': ["'self'", 'data:'],
+    'form-action': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    'img-src': ["'self'", 'data:', 'blob:'],
+    'object-src': ["'none'"],
+    'script-src': ["'self'"],
+    'script-src-attr': ["'none'"],
+    'style-src': ["'self'"],
+    'upgrade-insecure-requests': null,
+  };
   const securityHeaders = helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: strict },
+    frameguard: { action: 'deny' },
+  });
+  const docsHeaders = helmet({
     contentSecurityPolicy: {
-      directives: {
-        'script-src': ["'self'", "'unsafe-inline'"],
-        'style-src': ["'self'", "'unsafe-inline'", 'https:'],
-        'img-src': ["'self'", 'data:', 'blob:'],
-        'upgrade-insecure-requests': null,
-      },
+      useDefaults: false,
+      directives: { ...strict, 'style-src': ["'self'", "'unsafe-inline'"], 'frame-ancestors': ["'self'"] },
     },
   });
-  app.use(securityHeaders);
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (/^\/docs(\/|$)/.test(req.path) ? docsHeaders : securityHeaders)(req, res, next),
+  );
   const origins =
     config.CORS_ORIGINS?.split(',')
       .map((o) => o.trim())

@@ -1,0 +1,2 @@
+// Vite handles CSS imports (bundled into /assets/*.css).
+declare module '*.css';
