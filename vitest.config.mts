@@ -43,6 +43,9 @@ export default defineConfig({
       LOG_LEVEL: 'error',
       // No test may dial WhatsApp: Baileys sessions a test starts without its own fake get a closed local port.
       BAILEYS_WA_WS_URL: 'ws://127.0.0.1:9/ws/chat',
+      // Media downloads run only where a spec turns them on (test/media-kit.ts): elsewhere the worker would dial
+      // Baileys' media host for a fake peer's image, or race a spec reading message_media after a wwebjs media webhook.
+      MEDIA_WORKER: 'false',
       // Real PostgreSQL: DB_SCHEMA is the worker's own schema, set by test/setup-db-schema.ts (reset by
       // test/global-setup.ts). Embedded: a fresh in-memory PGlite per app.
       ...(process.env.DATABASE_URL ? {} : { DATA_DIR: 'memory://' }),

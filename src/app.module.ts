@@ -6,6 +6,7 @@ import { AutoRepliesModule } from './auto-replies/auto-replies.module';
 import { ClockModule } from './common/clock.module';
 import { AllExceptionsFilter } from './common/http-exception.filter';
 import { CompatModule } from './compat/compat.module';
+import { ConsoleModule } from './console/console.module';
 import { ConfigModule } from './config/config.module';
 import { ContactsModule } from './contacts/contacts.module';
 import { ConversationsModule } from './conversations/conversations.module';
@@ -15,6 +16,7 @@ import { EventsModule } from './events/events.module';
 import { ForwardingModule } from './forwarding/forwarding.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { MediaModule } from './media/media.module';
 import { MessagesModule } from './messages/messages.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SendingModule } from './sending/sending.module';
@@ -41,8 +43,10 @@ import { StatsModule } from './stats/stats.module';
     StatsModule,
     EventsModule,
     ForwardingModule,
+    MediaModule,
     CompatModule,
     HealthModule,
+    ConsoleModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })

@@ -24,6 +24,12 @@ const DECISIONS: Record<string, Decision> = {
   'POST /api/whatsapp/webhook/{sessionId}': 'public',
   'GET /v1/messages': 'read',
   'GET /v1/messages/{id}': 'read',
+  'GET /v1/messages/{id}/media': 'read',
+  'GET /v1/messages/{id}/media-url': 'read',
+  'POST /v1/messages/{id}/media/retry': 'send',
+  'POST /v1/media': 'send',
+  // The signature in the query string decides (a missing one is a 403 with or without a key).
+  'GET /v1/media/{mediaId}/content': 'public',
   'GET /v1/conversations': 'read',
   'GET /v1/conversations/{id}/messages': 'read',
   'GET /v1/sessions': 'read',
@@ -87,7 +93,12 @@ const DECISIONS: Record<string, Decision> = {
   'POST /v1/webhook-deliveries/{id}/retry': 'admin',
 };
 
-const PARAMS: Record<string, string> = { id: '00000000-0000-4000-8000-000000000000', sessionId: 'matrix-session', phone: '6281234567890' };
+const PARAMS: Record<string, string> = {
+  id: '00000000-0000-4000-8000-000000000000',
+  mediaId: '00000000-0000-4000-8000-000000000000',
+  sessionId: 'matrix-session',
+  phone: '6281234567890',
+};
 const BODIES: Record<string, unknown> = {
   'POST /v1/api-keys': { name: 'matrix', scopes: ['read'] },
   'PATCH /v1/sessions/{id}': { userId: 'u1' },

@@ -7,18 +7,21 @@ import { ContactsService } from '../contacts/contacts.service';
 import { SendingService } from '../sending/sending.service';
 import { ConversationsService } from '../conversations/conversations.service';
 import { MESSAGE_TYPES } from '../domain/message';
+import { MediaService } from '../media/media.service';
 import { MessagesService } from '../messages/messages.service';
 import { DjangoConversationDto, DjangoMarkReadDto, DjangoMarkReadResponseDto, DjangoMessageDto } from './django-meta.dto';
-import { ODOO_ERRORS } from './seed-error.filter';
+import { DJANGO_ERRORS } from './seed-error.filter';
 import { toIso as iso } from '../common/sql-text';
 
 /**
  * Seed s3 (Django on the Meta Cloud API): `GET /api/whatsapp/messages/?phone=&type=&limit=`,
  * `GET /api/whatsapp/conversations/`, `POST /api/whatsapp/mark-read/` with its field names. Lists answer plain
  * JSON arrays, as Django REST framework does without pagination; errors `{ "status": "error", "message" }`.
+ * Messages carry the seed's media and location columns: `media_id` (the provider's), `media_url` (wa-hub's signed URL
+ * of the downloaded file, valid MEDIA_URL_TTL_SECONDS, null until stored), `caption`, `latitude`, `longitude`.
  */
 @ApiTags('compat: s3 Django/Meta')
-@UseFilters(ODOO_ERRORS)
+@UseFilters(DJANGO_ERRORS)
 @Controller('api/whatsapp')
 export class DjangoMetaCompatController {
   constructor(
@@ -26,6 +29,7 @@ export class DjangoMetaCompatController {
     private readonly contacts: ContactsService,
     private readonly conversations: ConversationsService,
     private readonly sending: SendingService,
+    private readonly media: MediaService,
   ) {}
 
   @Get('messages')
@@ -50,20 +54,32 @@ export class DjangoMetaCompatController {
           ? Math.min(Math.max(Number(q.limit), 1), 1000)
           : NaN;
     if (Number.isNaN(limit)) throw AppError.badRequest('limit must be a positive integer');
-    const rows = await this.messagesService.recentSummaries({ phone, type }, limit, apiKeyOf(req));
-    return rows.map((r) => ({
-      id: Number(r.id),
-      message_id: r.external_id ?? null,
-      from_number: r.direction === 'in' ? (r.sender ?? r.chat_id) : (r.sender ?? r.display_number ?? ''),
-      from_name: r.direction === 'in' ? (r.contact_name ?? null) : null,
-      phone_number: r.chat_id,
-      message_type: r.type,
-      text_body: r.text ?? r.caption ?? null,
-      direction: r.direction,
-      status: r.status,
-      is_read: r.direction === 'out' || r.read_at !== null,
-      timestamp: iso(r.provider_timestamp)!,
-    }));
+    // The seed's Message Types table: "audio: Voice messages, audio" (wa-hub keeps voice notes as their own type).
+    const types = type === 'audio' ? ['audio', 'voice'] : type;
+    const rows = await this.messagesService.recentSummaries({ phone, type: types }, limit, apiKeyOf(req));
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    return Promise.all(
+      rows.map(async (r) => ({
+        id: Number(r.id),
+        message_id: r.external_id ?? null,
+        from_number: r.direction === 'in' ? (r.sender ?? r.chat_id) : (r.sender ?? r.display_number ?? ''),
+        from_name: r.direction === 'in' ? (r.contact_name ?? null) : null,
+        phone_number: r.chat_id,
+        message_type: r.type,
+        text_body: r.text ?? null,
+        caption: r.caption ?? null,
+        // The provider's media id, as the seed stored Meta's; the file itself through media_url once downloaded.
+        media_id: typeof r.media?.id === 'string' ? r.media.id : null,
+        media_url: r.stored_media_id ? (await this.media.sign(r.stored_media_id, origin)).url : null,
+        latitude: num(r.location?.latitude),
+        longitude: num(r.location?.longitude),
+        direction: r.direction,
+        status: r.status,
+        is_read: r.direction === 'out' || r.read_at !== null,
+        timestamp: iso(r.provider_timestamp)!,
+      })),
+    );
   }
 
   @Get('conversations')

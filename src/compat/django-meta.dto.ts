@@ -11,6 +11,19 @@ export class DjangoMessageDto {
   @ApiProperty({ example: '919876543210', description: 'The contact (conversation) number' }) phone_number: string;
   @ApiProperty({ example: 'text' }) message_type: string;
   @ApiProperty({ example: 'Hello', nullable: true }) text_body: string | null;
+  @ApiProperty({ example: null, nullable: true, type: String, description: 'Media caption (image, video, document)' })
+  caption: string | null;
+  @ApiProperty({ example: '1003383421387256', nullable: true, type: String, description: "The provider's media id (Meta's)" })
+  media_id: string | null;
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: "wa-hub's signed URL of the stored file (GET without a key; expires after MEDIA_URL_TTL_SECONDS); null until stored",
+  })
+  media_url: string | null;
+  @ApiProperty({ example: null, nullable: true, type: Number, description: 'Shared location: degrees' }) latitude: number | null;
+  @ApiProperty({ example: null, nullable: true, type: Number, description: 'Shared location: degrees' }) longitude: number | null;
   @ApiProperty({ example: 'in', enum: ['in', 'out'] }) direction: string;
   @ApiProperty({ example: 'received' }) status: string;
   @ApiProperty({ example: false }) is_read: boolean;

@@ -10,6 +10,8 @@ import { HouseOrder1764288000000 } from '../../migrations/1764288000000-HouseOrd
 import { BaileysSessions1764374400000 } from '../../migrations/1764374400000-BaileysSessions';
 import { EventLog1764460800000 } from '../../migrations/1764460800000-EventLog';
 import { Forwarding1764547200000 } from '../../migrations/1764547200000-Forwarding';
+import { Media1764633600000 } from '../../migrations/1764633600000-Media';
+import { ReadsUnderLoad1764720000000 } from '../../migrations/1764720000000-ReadsUnderLoad';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -44,5 +46,7 @@ export const MIGRATIONS = [
   BaileysSessions1764374400000,
   EventLog1764460800000,
   Forwarding1764547200000,
+  Media1764633600000,
+  ReadsUnderLoad1764720000000,
   sqlSourcesMigration(),
 ];

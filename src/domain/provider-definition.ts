@@ -1,4 +1,5 @@
 import { Global, Injectable, Module, type Type } from '@nestjs/common';
+import type { MediaFetcher } from './media-fetcher';
 import type { MessageSender } from './message-sender';
 import type { Provider } from './provider';
 
@@ -30,6 +31,11 @@ export interface ProviderDefinition {
    * the session routes then answer 422 `CAPABILITY_NOT_SUPPORTED`.
    */
   readonly sessions?: SessionControl;
+  /**
+   * Downloads the files of received media messages (src/media's worker). Absent = wa-hub cannot fetch this
+   * provider's media itself; its items fail with `CAPABILITY_NOT_SUPPORTED` unless the bytes came in a webhook.
+   */
+  readonly media?: MediaFetcher;
 }
 
 /** Lifecycle of sessions wa-hub runs in-process. Ids are wa-hub session ids (uuid). */

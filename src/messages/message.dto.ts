@@ -77,6 +77,63 @@ export class MessageErrorDto {
   detail: string | null;
 }
 
+/**
+ * A message's file: what the provider declared, and its download into wa-hub's store (issue 14). The bytes are at
+ * `GET /v1/messages/:id/media` (or a signed URL from `GET /v1/messages/:id/media-url`) once `state` is `stored`.
+ */
+export class MessageMediaDto {
+  @ApiProperty({ format: 'uuid', nullable: true, description: 'wa-hub media id; null when the file is not tracked (our own sends)' })
+  id: string | null;
+
+  @ApiProperty({ example: '1003383421387256', nullable: true, description: "The provider's media id (Meta)" })
+  providerId: string | null;
+
+  @ApiProperty({
+    enum: ['pending', 'stored', 'failed', 'deleted'],
+    nullable: true,
+    example: 'stored',
+    description: 'pending: queued or being retried; stored: downloadable; failed: see error; deleted: removed by MEDIA_RETENTION_DAYS',
+  })
+  state: string | null;
+
+  @ApiProperty({ nullable: true, example: null, description: 'Why the download failed (or the last temporary failure while pending)' })
+  error: string | null;
+
+  @ApiProperty({ nullable: true, example: null, description: 'SHA256_MISMATCH, TOO_LARGE, HTTP_404, META_100, NOT_DELIVERED, ...' })
+  errorCode: string | null;
+
+  @ApiProperty({ example: 'image/jpeg', nullable: true, description: 'Stored: the sniffed type when it disagrees with the declared one' })
+  mimeType: string | null;
+
+  @ApiProperty({ example: 'image/jpeg', nullable: true, description: 'What the provider declared' })
+  declaredMimeType: string | null;
+
+  @ApiProperty({ example: 54005, nullable: true, description: 'Bytes (stored size once stored, else declared)' })
+  size: number | null;
+
+  @ApiProperty({
+    example: '49f227634806293b0995459bc310b593e1400f41591efcf07e9bced335f41942',
+    nullable: true,
+    description: 'SHA-256: hex of the stored bytes once stored; before, as the provider declared it (base64 for Meta and Baileys)',
+  })
+  sha256: string | null;
+
+  @ApiProperty({ example: 'invoice-0012.pdf', nullable: true })
+  filename: string | null;
+
+  @ApiProperty({ example: 'Taj Mahal', nullable: true, description: "The message's caption" })
+  caption: string | null;
+
+  @ApiProperty({ nullable: true, example: null, description: "The provider's own link (may need its credentials or have expired)" })
+  providerUrl: string | null;
+
+  @ApiProperty({ example: false, description: 'Voice note (push-to-talk)' })
+  voice: boolean;
+
+  @ApiProperty({ example: false, description: 'Animated (GIF, animated sticker)' })
+  animated: boolean;
+}
+
 /** A stored message. Timestamps are ISO 8601 UTC. */
 export class MessageResponseDto {
   @ApiProperty({ example: '1042', description: 'wa-hub id (bigint as string)' })
@@ -122,11 +179,8 @@ export class MessageResponseDto {
   @ApiProperty({ example: null, nullable: true })
   caption: string | null;
 
-  @ApiProperty({
-    nullable: true,
-    example: { id: '1003383421387256', mimeType: 'image/jpeg', sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=' },
-  })
-  media: Record<string, unknown> | null;
+  @ApiPropertyOptional({ type: MessageMediaDto, nullable: true })
+  media: MessageMediaDto | null;
 
   @ApiProperty({ nullable: true, example: { latitude: 37.422, longitude: -122.084, name: 'Philz Coffee' } })
   location: Record<string, unknown> | null;

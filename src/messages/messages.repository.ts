@@ -44,6 +44,16 @@ export interface MessageRow {
   provider_timestamp: Date;
   created_at: Date;
   read_at: Date | null;
+  /** The message's `media` row (download state, see src/media), null columns without one. */
+  md_id: string | null;
+  md_state: string | null;
+  md_error_code: string | null;
+  md_error: string | null;
+  md_mime_type: string | null;
+  md_declared_mime_type: string | null;
+  md_size: number | null;
+  md_sha256: string | null;
+  md_filename: string | null;
 }
 
 /** {@link MessageRow} with the provider's raw object (`messages.raw`, jsonb). */
@@ -68,6 +78,12 @@ export interface MessageSummaryRow {
   contact_name: string | null;
   /** sessions.display_number of the message's session. */
   display_number: string | null;
+  /** `messages.media` (the provider's descriptor: Meta's media `id`, `mimeType`, ...), null without one. */
+  media: Record<string, unknown> | null;
+  /** `messages.location` (`latitude`, `longitude`, `name`, `address`), null without one. */
+  location: Record<string, unknown> | null;
+  /** wa-hub media id (uuid) of the message's file once it is stored (sign it with MediaService.sign), else null. */
+  stored_media_id: string | null;
 }
 
 /** The columns seed s0 (Odoo/Wablas) lists: see {@link MessagesRepository.history}. */
@@ -112,8 +128,12 @@ const SELECT = `
   SELECT m.id, s.provider, m.session_id, m.conversation_id, m.external_id, m.direction, m.type, m.chat_id,
     m.sender, m.sender_name, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name,
     m.text, m.caption, m.media, m.location, m.context, m.reply_to_external_id, m.payload, m.status, m.status_at,
-    m.error_code, m.error_title, m.error_detail, m.provider_timestamp, m.created_at, m.read_at`;
-const FROM = `FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id`;
+    m.error_code, m.error_title, m.error_detail, m.provider_timestamp, m.created_at, m.read_at,
+    md.id AS md_id, md.state AS md_state, md.error_code AS md_error_code, md.error AS md_error, md.mime_type AS md_mime_type,
+    md.declared_mime_type AS md_declared_mime_type, md.size::float8 AS md_size, md.sha256 AS md_sha256, md.filename AS md_filename`;
+// media: one row per message at most (unique message_id); unused by the counts, so PostgreSQL drops the join there.
+const FROM = `FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id
+  LEFT JOIN media md ON md.message_id = m.id`;
 
 const HISTORY_SELECT = `
   SELECT m.id, m.provider_timestamp, m.chat_id, m.direction, m.text, m.caption,
@@ -215,21 +235,29 @@ export class MessagesRepository {
   }
 
   /**
-   * The newest `limit` messages (provider timestamp, then id, descending) of one chat and/or one type, visible to
-   * `key`, in seed s3's columns.
-   * @param f.phone contact E.164 digits or group id (already normalised); f.type a message type (already validated).
+   * The newest `limit` messages (provider timestamp, then id, descending) of one chat and/or one type (or any of
+   * several: seed s3's `audio` is `['audio', 'voice']`), visible to `key`, in seed s3's columns with the media
+   * descriptor, location and stored media id.
+   * @param f.phone contact E.164 digits or group id (already normalised); f.type message type(s) (already validated).
    * @returns up to `limit` rows.
    * @throws the database's error.
    */
-  async recentSummaries(f: { phone?: string; type?: string }, limit: number, key?: AuthenticatedKey): Promise<MessageSummaryRow[]> {
+  async recentSummaries(
+    f: { phone?: string; type?: string | string[] },
+    limit: number,
+    key?: AuthenticatedKey,
+  ): Promise<MessageSummaryRow[]> {
     const where = new SqlWhere();
     if (f.phone) where.add(CHAT_FILTER, f.phone);
-    if (f.type !== undefined) where.add('m.type = ?', f.type);
+    if (typeof f.type === 'string') where.add('m.type = ?', f.type);
+    else if (f.type !== undefined) where.add('m.type = ANY(?::text[])', f.type);
     scopeToKey(where, key);
     return (await this.db.query(
       `SELECT m.id, m.external_id, m.chat_id, m.sender, m.direction, m.type, m.text, m.caption, m.status, m.read_at, m.provider_timestamp,
-         COALESCE(c.name, c.profile_name, m.sender_name) AS contact_name, s.display_number
+         COALESCE(c.name, c.profile_name, m.sender_name) AS contact_name, s.display_number, m.media, m.location,
+         CASE WHEN md.state = 'stored' THEN md.id END AS stored_media_id
        FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id
+         LEFT JOIN media md ON md.message_id = m.id
        ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,
       where.params,
     )) as MessageSummaryRow[];

@@ -5,7 +5,7 @@ import type { Page } from '../common/page-query.dto';
 import type { CountryCode } from 'libphonenumber-js';
 import { normalizePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
-import type { ListMessagesQueryDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
+import type { ListMessagesQueryDto, MessageMediaDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
 import { toIso as iso } from '../common/sql-text';
 import { MessageHistoryRow, MessageRow, MessagesRepository, MessageSummaryRow } from './messages.repository';
 
@@ -58,7 +58,7 @@ export class MessagesService {
    * The newest `limit` messages of one chat (normalised digits or group id) and/or one type, visible to `key`,
    * as rows for seed s3's shape.
    */
-  recentSummaries(f: { phone?: string; type?: string }, limit: number, key?: AuthenticatedKey): Promise<MessageSummaryRow[]> {
+  recentSummaries(f: { phone?: string; type?: string | string[] }, limit: number, key?: AuthenticatedKey): Promise<MessageSummaryRow[]> {
     return this.repo.recentSummaries(f, limit, key);
   }
 
@@ -74,6 +74,32 @@ export class MessagesService {
     if (!phone) throw AppError.badRequest('phone is not a valid phone number', [{ field: 'phone', errors: ['invalid phone number'] }]);
     return phone;
   }
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+/** The `media` of a message row: the provider's descriptor (`messages.media`) overlaid with its download (`media`). */
+function toMediaDto(r: MessageRow): MessageMediaDto | null {
+  const d = r.media;
+  if (!d && !r.md_id) return null;
+  const stored = r.md_state === 'stored' || r.md_state === 'deleted';
+  const declaredSize = typeof d?.size === 'number' ? d.size : null;
+  return {
+    id: r.md_id ?? null,
+    providerId: str(d?.id),
+    state: r.md_state ?? null,
+    error: r.md_error ?? null,
+    errorCode: r.md_error_code ?? null,
+    mimeType: r.md_mime_type ?? str(d?.mimeType) ?? r.md_declared_mime_type ?? null,
+    declaredMimeType: r.md_declared_mime_type ?? str(d?.mimeType),
+    size: stored && r.md_size !== null ? Number(r.md_size) : declaredSize,
+    sha256: (stored ? r.md_sha256 : null) ?? str(d?.sha256),
+    filename: r.md_filename ?? str(d?.filename),
+    caption: r.caption ?? str(d?.caption),
+    providerUrl: str(d?.url) ?? str(d?.link),
+    voice: d?.voice === true,
+    animated: d?.animated === true,
+  };
 }
 
 /** The `/v1` shape of a message row. */
@@ -92,7 +118,7 @@ export function toMessageDto(r: MessageRow): MessageResponseDto {
     senderName: (r.direction === 'in' ? (r.contact_name ?? r.sender_name) : r.sender_name) ?? null,
     text: r.text ?? null,
     caption: r.caption ?? null,
-    media: r.media ?? null,
+    media: toMediaDto(r),
     location: r.location ?? null,
     context: r.context ?? null,
     replyToExternalId: r.reply_to_external_id ?? null,

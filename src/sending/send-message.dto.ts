@@ -29,7 +29,7 @@ export class SendTextDto {
 }
 
 export class SendMediaDto {
-  /** Public https URL the provider downloads. Either `link` or `id`. */
+  /** Public https URL the provider downloads. Exactly one of `link`, `id`, `mediaId`. */
   @IsOptional()
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2048)
@@ -40,6 +40,15 @@ export class SendMediaDto {
   @IsString()
   @Length(1, 256)
   id?: string;
+
+  /**
+   * A file uploaded with POST /v1/media (its `id`): Meta receives it through its media upload endpoint at send time,
+   * wwebjs as base64, Baileys as bytes, Wablas by a signed URL (MEDIA_PUBLIC_BASE_URL).
+   */
+  @IsOptional()
+  @IsUUID()
+  @ApiProperty({ required: false, format: 'uuid', example: '0b0f4c1e-8d1c-4b7e-9a57-0c2f7f4b9f10' })
+  mediaId?: string;
 
   @IsOptional()
   @IsString()

@@ -7,12 +7,13 @@ import { AppError } from '../common/app-error';
 import { normalizePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { MessageWithRawResponseDto } from '../messages/message.dto';
+import { MediaService } from '../media/media.service';
 import { MessagesService } from '../messages/messages.service';
-import type { OutboundMedia, OutboundRequest } from '../domain/message-sender';
+import type { OutboundRequest } from '../domain/message-sender';
 import type { SessionRow } from '../sessions/sessions.repository';
 import { OutboxSignal } from './outbox-signal';
-import type { SendMessageDto } from './send-message.dto';
-import { SenderRegistry } from './sender-registry';
+import type { SendMediaDto, SendMessageDto } from './send-message.dto';
+import { type QueuedMedia, SenderRegistry } from './sender-registry';
 import { SendingRepository } from './sending.repository';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -36,6 +37,7 @@ export class SendingService {
     private readonly senders: SenderRegistry,
     private readonly messages: MessagesService,
     private readonly signal: OutboxSignal,
+    private readonly media: MediaService,
   ) {}
 
   /**
@@ -45,7 +47,7 @@ export class SendingService {
    * @throws AppError 400 naming the field (missing type object, bad number, unknown reply target, Idempotency-Key
    *   not 1-255 characters), 404 unknown or
    *   invisible session, 409 `CONFLICT` key reused with another body, 422 `CAPABILITY_NOT_SUPPORTED` (type the
-   *   provider cannot send) or `SESSION_REQUIRED` (no session given and none or several connected).
+   *   provider cannot send, or an upload (`mediaId`, 400 when unknown) a link-only provider cannot fetch) or `SESSION_REQUIRED` (no session given and none or several connected).
    */
   async send(
     dto: SendMessageDto,
@@ -151,10 +153,10 @@ export class SendingService {
         emoji: dto.reaction!.emoji,
       };
     else {
-      const media = part as OutboundMedia;
-      if (!media.link === !media.id)
-        throw AppError.badRequest(`${dto.type} needs exactly one of link or id`, [
-          { field: `${dto.type}.link`, errors: ['exactly one of link or id'] },
+      const media = part as SendMediaDto;
+      if ([media.link, media.id, media.mediaId].filter((v) => v !== undefined).length !== 1)
+        throw AppError.badRequest(`${dto.type} needs exactly one of link, id or mediaId`, [
+          { field: `${dto.type}.link`, errors: ['exactly one of link, id or mediaId'] },
         ]);
       if (media.id && !sender.mediaById)
         throw new AppError(
@@ -163,7 +165,19 @@ export class SendingService {
           `${session.provider} sessions send media by link only`,
           [{ field: `${dto.type}.id`, errors: [`${session.provider} takes media by link only`] }],
         );
-      request.media = { link: media.link, id: media.id, caption: media.caption, filename: media.filename };
+      const queued: QueuedMedia = { link: media.link, id: media.id, caption: media.caption, filename: media.filename };
+      if (media.mediaId) {
+        if (!this.senders.sendsUploads(session.provider))
+          throw new AppError(
+            HttpStatus.UNPROCESSABLE_ENTITY,
+            'CAPABILITY_NOT_SUPPORTED',
+            `${session.provider} sessions take files by URL: set MEDIA_PUBLIC_BASE_URL to send uploads`,
+            [{ field: `${dto.type}.mediaId`, errors: [`${session.provider} needs MEDIA_PUBLIC_BASE_URL for uploads`] }],
+          );
+        const file = await this.media.uploaded(media.mediaId, `${dto.type}.mediaId`);
+        queued.upload = { mediaId: file.id, mimeType: file.mimeType, size: file.size, sha256: file.sha256, filename: file.filename };
+      }
+      request.media = queued;
     }
     if (dto.context) request.replyToExternalId = await this.providerId(dto.context.messageId, session, 'context.messageId');
     return request;

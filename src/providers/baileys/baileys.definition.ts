@@ -1,6 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import type { MediaFetcher } from '../../domain/media-fetcher';
 import { ProviderRegistry, type ProviderDefinition, type SessionControl } from '../../domain/provider-definition';
 import { BaileysEngine } from './baileys-engine';
+import { BaileysMediaFetcher } from './baileys.media';
 import { BaileysSender } from './baileys.sender';
 
 /**
@@ -12,6 +14,8 @@ export class BaileysDefinition implements ProviderDefinition, OnModuleInit {
   readonly name = 'baileys';
   readonly connectedByTraffic = false;
   readonly sessions: SessionControl;
+  /** Received media through the session's own socket (see BaileysMediaFetcher). */
+  readonly media: MediaFetcher;
 
   constructor(
     readonly sender: BaileysSender,
@@ -19,6 +23,7 @@ export class BaileysDefinition implements ProviderDefinition, OnModuleInit {
     private readonly registry: ProviderRegistry,
   ) {
     this.sessions = engine;
+    this.media = new BaileysMediaFetcher(engine);
   }
 
   onModuleInit(): void {

@@ -6,7 +6,7 @@ import { BaileysEngine } from './baileys-engine';
 /**
  * Sends through the session's in-process Baileys socket (`sock.sendMessage`, @whiskeysockets/baileys
  * lib/Types/Message.d.ts AnyMessageContent): text (a reply quotes the target by id), image/video/audio/document by
- * URL (Baileys fetches the link and uploads it encrypted), location, reaction. The message id is WhatsApp's
+ * URL (Baileys fetches the link and uploads it encrypted) or from an uploaded file's bytes, location, reaction. The message id is WhatsApp's
  * `key.id`, which later receipts (`messages.update` status) carry. A session that is not connected here is a
  * temporary failure: the job waits and retries, as a disconnected session of any provider holds its queue.
  */
@@ -27,9 +27,26 @@ export class BaileysSender implements MessageSender {
 
   constructor(private readonly engine: BaileysEngine) {}
 
-  async send(session: SenderSession, r: OutboundRequest): Promise<{ externalId: string | null }> {
+  /**
+   * Sends an uploaded file (POST /v1/media) from its bytes: Baileys encrypts and uploads a Buffer the same way as a
+   * fetched URL (AnyMediaMessageContent accepts `WAMediaUpload = Buffer | {url} | {stream}`), with the file's type.
+   * @throws SendError as {@link send}.
+   */
+  sendFile(
+    session: SenderSession,
+    r: OutboundRequest,
+    file: { bytes: Buffer; mimeType: string; filename: string | null },
+  ): Promise<{ externalId: string | null }> {
+    return this.send(session, r, file);
+  }
+
+  async send(
+    session: SenderSession,
+    r: OutboundRequest,
+    file?: { bytes: Buffer; mimeType: string; filename: string | null },
+  ): Promise<{ externalId: string | null }> {
     const jid = r.isGroup ? (r.to.endsWith('@g.us') ? r.to : `${r.to}@g.us`) : `${r.to}@s.whatsapp.net`;
-    const content = toContent(r, jid);
+    const content = toContent(r, jid, file);
     // Baileys builds the reply's contextInfo from the quoted key (stanzaId = id); the quoted text is not needed.
     const quoted = r.replyToExternalId
       ? ({ key: { remoteJid: jid, id: r.replyToExternalId, fromMe: false }, message: { conversation: '' } } as WAMessage)
@@ -47,7 +64,12 @@ export class BaileysSender implements MessageSender {
   }
 }
 
-function toContent(r: OutboundRequest, jid: string): AnyMessageContent {
+/** The content of `r`; media from `file`'s bytes when given (an upload), else from `media.link`. */
+export function toContent(
+  r: OutboundRequest,
+  jid: string,
+  file?: { bytes: Buffer; mimeType: string; filename: string | null },
+): AnyMessageContent {
   switch (r.type) {
     case 'text':
       return { text: r.text!.body };
@@ -55,16 +77,17 @@ function toContent(r: OutboundRequest, jid: string): AnyMessageContent {
     case 'video':
     case 'audio':
     case 'document': {
-      if (!r.media?.link) throw new SendError('permanent', 'MEDIA_LINK_REQUIRED', 'Baileys sends media by URL (media.link)');
-      const url = { url: r.media.link };
-      if (r.type === 'image') return { image: url, ...(r.media.caption ? { caption: r.media.caption } : {}) };
-      if (r.type === 'video') return { video: url, ...(r.media.caption ? { caption: r.media.caption } : {}) };
-      if (r.type === 'audio') return { audio: url, mimetype: 'audio/mp4' };
+      if (!file && !r.media?.link) throw new SendError('permanent', 'MEDIA_LINK_REQUIRED', 'Baileys sends media by URL (media.link)');
+      const src = file ? file.bytes : { url: r.media!.link! };
+      const caption = r.media?.caption ? { caption: r.media.caption } : {};
+      if (r.type === 'image') return { image: src, ...caption, ...(file ? { mimetype: file.mimeType } : {}) };
+      if (r.type === 'video') return { video: src, ...caption, ...(file ? { mimetype: file.mimeType } : {}) };
+      if (r.type === 'audio') return { audio: src, mimetype: file?.mimeType ?? 'audio/mp4' };
       return {
-        document: url,
-        mimetype: 'application/octet-stream',
-        fileName: r.media.filename ?? 'document',
-        ...(r.media.caption ? { caption: r.media.caption } : {}),
+        document: src,
+        mimetype: file?.mimeType ?? 'application/octet-stream',
+        fileName: r.media?.filename ?? file?.filename ?? 'document',
+        ...caption,
       };
     }
     case 'location':

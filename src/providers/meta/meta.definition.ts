@@ -1,9 +1,12 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import type { MediaFetcher } from '../../domain/media-fetcher';
 import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
 import { WebhookEdge } from '../../ingest/webhook-edge';
 import { WebhookFastLane } from '../../ingest/webhook-fast-lane';
 import { MetaSignatureGuard } from './meta-signature.guard';
 import { MetaCredentials } from './meta.credentials';
+import { MetaMediaFetcher } from './meta.media';
 import { MetaNormalizer } from './meta.normalizer';
 import { MetaSender } from './meta.sender';
 
@@ -13,6 +16,8 @@ export class MetaDefinition implements ProviderDefinition, OnModuleInit {
   readonly name = 'meta';
   readonly connectedByTraffic = true;
   readonly credentials = MetaCredentials;
+  /** Received media through the Graph API's media endpoint (see MetaMediaFetcher). */
+  readonly media: MediaFetcher;
 
   constructor(
     readonly sender: MetaSender,
@@ -21,7 +26,10 @@ export class MetaDefinition implements ProviderDefinition, OnModuleInit {
     private readonly fastLane: WebhookFastLane,
     private readonly guard: MetaSignatureGuard,
     private readonly normalizer: MetaNormalizer,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.media = new MetaMediaFetcher(config);
+  }
 
   onModuleInit(): void {
     this.registry.register(this);

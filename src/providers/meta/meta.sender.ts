@@ -25,6 +25,7 @@ const AUTH_CODES = new Set([190]);
  * Meta WhatsApp Cloud API: `POST {META_GRAPH_BASE_URL}/{META_API_VERSION}/{phone_number_id}/messages` with
  * `Authorization: Bearer <token>`; bodies as in fixtures meta/outbound/requests (Meta's Postman collection).
  * Source: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+ * Uploaded files (POST /v1/media) go through Meta's media upload endpoint first ({@link MetaSender.sendFile}).
  * Errors: `{error: {code, message, error_data.details}}`; codes classified by TEMPORARY_CODES / AUTH_CODES,
  * else by HTTP status (see {@link httpErrorKind}).
  */
@@ -91,18 +92,74 @@ export class MetaSender implements MessageSender {
     return { externalId: id };
   }
 
+  /**
+   * Sends an uploaded file (POST /v1/media): first `POST /{version}/{phone_number_id}/media` (multipart: `file` with
+   * its type, `type`, `messaging_product=whatsapp`) → `{id}`, then the message by that id. Meta keeps uploaded media
+   * 30 days; each send uploads again, so nothing depends on that.
+   * Source: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#upload-media
+   * @throws SendError as {@link send} (upload errors are classified like message errors).
+   */
+  async sendFile(
+    session: SenderSession,
+    r: OutboundRequest,
+    file: { bytes: Buffer; mimeType: string; filename: string | null },
+  ): Promise<{ externalId: string }> {
+    const { token, base } = this.endpoint(session);
+    const form = new FormData();
+    form.set('messaging_product', 'whatsapp');
+    form.set('type', file.mimeType);
+    form.set('file', new Blob([new Uint8Array(file.bytes)], { type: file.mimeType }), file.filename ?? `${r.type}`);
+    let res: Response;
+    try {
+      res = await fetch(`${base}/media`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: form,
+        signal: AbortSignal.timeout(this.config.SEND_TIMEOUT_MS),
+      });
+    } catch (e) {
+      const err = e as Error;
+      if (err.name === 'TimeoutError' || err.name === 'AbortError')
+        throw new SendError('temporary', 'TIMEOUT', `No answer from Meta's media upload within ${this.config.SEND_TIMEOUT_MS} ms`);
+      throw new SendError('temporary', 'NETWORK', `Provider unreachable: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    }
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON: classified by status */
+    }
+    if (res.status < 200 || res.status >= 300) throw this.error({ status: res.status, json });
+    const id = json?.id;
+    if (typeof id !== 'string' || id === '')
+      throw new SendError('temporary', 'BAD_RESPONSE', `Meta's media upload answered ${res.status} without an id`, text.slice(0, 500));
+    return this.send(session, { ...r, media: { ...r.media, id, link: undefined } });
+  }
+
   /** `{messaging_product, status: "read", message_id}` (fixture meta/outbound/requests/mark_read.json). */
   async markRead(session: SenderSession, r: ReadReceiptRequest): Promise<void> {
     await this.post(session, { messaging_product: 'whatsapp', status: 'read', message_id: r.messageExternalId });
   }
 
-  private async post(session: SenderSession, body: unknown) {
+  /** The session's token and `{graph}/{version}/{phone_number_id}`. @throws SendError `auth` without a token. */
+  private endpoint(session: SenderSession): { token: string; base: string } {
     const c: MetaCredentials = session.credentials;
     const token = c.accessToken ?? this.config.META_ACCESS_TOKEN;
     if (!token) throw new SendError('auth', 'NO_CREDENTIALS', 'No Meta access token: set META_ACCESS_TOKEN or the session credentials');
-    const url = `${c.graphBaseUrl ?? this.config.META_GRAPH_BASE_URL}/${c.apiVersion ?? this.config.META_API_VERSION}/${encodeURIComponent(session.externalId)}/messages`;
-    const res = await postJson(url, { authorization: `Bearer ${token}` }, body, this.config.SEND_TIMEOUT_MS);
+    const base = `${c.graphBaseUrl ?? this.config.META_GRAPH_BASE_URL}/${c.apiVersion ?? this.config.META_API_VERSION}/${encodeURIComponent(session.externalId)}`;
+    return { token, base };
+  }
+
+  private async post(session: SenderSession, body: unknown) {
+    const { token, base } = this.endpoint(session);
+    const res = await postJson(`${base}/messages`, { authorization: `Bearer ${token}` }, body, this.config.SEND_TIMEOUT_MS);
     if (res.status >= 200 && res.status < 300) return res;
+    throw this.error(res);
+  }
+
+  /** Classifies a refused call by Meta's error code, else by HTTP status (see the class comment). */
+  private error(res: { status: number; json: any }): SendError {
     const err = res.json?.error;
     const code = typeof err?.code === 'number' ? err.code : undefined;
     const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
@@ -113,6 +170,6 @@ export class MetaSender implements MessageSender {
         : code !== undefined && TEMPORARY_CODES.has(code)
           ? 'temporary'
           : httpErrorKind(res.status);
-    throw new SendError(kind, String(code ?? res.status), message, detail);
+    return new SendError(kind, String(code ?? res.status), message, detail);
   }
 }

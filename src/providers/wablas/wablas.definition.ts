@@ -3,6 +3,7 @@ import { WebhookEdge } from '../../ingest/webhook-edge';
 import { WablasSecretGuard } from './wablas-secret.guard';
 import { ProviderRegistry, type ProviderDefinition } from '../../domain/provider-definition';
 import { WablasCredentials } from './wablas.credentials';
+import { WablasMediaFetcher } from './wablas.media';
 import { WablasSender } from './wablas.sender';
 
 /** Wablas: one session per device, connected by its traffic (Wablas hosts the device). */
@@ -11,6 +12,8 @@ export class WablasDefinition implements ProviderDefinition, OnModuleInit {
   readonly name = 'wablas';
   readonly connectedByTraffic = true;
   readonly credentials = WablasCredentials;
+  /** Received media by the webhook's public `url` (see WablasMediaFetcher). */
+  readonly media = new WablasMediaFetcher();
 
   constructor(
     readonly sender: WablasSender,

@@ -14,7 +14,7 @@ import {
 /**
  * whatsapp-web.js API server (chrishubert/whatsapp-api): `POST {base}/client/sendMessage/{sessionId}` with
  * `x-api-key` and `{chatId, contentType, content, options?}` (fixtures wwebjs/api/requests/send_message_*.json):
- * `string` for text, `MessageMediaFromURL` for media by link, `Location`. Caption and reply go in `options`
+ * `string` for text, `MessageMediaFromURL` for media by link, `MessageMedia` (base64) for uploaded files, `Location`. Caption and reply go in `options`
  * (`caption`, `quotedMessageId`: whatsapp-web.js MessageSendOptions). The answer's `message.id._serialized` is the
  * id the server's webhooks (message_create, message_ack) carry.
  * Reactions: `POST {base}/message/react/{sessionId}` with `{chatId, messageId, reaction}` (chrishubert/whatsapp-api
@@ -40,7 +40,28 @@ export class WwebjsSender implements MessageSender {
 
   constructor(private readonly config: AppConfig) {}
 
-  async send(session: SenderSession, r: OutboundRequest): Promise<{ externalId: string | null }> {
+  /**
+   * Sends an uploaded file (POST /v1/media) as `MessageMedia` `{mimetype, data: base64, filename}` (fixture
+   * wwebjs/api/requests/send_message_MessageMedia.json); documents go with `sendMediaAsDocument`.
+   * @throws SendError as {@link send}.
+   */
+  sendFile(
+    session: SenderSession,
+    r: OutboundRequest,
+    file: { bytes: Buffer; mimeType: string; filename: string | null },
+  ): Promise<{ externalId: string | null }> {
+    return this.send(session, r, {
+      mimetype: file.mimeType,
+      data: file.bytes.toString('base64'),
+      ...(file.filename ? { filename: file.filename } : {}),
+    });
+  }
+
+  async send(
+    session: SenderSession,
+    r: OutboundRequest,
+    bytes?: { mimetype: string; data: string; filename?: string },
+  ): Promise<{ externalId: string | null }> {
     const c: WwebjsCredentials = session.credentials;
     const base = c.baseUrl ?? this.config.WWEBJS_BASE_URL;
     const apiKey = c.apiKey ?? this.config.WWEBJS_API_KEY;
@@ -71,7 +92,11 @@ export class WwebjsSender implements MessageSender {
           ...(r.location!.name || r.location!.address ? { description: r.location!.name ?? r.location!.address } : {}),
         },
       };
-    else {
+    else if (bytes) {
+      if (r.media?.caption) options.caption = r.media.caption;
+      if (r.type === 'document') options.sendMediaAsDocument = true;
+      body = { chatId, contentType: 'MessageMedia', content: bytes };
+    } else {
       if (!r.media?.link) throw new SendError('permanent', 'MEDIA_LINK_REQUIRED', 'wwebjs sends media by URL only');
       if (r.media.caption) options.caption = r.media.caption;
       body = { chatId, contentType: 'MessageMediaFromURL', content: r.media.link };
