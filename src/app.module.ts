@@ -16,6 +16,8 @@ import { ForwardingModule } from './forwarding/forwarding.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MessagesModule } from './messages/messages.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { OperationsModule } from './operations/operations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SendingModule } from './sending/sending.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -26,6 +28,7 @@ import { StatsModule } from './stats/stats.module';
   imports: [
     ConfigModule,
     ClockModule,
+    ObservabilityModule,
     DatabaseModule,
     ProviderRegistryModule,
     AuthModule,
@@ -43,6 +46,7 @@ import { StatsModule } from './stats/stats.module';
     ForwardingModule,
     CompatModule,
     HealthModule,
+    OperationsModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })

@@ -10,6 +10,9 @@ import { AppConfig } from './config/app-config';
 import { WebhookEdge, keepRawBody, unlessRefused } from './ingest/webhook-edge';
 import { WebhookFastLane } from './ingest/webhook-fast-lane';
 import metadata from './metadata';
+import { observeHttp } from './observability/http-observer';
+import { Metrics } from './observability/metrics';
+import { ROOT_LOGGER } from './observability/observability.module';
 
 /** Options every wa-hub app is created with (main.ts and the tests): raw bodies kept for signature checks. */
 export const APP_OPTIONS = { rawBody: true, bodyParser: false } as const;
@@ -77,6 +80,8 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
     }),
   );
   app.get(WebhookFastLane).attach(app.getHttpServer(), securityHeaders);
+  // Outermost: every request, whichever listener answers it, is logged and counted.
+  observeHttp(app.getHttpServer(), app.get(ROOT_LOGGER), app.get(Metrics));
   const document = await buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
   return document;

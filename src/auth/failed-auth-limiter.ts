@@ -1,4 +1,6 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { LogFlood } from '../observability/log-flood';
+import { Metrics } from '../observability/metrics';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
@@ -14,7 +16,12 @@ const WINDOW_MS = 60_000;
 export class FailedAuthLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-  constructor(private readonly config: AppConfig) {}
+  private readonly rejections = new LogFlood(new Logger('Webhooks'));
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+  ) {}
 
   /** @throws AppError 429 `RATE_LIMITED` when `ip` has failed too often this minute. */
   assertAllowed(ip: string): void {
@@ -52,9 +59,29 @@ export class FailedAuthLimiter {
     try {
       return check();
     } catch (e) {
-      if (e instanceof AppError && (e.status === HttpStatus.UNAUTHORIZED || e.status === HttpStatus.FORBIDDEN)) this.recordFailure(ip);
+      if (e instanceof AppError && (e.status === HttpStatus.UNAUTHORIZED || e.status === HttpStatus.FORBIDDEN)) {
+        this.recordFailure(ip);
+        this.reportRejected(req, ip, e);
+      }
       throw e;
     }
+  }
+
+  /**
+   * A refused provider webhook: counted (`wahub_webhooks_total{state="rejected"}`) and logged at warn with its
+   * provider, route and reason, at most one line a second per provider and reason (with a suppressed count).
+   */
+  reportRejected(req: IncomingMessage, ip: string, e: AppError): void {
+    const route = (req.url ?? '').split('?', 1)[0];
+    const provider = /^\/webhooks\/([a-z0-9-]+)/.exec(route)?.[1] ?? 'compat';
+    this.metrics.webhooks.inc({ provider, state: 'rejected' });
+    this.rejections.write('warn', `rejected:${provider}:${e.code}`, `webhook rejected: ${e.message}`, {
+      provider,
+      route,
+      status: e.status,
+      reason: e.code,
+      ip,
+    });
   }
 
   /** The client address: Express's `req.ip` (which honours TRUST_PROXY), else the socket's. */
