@@ -64,7 +64,7 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
     }
   });
 
-  const start = async (env: Record<string, string> = {}, cwd = dir): Promise<Running> => {
+  const start = async (env: Record<string, string> = {}, cwd = dir, embedded = !process.env.DATABASE_URL): Promise<Running> => {
     const port = await freePort();
     const childEnv: Record<string, string | undefined> = {
       ...process.env,
@@ -74,10 +74,12 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
       METRICS_TOKEN,
       ...env,
     };
-    if (process.env.DATABASE_URL) childEnv.DB_SCHEMA = schema;
+    if (!embedded) childEnv.DB_SCHEMA = schema;
     else {
       delete childEnv.DATABASE_URL;
-      childEnv.DATA_DIR = join(dir, 'data');
+      delete childEnv.DB_SCHEMA; // the worker's PostgreSQL schema
+
+      childEnv.DATA_DIR = env.DATA_DIR ?? join(dir, 'data');
     }
     const child = fork(main, [], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     const running: Running = {
@@ -110,7 +112,7 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
         60_000,
       ),
       running.exit.then((code) => {
-        throw new Error(`wa-hub exited with ${code}`);
+        throw new Error(`wa-hub exited with ${code}: ${running.raw.slice(-5).join('\n')}`);
       }),
     ]);
     return running;
@@ -293,6 +295,32 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
     const again = await start();
     const res = await fetch(`${again.url}/v1/webhook-events?limit=1`, { headers: { 'X-API-Key': TEST_ENV.ADMIN_API_KEY } });
     expect(res.status).toBe(200);
+    expect(await stopGracefully(again)).toBe(0);
+  }, 120_000);
+
+  it('the embedded database lock: a second process is refused while the holder lives; after kill -9 a restart takes it at once', async () => {
+    const dataDir = join(dir, 'locked');
+    const holder = await start({ DATA_DIR: dataDir }, dir, true);
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'error',
+    };
+    delete env.DATABASE_URL;
+    delete env.DB_SCHEMA;
+    const second = fork(main, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let stderr = '';
+    second.stdout!.on('data', (d: Buffer) => (stderr += d.toString()));
+    second.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((r) => second.once('exit', r));
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`is in use by process ${holder.child.pid}`);
+
+    holder.child.kill('SIGKILL');
+    await holder.exit;
+    const again = await start({ DATA_DIR: dataDir }, dir, true); // no stale-lock wait, no manual cleanup
+    expect((await fetch(`${again.url}/health/ready`)).status).toBe(200);
     expect(await stopGracefully(again)).toBe(0);
   }, 120_000);
 });
