@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { LogFlood } from '../observability/log-flood';
 import { Metrics } from '../observability/metrics';
+import { SharedCounters } from './shared-counters';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
@@ -9,26 +10,25 @@ const WINDOW_MS = 60_000;
 
 /**
  * Limits failed authentications (unknown API keys, bad signatures, wrong webhook secrets, wrong verify tokens)
- * per client IP, so guessing is slow: past `AUTH_FAILURES_PER_MINUTE` failures in a minute, that IP gets 429
- * with `Retry-After` until the minute ends. Verified traffic is never counted. In memory, per process.
+ * per client IP, so guessing is slow: past `AUTH_FAILURES_PER_MINUTE` failures in a minute (fixed windows), that IP
+ * gets 429 with `Retry-After` until the minute ends. Verified traffic is never counted. Counted across every
+ * process on the database (SharedCounters).
  */
 @Injectable()
 export class FailedAuthLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
-
   private readonly rejections = new LogFlood(new Logger('Webhooks'));
 
   constructor(
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly counters: SharedCounters,
   ) {}
 
   /** @throws AppError 429 `RATE_LIMITED` when `ip` has failed too often this minute. */
   assertAllowed(ip: string): void {
-    const w = this.windows.get(ip);
-    const now = Date.now();
-    if (w && w.resetAt > now && w.count >= this.config.AUTH_FAILURES_PER_MINUTE) {
-      const retryAfter = Math.ceil((w.resetAt - now) / 1000);
+    const { total, msLeft } = this.counters.peek(`auth-failures:${ip}`, WINDOW_MS);
+    if (total >= this.config.AUTH_FAILURES_PER_MINUTE) {
+      const retryAfter = Math.max(1, Math.ceil(msLeft / 1000));
       throw new AppError(
         HttpStatus.TOO_MANY_REQUESTS,
         'RATE_LIMITED',
@@ -41,12 +41,7 @@ export class FailedAuthLimiter {
 
   /** Counts one failure for `ip`. */
   recordFailure(ip: string): void {
-    const now = Date.now();
-    const w = this.windows.get(ip);
-    if (!w || w.resetAt <= now) {
-      if (this.windows.size > 10_000) this.prune(now);
-      this.windows.set(ip, { count: 1, resetAt: now + WINDOW_MS });
-    } else w.count++;
+    this.counters.hit(`auth-failures:${ip}`, WINDOW_MS);
   }
 
   /**
@@ -95,9 +90,5 @@ export class FailedAuthLimiter {
       return chain[Math.max(0, chain.length - 1 - hops)] || 'unknown';
     }
     return req.socket.remoteAddress ?? 'unknown';
-  }
-
-  private prune(now: number): void {
-    for (const [ip, w] of this.windows) if (w.resetAt <= now) this.windows.delete(ip);
   }
 }

@@ -10,6 +10,7 @@ import { HouseOrder1764288000000 } from '../../migrations/1764288000000-HouseOrd
 import { BaileysSessions1764374400000 } from '../../migrations/1764374400000-BaileysSessions';
 import { EventLog1764460800000 } from '../../migrations/1764460800000-EventLog';
 import { Forwarding1764547200000 } from '../../migrations/1764547200000-Forwarding';
+import { SharedLimits1764806400000 } from '../../migrations/1764806400000-SharedLimits';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -44,5 +45,6 @@ export const MIGRATIONS = [
   BaileysSessions1764374400000,
   EventLog1764460800000,
   Forwarding1764547200000,
+  SharedLimits1764806400000,
   sqlSourcesMigration(),
 ];

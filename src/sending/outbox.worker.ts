@@ -79,6 +79,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.timer);
     await this.draining;
     await Promise.allSettled([...this.inFlight]);
+    if (this.config.SEND_WORKER !== 'false') await this.outbox.releaseSendLeases(this.workerId).catch(() => undefined);
   }
 
   /** Starts a drain unless one is running (then it drains again when done). */
