@@ -10,6 +10,7 @@ import { AppConfig } from './config/app-config';
 import { WebhookEdge, keepRawBody, unlessRefused } from './ingest/webhook-edge';
 import { WebhookFastLane } from './ingest/webhook-fast-lane';
 import metadata from './metadata';
+import { fixPluginTypes } from './common/openapi-types';
 import { observeHttp } from './observability/http-observer';
 import { Metrics } from './observability/metrics';
 import { ROOT_LOGGER } from './observability/observability.module';
@@ -101,7 +102,9 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
     .build();
-  return SwaggerModule.createDocument(app, options);
+  const document = SwaggerModule.createDocument(app, options);
+  await fixPluginTypes(document, (await metadata()) as unknown as Parameters<typeof fixPluginTypes>[1]);
+  return document;
 }
 
 function validationError(errors: ValidationError[]): BadRequestException | AppError {
