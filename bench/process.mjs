@@ -15,7 +15,11 @@ export const databaseLabel = DATABASE_URL.replace(/\/\/[^@]*@/, '//');
  */
 export function start(script, env, probe = '/health') {
   return new Promise((resolve, reject) => {
-    const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(script, [], {
+      execArgv: process.env.BENCH_CPU_PROF && script.includes('dist') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     const timer = setInterval(async () => {
       try {
         if ((await fetch(`http://127.0.0.1:${env.PORT}${probe}`)).status < 500) {

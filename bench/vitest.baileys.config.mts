@@ -25,7 +25,8 @@ export default defineConfig({
     fileParallelism: false,
     pool: 'forks',
     // global.gc() before each RSS reading.
-    execArgv: ['--expose-gc'],
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the worker (wa-hub, Baileys and the fakes) into that directory.
+    execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     testTimeout: 600_000,
     hookTimeout: 300_000,
     env: {

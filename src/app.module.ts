@@ -18,6 +18,8 @@ import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MediaModule } from './media/media.module';
 import { MessagesModule } from './messages/messages.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { OperationsModule } from './operations/operations.module';
 import { ProvidersModule } from './providers/providers.module';
 import { SendingModule } from './sending/sending.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -28,6 +30,7 @@ import { StatsModule } from './stats/stats.module';
   imports: [
     ConfigModule,
     ClockModule,
+    ObservabilityModule,
     DatabaseModule,
     ProviderRegistryModule,
     AuthModule,
@@ -47,6 +50,7 @@ import { StatsModule } from './stats/stats.module';
     CompatModule,
     HealthModule,
     ConsoleModule,
+    OperationsModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
 })

@@ -11,6 +11,10 @@ import { AppConfig } from './config/app-config';
 import { WebhookEdge, keepRawBody, unlessRefused } from './ingest/webhook-edge';
 import { WebhookFastLane } from './ingest/webhook-fast-lane';
 import metadata from './metadata';
+import { fixPluginTypes } from './common/openapi-types';
+import { observeHttp } from './observability/http-observer';
+import { Metrics } from './observability/metrics';
+import { ROOT_LOGGER } from './observability/observability.module';
 
 /** Options every wa-hub app is created with (main.ts and the tests): raw bodies kept for signature checks. */
 export const APP_OPTIONS = { rawBody: true, bodyParser: false } as const;
@@ -99,6 +103,8 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
     }),
   );
   app.get(WebhookFastLane).attach(app.getHttpServer(), securityHeaders);
+  // Outermost: every request, whichever listener answers it, is logged and counted.
+  observeHttp(app.getHttpServer(), app.get(ROOT_LOGGER), app.get(Metrics));
   const document = await buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
   return document;
@@ -118,7 +124,9 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
     .build();
-  return SwaggerModule.createDocument(app, options);
+  const document = SwaggerModule.createDocument(app, options);
+  await fixPluginTypes(document, (await metadata()) as unknown as Parameters<typeof fixPluginTypes>[1]);
+  return document;
 }
 
 function validationError(errors: ValidationError[]): BadRequestException | AppError {

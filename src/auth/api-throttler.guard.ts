@@ -19,6 +19,11 @@ export class ApiThrottlerGuard extends ThrottlerGuard {
     return req.apiKey?.id ? `key:${req.apiKey.id}` : `ip:${req.ip}`;
   }
 
+  /** One count per API key (or IP) over every route, not one per route: the limit is the caller's. */
+  protected override generateKey(_context: ExecutionContext, suffix: string, name: string): string {
+    return `${name}:${suffix}`;
+  }
+
   protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const retryAfter = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     throw new AppError(

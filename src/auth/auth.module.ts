@@ -3,13 +3,15 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 import { ApiKeysService } from './api-keys.service';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, ThrottlerStorage } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyGuard, requiredScope } from './api-key.guard';
 import { ApiThrottlerGuard } from './api-throttler.guard';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { SharedCounters, SharedThrottlerStorage } from './shared-counters';
+import { SharedCountersRepository } from './shared-counters.repository';
 
 @Global()
 @Module({
@@ -34,9 +36,14 @@ import { FailedAuthLimiter } from './failed-auth-limiter';
   providers: [
     ApiKeysService,
     FailedAuthLimiter,
+    SharedCountersRepository,
+    SharedCounters,
+    // The guard's storage: counts shared by every process on the database instead of the throttler's in-memory map.
+    SharedThrottlerStorage,
+    { provide: ThrottlerStorage, useExisting: SharedThrottlerStorage },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_GUARD, useClass: ApiThrottlerGuard },
   ],
-  exports: [ApiKeysService, FailedAuthLimiter],
+  exports: [ApiKeysService, FailedAuthLimiter, SharedCounters],
 })
 export class AuthModule {}

@@ -1,4 +1,7 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { LogFlood } from '../observability/log-flood';
+import { Metrics } from '../observability/metrics';
+import { SharedCounters } from './shared-counters';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
@@ -7,21 +10,25 @@ const WINDOW_MS = 60_000;
 
 /**
  * Limits failed authentications (unknown API keys, bad signatures, wrong webhook secrets, wrong verify tokens)
- * per client IP, so guessing is slow: past `AUTH_FAILURES_PER_MINUTE` failures in a minute, that IP gets 429
- * with `Retry-After` until the minute ends. Verified traffic is never counted. In memory, per process.
+ * per client IP, so guessing is slow: past `AUTH_FAILURES_PER_MINUTE` failures in a minute (fixed windows), that IP
+ * gets 429 with `Retry-After` until the minute ends. Verified traffic is never counted. Counted across every
+ * process on the database (SharedCounters).
  */
 @Injectable()
 export class FailedAuthLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  private readonly rejections = new LogFlood(new Logger('Webhooks'));
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    private readonly counters: SharedCounters,
+  ) {}
 
   /** @throws AppError 429 `RATE_LIMITED` when `ip` has failed too often this minute. */
   assertAllowed(ip: string): void {
-    const w = this.windows.get(ip);
-    const now = Date.now();
-    if (w && w.resetAt > now && w.count >= this.config.AUTH_FAILURES_PER_MINUTE) {
-      const retryAfter = Math.ceil((w.resetAt - now) / 1000);
+    const { total, msLeft } = this.counters.peek(`auth-failures:${ip}`, WINDOW_MS);
+    if (total >= this.config.AUTH_FAILURES_PER_MINUTE) {
+      const retryAfter = Math.max(1, Math.ceil(msLeft / 1000));
       throw new AppError(
         HttpStatus.TOO_MANY_REQUESTS,
         'RATE_LIMITED',
@@ -34,12 +41,7 @@ export class FailedAuthLimiter {
 
   /** Counts one failure for `ip`. */
   recordFailure(ip: string): void {
-    const now = Date.now();
-    const w = this.windows.get(ip);
-    if (!w || w.resetAt <= now) {
-      if (this.windows.size > 10_000) this.prune(now);
-      this.windows.set(ip, { count: 1, resetAt: now + WINDOW_MS });
-    } else w.count++;
+    this.counters.hit(`auth-failures:${ip}`, WINDOW_MS);
   }
 
   /**
@@ -52,9 +54,29 @@ export class FailedAuthLimiter {
     try {
       return check();
     } catch (e) {
-      if (e instanceof AppError && (e.status === HttpStatus.UNAUTHORIZED || e.status === HttpStatus.FORBIDDEN)) this.recordFailure(ip);
+      if (e instanceof AppError && (e.status === HttpStatus.UNAUTHORIZED || e.status === HttpStatus.FORBIDDEN)) {
+        this.recordFailure(ip);
+        this.reportRejected(req, ip, e);
+      }
       throw e;
     }
+  }
+
+  /**
+   * A refused provider webhook: counted (`wahub_webhooks_total{state="rejected"}`) and logged at warn with its
+   * provider, route and reason, at most one line a second per provider and reason (with a suppressed count).
+   */
+  reportRejected(req: IncomingMessage, ip: string, e: AppError): void {
+    const route = (req.url ?? '').split('?', 1)[0];
+    const provider = /^\/webhooks\/([a-z0-9-]+)/.exec(route)?.[1] ?? 'compat';
+    this.metrics.webhooks.inc({ provider, state: 'rejected' });
+    this.rejections.write('warn', `rejected:${provider}:${e.code}`, `webhook rejected: ${e.message}`, {
+      provider,
+      route,
+      status: e.status,
+      reason: e.code,
+      ip,
+    });
   }
 
   /** The client address: Express's `req.ip` (which honours TRUST_PROXY), else the socket's. */
@@ -68,9 +90,5 @@ export class FailedAuthLimiter {
       return chain[Math.max(0, chain.length - 1 - hops)] || 'unknown';
     }
     return req.socket.remoteAddress ?? 'unknown';
-  }
-
-  private prune(now: number): void {
-    for (const [ip, w] of this.windows) if (w.resetAt <= now) this.windows.delete(ip);
   }
 }

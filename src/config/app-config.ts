@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { registerEnvNames } from './dotenv';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
@@ -279,7 +280,47 @@ export class AppConfig {
   /** Log level: error, warn, log, debug, verbose. */
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** Log lines: `json` (one JSON object per line), `pretty` (for people), `auto` = pretty only on a TTY. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
+
+  /** Bearer token for `GET /metrics` (an admin API key works too); unset: no `/metrics` (404). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
+  /** Milliseconds SIGTERM/SIGINT may take: in-flight requests finish, work drains; then the process exits anyway. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS: number = 8000;
+
+  /** Listen address (`0.0.0.0` all IPv4 interfaces, `::` all, `127.0.0.1` local only). */
+  @IsString()
+  HOST: string = '0.0.0.0';
 }
+
+/** Optional variables without a default (class fields without an initialiser are not enumerable keys). */
+const OPTIONAL_VARIABLES = [
+  'DATABASE_URL',
+  'ADMIN_API_KEY',
+  'META_APP_SECRET',
+  'META_VERIFY_TOKEN',
+  'WABLAS_WEBHOOK_SECRET',
+  'WWEBJS_WEBHOOK_SECRET',
+  'WWEBJS_API_KEY',
+  'RATE_LIMIT_READ_PER_MINUTE',
+  'RATE_LIMIT_SEND_PER_MINUTE',
+  'RATE_LIMIT_ADMIN_PER_MINUTE',
+  'CORS_ORIGINS',
+  'DEFAULT_PHONE_REGION',
+  'BAILEYS_WA_WS_URL',
+  'METRICS_TOKEN',
+] as const;
+registerEnvNames([...Object.keys(new AppConfig()), ...OPTIONAL_VARIABLES, 'NODE_ENV', 'HOST', 'PORT']);
 
 /** Raised when the environment does not validate; its message names every bad variable. */
 export class ConfigError extends Error {}
@@ -291,22 +332,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const picked: Record<string, unknown> = {};
-  for (const key of [
-    ...known,
-    'DATABASE_URL',
-    'ADMIN_API_KEY',
-    'META_APP_SECRET',
-    'META_VERIFY_TOKEN',
-    'WABLAS_WEBHOOK_SECRET',
-    'WWEBJS_WEBHOOK_SECRET',
-    'WWEBJS_API_KEY',
-    'RATE_LIMIT_READ_PER_MINUTE',
-    'RATE_LIMIT_SEND_PER_MINUTE',
-    'RATE_LIMIT_ADMIN_PER_MINUTE',
-    'CORS_ORIGINS',
-    'DEFAULT_PHONE_REGION',
-    'BAILEYS_WA_WS_URL',
-  ]) {
+  for (const key of [...known, ...OPTIONAL_VARIABLES]) {
     if (env[key] !== undefined) picked[key] = env[key];
   }
   const config = plainToInstance(AppConfig, picked);

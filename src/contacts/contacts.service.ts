@@ -2,7 +2,9 @@ import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as parseCsvStream } from 'csv-parse';
+import { once } from 'node:events';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CountryCode } from 'libphonenumber-js';
 import { AppError } from '../common/app-error';
 import type { Page } from '../common/page-query.dto';
@@ -131,81 +133,112 @@ export class ContactsService {
    * @throws AppError 400 when the body is neither.
    */
   async import(body: unknown, contentType: string | undefined): Promise<ImportContactsResponseDto> {
-    const { rows, lineOf } = this.parseImport(body, contentType);
     const errors: { line: number; reason: string }[] = [];
-    const byPhone = new Map<string, ContactImportRow>();
-    rows.forEach((raw, i) => {
-      const dto = plainToInstance(CreateContactDto, raw);
-      const problems = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
-      if (problems.length > 0) {
-        errors.push({
-          line: lineOf(i),
-          reason: problems.map((p) => `${p.property}: ${Object.values(p.constraints ?? {}).join(', ') || 'invalid'}`).join('; '),
-        });
-        return;
-      }
-      const phone = normalizePhone(dto.phone, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-      if (!phone) {
-        errors.push({ line: lineOf(i), reason: 'phone: not a valid phone number' });
-        return;
-      }
-      // Several rows for one number: later values win field by field.
-      const row = {
-        phone,
-        name: dto.name,
-        email: dto.email,
-        tags: dto.tags,
-        notes: dto.notes,
-        external_ref: dto.externalRef,
-        lid: dto.lid,
-      };
-      const merged: Record<string, unknown> = { ...(byPhone.get(phone) ?? {}) };
-      for (const [k, v] of Object.entries(row)) if (v !== undefined) merged[k] = v;
-      byPhone.set(phone, merged as ContactImportRow);
-    });
     let created = 0;
     let updated = 0;
-    if (byPhone.size > 0) {
-      ({ created, updated } = await this.repo.upsertMany([...byPhone.values()]));
-      await this.mergeLidConversations([...byPhone.values()].map((r) => r.lid).filter((l): l is string => !!l));
+    const lids: string[] = [];
+    // Rows are validated, normalised and written IMPORT_CHUNK at a time, yielding to the event loop in between,
+    // so a 350,000-row import leaves every other request (and /health) answered meanwhile. Each chunk is its own
+    // statement: later rows win over earlier ones with the same number, field by field, as within one chunk.
+    for await (const chunk of this.importChunks(body, contentType)) {
+      const byPhone = new Map<string, ContactImportRow>();
+      let n = 0;
+      for (const { raw, line } of chunk) {
+        if (++n % IMPORT_YIELD_EVERY === 0) await yieldToEventLoop(); // validation is the costly part
+        const dto = plainToInstance(CreateContactDto, raw);
+        const problems = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
+        if (problems.length > 0) {
+          errors.push({
+            line,
+            reason: problems.map((p) => `${p.property}: ${Object.values(p.constraints ?? {}).join(', ') || 'invalid'}`).join('; '),
+          });
+          continue;
+        }
+        const phone = normalizePhone(dto.phone, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
+        if (!phone) {
+          errors.push({ line, reason: 'phone: not a valid phone number' });
+          continue;
+        }
+        const row = {
+          phone,
+          name: dto.name,
+          email: dto.email,
+          tags: dto.tags,
+          notes: dto.notes,
+          external_ref: dto.externalRef,
+          lid: dto.lid,
+        };
+        const merged: Record<string, unknown> = { ...(byPhone.get(phone) ?? {}) };
+        for (const [k, v] of Object.entries(row)) if (v !== undefined) merged[k] = v;
+        byPhone.set(phone, merged as ContactImportRow);
+      }
+      if (byPhone.size > 0) {
+        const counts = await this.repo.upsertMany([...byPhone.values()]);
+        created += counts.created;
+        updated += counts.updated;
+        for (const r of byPhone.values()) if (r.lid) lids.push(r.lid);
+      }
+      await yieldToEventLoop();
     }
+    if (lids.length > 0) await this.mergeLidConversations(lids);
     return { created, updated, rejected: errors.length, errors };
   }
 
-  private parseImport(body: unknown, contentType: string | undefined): { rows: Record<string, unknown>[]; lineOf: (i: number) => number } {
+  /**
+   * The import's rows in chunks of IMPORT_CHUNK, each with its line (CSV: the header is line 1; JSON: index + 1).
+   * CSV is parsed as a stream, fed 16 KiB at a time, so parsing a large file never holds the event loop.
+   * @throws AppError 400 when the body is neither CSV nor a JSON array, the CSV cannot be parsed or has no phone column.
+   */
+  private async *importChunks(
+    body: unknown,
+    contentType: string | undefined,
+  ): AsyncGenerator<{ raw: Record<string, unknown>; line: number }[]> {
     if (typeof body === 'string' && /csv|text\/plain/i.test(contentType ?? '')) {
-      let records: string[][];
+      let fields: (string | undefined)[] | undefined;
+      let line = 1;
+      let chunk: { raw: Record<string, unknown>; line: number }[] = [];
       try {
-        records = parseCsv(body, { skip_empty_lines: true, relax_column_count: true, trim: true, bom: true });
+        for await (const cells of csvRecords(body)) {
+          if (!fields) {
+            fields = cells.map((h) => CSV_FIELDS[h.toLowerCase().replace(/\s+/g, '')]);
+            if (!fields.includes('phone')) throw AppError.badRequest('CSV header has no phone column');
+            continue;
+          }
+          line++;
+          const row: Record<string, unknown> = {};
+          fields.forEach((f, i) => {
+            const v = cells[i];
+            if (!f || v === undefined || v === '') return;
+            row[f] =
+              f === 'tags'
+                ? v
+                    .split(/[;|]/)
+                    .map((t) => t.trim())
+                    .filter(Boolean)
+                : v;
+          });
+          chunk.push({ raw: row, line });
+          if (chunk.length >= IMPORT_CHUNK) {
+            yield chunk;
+            chunk = [];
+          }
+        }
       } catch (e) {
+        if (e instanceof AppError) throw e;
         throw AppError.badRequest(`CSV could not be parsed: ${(e as Error).message}`);
       }
-      const [header, ...data] = records;
-      if (!header) throw AppError.badRequest('CSV is empty: a header row is required');
-      const fields = header.map((h) => CSV_FIELDS[h.toLowerCase().replace(/\s+/g, '')]);
-      if (!fields.includes('phone')) throw AppError.badRequest('CSV header has no phone column');
-      const rows = data.map((cells) => {
-        const row: Record<string, unknown> = {};
-        fields.forEach((f, i) => {
-          const v = cells[i];
-          if (!f || v === undefined || v === '') return;
-          row[f] =
-            f === 'tags'
-              ? v
-                  .split(/[;|]/)
-                  .map((t) => t.trim())
-                  .filter(Boolean)
-              : v;
-        });
-        return row;
-      });
-      return { rows, lineOf: (i) => i + 2 };
+      if (!fields) throw AppError.badRequest('CSV is empty: a header row is required');
+      if (chunk.length > 0) yield chunk;
+      return;
     }
     if (Array.isArray(body)) {
-      return {
-        rows: body.map((r) => (typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { phone: r })),
-        lineOf: (i) => i + 1,
-      };
+      for (let i = 0; i < body.length; i += IMPORT_CHUNK) {
+        yield body.slice(i, i + IMPORT_CHUNK).map((r, j) => ({
+          raw: typeof r === 'object' && r !== null ? (r as Record<string, unknown>) : { phone: r },
+          line: i + j + 1,
+        }));
+      }
+      return;
     }
     throw AppError.badRequest('Send a CSV body (Content-Type: text/csv) or a JSON array of contacts');
   }
@@ -217,6 +250,26 @@ export class ContactsService {
     if (!row) throw AppError.notFound('Contact');
     return row;
   }
+}
+
+/** Rows validated and written per statement by an import (and between two yields to the event loop). */
+const IMPORT_CHUNK = 1000;
+/** Rows validated between two yields to the event loop (class-validator and libphonenumber cost ~50 µs a row). */
+const IMPORT_YIELD_EVERY = 50;
+
+/** The records of a CSV text, parsed as a stream fed 16 KiB at a time with a yield to the event loop between. */
+async function* csvRecords(text: string): AsyncGenerator<string[]> {
+  const parser = parseCsvStream({ skip_empty_lines: true, relax_column_count: true, trim: true, bom: true });
+  parser.on('error', () => undefined); // surfaced by the iterator below; a write after it stopped must not crash
+  const feed = (async () => {
+    for (let i = 0; i < text.length; i += 16_384) {
+      if (!parser.write(text.slice(i, i + 16_384))) await once(parser, 'drain');
+      await yieldToEventLoop();
+    }
+    parser.end();
+  })();
+  feed.catch((e: Error) => parser.destroy(e));
+  for await (const record of parser) yield record as string[];
 }
 
 /** The new value when the request carries the field (null clears it), else the current one. */

@@ -1,8 +1,11 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
+import { AdvisoryLocks } from './advisory-locks';
 import { buildDataSourceOptions } from './data-source-options';
 
+/** The database connection (TypeORM, PostgreSQL or the embedded PGlite) and advisory locks, for every module. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -10,5 +13,7 @@ import { buildDataSourceOptions } from './data-source-options';
       useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), retryAttempts: 3, retryDelay: 1000 }),
     }),
   ],
+  providers: [AdvisoryLocks],
+  exports: [AdvisoryLocks],
 })
 export class DatabaseModule {}

@@ -12,6 +12,7 @@ import { EventLog1764460800000 } from '../../migrations/1764460800000-EventLog';
 import { Forwarding1764547200000 } from '../../migrations/1764547200000-Forwarding';
 import { Media1764633600000 } from '../../migrations/1764633600000-Media';
 import { ReadsUnderLoad1764720000000 } from '../../migrations/1764720000000-ReadsUnderLoad';
+import { SharedLimits1764806400000 } from '../../migrations/1764806400000-SharedLimits';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -48,5 +49,6 @@ export const MIGRATIONS = [
   Forwarding1764547200000,
   Media1764633600000,
   ReadsUnderLoad1764720000000,
+  SharedLimits1764806400000,
   sqlSourcesMigration(),
 ];

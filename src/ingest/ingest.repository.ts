@@ -48,15 +48,17 @@ export class IngestRepository {
     const jobs = await resolveLids(pool, input);
     const batch = buildBatch(jobs, (provider) => this.providers.get(provider)?.connectedByTraffic === true);
     const { rows } = await pool.query<{
-      r: { raw: { id: string; provider: string; dedupe_key: string }[]; messages: { idx: number; id: string }[] };
+      r: { raw: { id: string; provider: string; dedupe_key: string; dup: boolean }[]; messages: { idx: number; id: string }[] };
     }>('SELECT wa_ingest_batch($1::jsonb, $2::bytea[]) AS r', [batch.json, batch.bodies]);
     const rawIds = new Map(rows[0].r.raw.map((r) => [`${r.provider}:${r.dedupe_key}`, r.id]));
+    const dups = new Set(rows[0].r.raw.filter((r) => r.dup).map((r) => `${r.provider}:${r.dedupe_key}`));
     const messageIds = new Map(rows[0].r.messages.map((m) => [m.idx, m.id]));
     return jobs.map((job) => ({
       webhookEventId: rawIds.get(`${job.provider}:${job.dedupeKey}`)!,
       state: job.state,
       error: job.error,
       messageIds: (batch.messageRefs.get(job) ?? []).map((idx) => messageIds.get(idx)!).filter(Boolean),
+      duplicate: dups.has(`${job.provider}:${job.dedupeKey}`),
     }));
   }
 

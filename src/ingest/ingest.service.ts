@@ -8,6 +8,8 @@ import { jsonHasNul, replaceNul } from '../common/nul';
 import type { IncomingWebhook } from './incoming-webhook';
 import { isStoredEvent, type InboundEvent, type WebhookNormalizer } from '../domain/inbound-event';
 import { IngestRepository } from './ingest.repository';
+import { LogFlood } from '../observability/log-flood';
+import { Metrics } from '../observability/metrics';
 import type { IngestJob, IngestResult } from './ingest.types';
 import type { WebhookEventState } from './ingest.types';
 
@@ -25,9 +27,12 @@ export class IngestService {
   private readonly committer: GroupCommitter<IngestJob, IngestResult>;
   private readonly inboundListeners: ((messageIds: string[]) => void)[] = [];
 
+  private readonly failures = new LogFlood(this.logger);
+
   constructor(
     private readonly repository: IngestRepository,
     config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     // The embedded database has one connection: concurrent flushes would only queue for it.
     const flushers = config.DATABASE_URL ? config.INGEST_CONCURRENCY : 1;
@@ -71,6 +76,8 @@ export class IngestService {
     };
     try {
       const result = await this.committer.submit(job);
+      this.metrics.webhooks.inc({ provider, state: result.state });
+      if (result.duplicate) this.metrics.dedupeHits.inc({ provider });
       if (
         this.inboundListeners.length &&
         result.messageIds.length &&
@@ -80,15 +87,21 @@ export class IngestService {
       }
       return result;
     } catch (e) {
-      this.logger.error(`could not store ${provider} webhook`, (e as Error).stack);
+      this.metrics.webhooks.inc({ provider, state: 'error' });
+      // One line a second at most, with a count: an outage must not write a stack trace per request.
+      this.failures.write('error', 'ingest-store', `could not store ${provider} webhooks: ${(e as Error).message}`, { provider });
       throw new AppError(HttpStatus.SERVICE_UNAVAILABLE, 'SERVICE_UNAVAILABLE', 'Webhook could not be stored; retry later');
     }
   }
 
   /** Applies a batch; if the batch fails, each job is retried alone so one bad webhook cannot sink the others. */
   private async applyBatch(jobs: IngestJob[]): Promise<IngestResult[]> {
+    const started = performance.now();
     try {
-      return await this.repository.applyBatch(jobs);
+      const results = await this.repository.applyBatch(jobs);
+      this.metrics.ingestBatchSize.observe(jobs.length);
+      this.metrics.ingestBatchDuration.observe((performance.now() - started) / 1000);
+      return results;
     } catch (e) {
       if (jobs.length > 1) this.logger.warn(`batch of ${jobs.length} failed (${(e as Error).message}); applying one by one`);
       else if (!isClientDataError(e)) throw e;

@@ -28,4 +28,6 @@ export interface IngestResult {
   error: string | null;
   /** Ids of the message rows this webhook's messages are stored as (new or already there), in event order. */
   messageIds: string[];
+  /** The same bytes had been stored before (a provider retry): nothing new was applied. */
+  duplicate?: boolean;
 }

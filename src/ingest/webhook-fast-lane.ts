@@ -5,6 +5,7 @@ import { toErrorBody } from '../common/http-exception.filter';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../common/json-depth';
 import { requestIdOf } from '../common/request-id';
 import { AppConfig } from '../config/app-config';
+import { LogFlood } from '../observability/log-flood';
 import type { WebhookNormalizer } from '../domain/inbound-event';
 import type { Provider } from '../domain/provider';
 import { IngestService } from './ingest.service';
@@ -37,6 +38,7 @@ export interface FastLaneRoute {
 @Injectable()
 export class WebhookFastLane {
   private readonly logger = new Logger(WebhookFastLane.name);
+  private readonly failures = new LogFlood(this.logger);
 
   private readonly routes = new Map<string, FastLaneRoute>();
   private headers: HeaderMiddleware = (_req, _res, next) => next();
@@ -74,6 +76,7 @@ export class WebhookFastLane {
 
   private async handle(route: FastLaneRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = requestIdOf(req);
+    (req as IncomingMessage & { routeLabel?: string }).routeLabel = route.path;
     this.headers(req, res, () => undefined);
     try {
       const rawBody = await readBody(req, this.config.BODY_LIMIT_BYTES);
@@ -94,7 +97,9 @@ export class WebhookFastLane {
       send(res, 200, requestId, { received: true, webhookEventId: result.webhookEventId, state: result.state });
     } catch (e) {
       const { status, body } = toErrorBody(e, requestId);
-      if (status >= 500) this.logger.error(`POST ${req.url} → ${status} [${requestId}]`, (e as Error)?.stack);
+      // IngestService already reported a failed store (once a second at most); anything else is unexpected.
+      if (status >= 500 && !(e instanceof AppError))
+        this.failures.write('error', `fast-lane:${route.path}`, `POST ${route.path} → ${status}: ${(e as Error)?.message}`, { requestId });
       // A body we stopped reading (too large) must not be left for the next request on this connection.
       if (status === 413) res.setHeader('Connection', 'close');
       if (e instanceof AppError && e.headers) for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
+import { AdvisoryLocks } from '../database/advisory-locks';
 import { OutboxRepository } from './outbox.repository';
 import { IDEMPOTENCY_TTL_HOURS } from './sending.service';
 
@@ -11,14 +12,17 @@ export const DONE_JOB_RETENTION_DAYS = 7;
 /**
  * Keeps the sending tables from growing without bound: `Idempotency-Key` rows older than their 24 h window, and
  * outbox jobs finished (`done` or `failed`) more than {@link DONE_JOB_RETENTION_DAYS} days ago. Pending jobs are
- * never touched. At start-up and every {@link SWEEP_EVERY_MS}; a failure is logged and tried again next time.
+ * never touched. At start-up and every {@link SWEEP_EVERY_MS}, in one process at a time; a failure is logged and tried again next time.
  * Deletes in batches (OutboxRepository), so a sweep never holds long locks.
  */
 @Injectable()
 export class OutboxJanitor extends PeriodicTask {
   protected readonly everyMs = SWEEP_EVERY_MS;
 
-  constructor(private readonly outbox: OutboxRepository) {
+  constructor(
+    private readonly outbox: OutboxRepository,
+    protected override readonly exclusive: AdvisoryLocks,
+  ) {
     super();
   }
 

@@ -54,17 +54,32 @@ export class OutboxRepository {
    * @throws the database's error.
    */
   async claim(limit: number, leaseSeconds: number, workerId: string): Promise<ClaimedJob[]> {
+    // Sessions are sent for by one worker at a time (`send_leases`, renewed by each claim): its in-process pacer
+    // then paces the session for every process. Two workers racing for a session's first lease may both claim
+    // once; the next claims respect whichever lease was written.
     // Wrapped in a CTE: TypeORM answers a bare UPDATE/DELETE ... RETURNING with [rows, count].
     return (await this.db.query(
       `WITH claimed AS (UPDATE outbox_jobs j SET lease_until = now() + make_interval(secs => $2), locked_by = $3, updated_at = now()
        FROM (SELECT o.id FROM outbox_jobs o JOIN sessions s ON s.id = o.session_id
              WHERE o.state = 'pending' AND o.next_attempt_at <= now() AND (o.lease_until IS NULL OR o.lease_until < now()) AND NOT s.send_held
+               AND NOT EXISTS (SELECT 1 FROM send_leases l WHERE l.session_id = o.session_id AND l.owner <> $3 AND l.until > now())
              ORDER BY o.next_attempt_at, o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED) due, sessions s
        WHERE j.id = due.id AND s.id = j.session_id
        RETURNING j.id, j.message_id, j.session_id, j.kind, j.request, j.attempts, j.deadline_at, j.attempt_started_at IS NOT NULL AS in_doubt,
-         s.provider, s.external_id AS session_external_id, s.credentials) SELECT * FROM claimed`,
+         s.provider, s.external_id AS session_external_id, s.credentials
+     ), leased AS (
+       INSERT INTO send_leases AS l (session_id, owner, until)
+       SELECT DISTINCT session_id, $3, now() + make_interval(secs => $2) FROM claimed
+       ON CONFLICT (session_id) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
+         WHERE l.owner = EXCLUDED.owner OR l.until < now()
+     ) SELECT * FROM claimed`,
       [limit, leaseSeconds, workerId],
     )) as ClaimedJob[];
+  }
+
+  /** Gives up this worker's send leases (graceful shutdown): another process may send for those sessions at once. */
+  async releaseSendLeases(workerId: string): Promise<void> {
+    await this.db.query(`DELETE FROM send_leases WHERE owner = $1`, [workerId]);
   }
 
   /**

@@ -10,6 +10,7 @@ import { SendError } from '../domain/message-sender';
 import { type ClaimedJob as Job, OutboxRepository, type SentMessage as Success } from './outbox.repository';
 import { SendPacer } from './send-pacer';
 import { SenderRegistry } from './sender-registry';
+import { Metrics } from '../observability/metrics';
 
 const POLL_MS = 250;
 const CLAIM_BATCH = 500;
@@ -58,6 +59,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly senders: SenderRegistry,
     private readonly signal: OutboxSignal,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {
     this.pacer = new SendPacer(config.SEND_RATE_PER_SECOND, config.SEND_MIN_GAP_PER_RECIPIENT_MS, clock);
     this.starts = new GroupCommitter((ids) => this.markStarted(ids), WRITE_BATCH, 2);
@@ -77,6 +79,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.timer);
     await this.draining;
     await Promise.allSettled([...this.inFlight]);
+    if (this.config.SEND_WORKER !== 'false') await this.outbox.releaseSendLeases(this.workerId).catch(() => undefined);
   }
 
   /** Starts a drain unless one is running (then it drains again when done). */
@@ -121,6 +124,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const sender = this.senders.get(job.provider);
     if (!sender) return this.fail(job, new SendError('permanent', 'CAPABILITY_NOT_SUPPORTED', `No sender for ${job.provider}`));
     if (job.in_doubt && job.kind === 'send') {
+      this.metrics.sends.inc({ provider: job.provider, outcome: 'unknown' });
       return this.fail(
         job,
         new SendError('permanent', 'OUTCOME_UNKNOWN', 'The process stopped during the provider call; not sent again to avoid a duplicate'),
@@ -148,8 +152,11 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (job.kind === 'read_receipt') await sender.markRead?.(session, job.request as ReadReceiptRequest);
       else ({ externalId } = await sender.send(session, job.request as OutboundRequest));
     } catch (e) {
-      return this.fail(job, e instanceof SendError ? e : new SendError('temporary', 'INTERNAL', (e as Error).message));
+      const err = e instanceof SendError ? e : new SendError('temporary', 'INTERNAL', (e as Error).message);
+      this.metrics.sends.inc({ provider: job.provider, outcome: err.kind === 'temporary' ? 'retry' : 'failed' });
+      return this.fail(job, err);
     }
+    this.metrics.sends.inc({ provider: job.provider, outcome: 'sent' });
     if (job.kind === 'read_receipt') {
       await this.outbox.markDone(job.id);
       return;

@@ -3,8 +3,8 @@ import { type Clock, systemClock } from '../common/clock';
 /**
  * Per-session pacing of provider calls: at most `perSecond` call starts per session in any 1,000 ms (a hard cap,
  * checked against the times calls really started), evenly spaced when the queue is full, and optionally at least
- * `recipientGapMs` between two calls to the same recipient of a session. In memory, per process: several worker
- * processes each pace themselves (run one worker per session group to keep a global cap). All times come from
+ * `recipientGapMs` between two calls to the same recipient of a session. In memory: it holds across processes
+ * because a session's jobs are claimed by one worker at a time (`send_leases`, OutboxRepository.claim). All times come from
  * the injected {@link Clock} (real time by default; tests pass a fake one and advance it by hand).
  */
 export class SendPacer {

@@ -1,4 +1,5 @@
--- Raw events: one row per (provider, SHA-256 of the exact bytes); a retry counts an attempt.
+-- Raw events: one row per (provider, SHA-256 of the exact bytes); a retry counts an attempt (`dup` true: the
+-- bytes were stored before).
 -- `raw_body` keeps the request's exact bytes (`bodies[bi]`, 1-based), whatever the content type; `body` is the
 -- parsed form for queries and display (JSON with U+0000 turned into U+FFFD, form fields), or NULL when the
 -- bytes are not JSON or form fields.
@@ -13,9 +14,9 @@ BEGIN
     FROM jsonb_to_recordset(rows) AS x(p text, k text, r timestamptz, c text, bd jsonb, bi int, s text, e text, n int)
     ON CONFLICT (provider, dedupe_key) DO UPDATE
       SET attempts = webhook_events.attempts + 1, state = EXCLUDED.state, error = EXCLUDED.error, event_count = EXCLUDED.event_count
-    RETURNING id, provider, dedupe_key
+    RETURNING id, provider, dedupe_key, xmax <> 0 AS dup
   )
-  SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id::text, 'provider', provider, 'dedupe_key', dedupe_key)), '[]'::jsonb)
+  SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id::text, 'provider', provider, 'dedupe_key', dedupe_key, 'dup', dup)), '[]'::jsonb)
   INTO raw_ids FROM ins;
   RETURN raw_ids;
 END

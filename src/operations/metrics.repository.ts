@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+/** The database-side gauges, read at scrape time (all cheap: partial indexes or small tables). */
+@Injectable()
+export class MetricsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Pending outbound messages per session: count and age of the oldest, in seconds. */
+  async outbox(): Promise<{ session: string; depth: number; oldest: number }[]> {
+    const rows: { session: string; depth: string; oldest: string }[] = await this.db.query(
+      `SELECT session_id::text AS session, count(*) AS depth, EXTRACT(EPOCH FROM now() - min(created_at)) AS oldest
+       FROM outbox_jobs WHERE state = 'pending' GROUP BY session_id`,
+    );
+    return rows.map((r) => ({ session: r.session, depth: Number(r.depth), oldest: Number(r.oldest) }));
+  }
+
+  async sessionsByStatus(): Promise<{ provider: string; status: string; n: number }[]> {
+    const rows: { provider: string; status: string; n: string }[] = await this.db.query(
+      `SELECT provider, status, count(*) AS n FROM sessions GROUP BY provider, status`,
+    );
+    return rows.map((r) => ({ ...r, n: Number(r.n) }));
+  }
+
+  /** Baileys leases held by owners whose id starts with `ownerPrefix` (this process) and not expired. */
+  async heldLeases(ownerPrefix: string): Promise<number> {
+    const [row]: { n: string }[] = await this.db.query(
+      `SELECT count(*) AS n FROM baileys_sessions WHERE lease_owner LIKE $1 AND lease_until > now()`,
+      [`${ownerPrefix.replace(/[\\%_]/g, '\\$&')}%`],
+    );
+    return Number(row.n);
+  }
+
+  /** Outgoing webhook deliveries: pending, failed (dead letters), age of the oldest pending in seconds. */
+  async deliveries(): Promise<{ pending: number; failed: number; lag: number }> {
+    const [row]: { pending: string; failed: string; lag: string | null }[] = await this.db.query(
+      `SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'failed') AS failed,
+              EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE state = 'pending')) AS lag
+       FROM webhook_deliveries WHERE state IN ('pending', 'failed')`,
+    );
+    return { pending: Number(row.pending), failed: Number(row.failed), lag: Number(row.lag ?? 0) };
+  }
+
+  /** Whether every migration wa-hub knows has been applied. */
+  async migrationsApplied(): Promise<boolean> {
+    return !(await this.db.showMigrations());
+  }
+
+  /** PostgreSQL pool use (node-postgres), or null on the embedded database. */
+  pool(): { total: number; idle: number; waiting: number } | null {
+    const pool = (this.db.driver as unknown as { master?: { totalCount?: number; idleCount?: number; waitingCount?: number } }).master;
+    if (!pool || typeof pool.totalCount !== 'number') return null;
+    return { total: pool.totalCount, idle: pool.idleCount ?? 0, waiting: pool.waitingCount ?? 0 };
+  }
+
+  /** A trivial round trip: the database answers. */
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+}
