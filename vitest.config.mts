@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * with nothing else running. sending-rate asserts per-second send counts and spacing; sending-crash kills a
  * child process mid-delivery and bounds how many sends were in doubt at that moment.
  */
-const RUN_ALONE = ['test/sending-rate.e2e-spec.ts', 'test/sending-crash.e2e-spec.ts'];
+const RUN_ALONE = ['test/sending-rate.e2e-spec.ts', 'test/sending-crash.e2e-spec.ts', 'test/contacts-import-load.e2e-spec.ts'];
 
 // Vite's own TS transform drops decorator metadata, which Nest's DI needs (../shared/STACK.md, pitfall 1).
 export default defineConfig({

@@ -116,7 +116,7 @@ describe('compat: seed s3 Django on the Meta Cloud API (e2e)', () => {
       for (const path of ['/admin/', '/admin', '/admin/whatsapp/whatsappmessage/', '/admin/whatsapp/whatsappmessage']) {
         const res = await http().get(path).redirects(0);
         expect(res.status, path).toBe(302);
-        expect(res.headers.location, path).toBe('/#/inbox');
+        expect(res.headers.location, path).toBe('/inbox');
       }
     });
 

@@ -1,3 +1,4 @@
+import { MediaModule } from '../media/media.module';
 import { Module, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { WebhookEdge } from '../ingest/webhook-edge';
@@ -26,7 +27,17 @@ import { PATH_ERROR_SHAPES } from '../common/http-exception.filter';
  * shapes by path ({@link PATH_ERROR_SHAPES}) to the global filter, for errors raised before a route runs.
  */
 @Module({
-  imports: [IngestModule, ProvidersModule, SessionsModule, ContactsModule, ConversationsModule, MessagesModule, SendingModule, StatsModule],
+  imports: [
+    IngestModule,
+    ProvidersModule,
+    SessionsModule,
+    ContactsModule,
+    ConversationsModule,
+    MessagesModule,
+    SendingModule,
+    StatsModule,
+    MediaModule,
+  ],
   controllers: [
     OdooWablasCompatController,
     NextjsSessionsCompatController,

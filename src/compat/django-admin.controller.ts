@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../auth/api-key.guard';
 
 /** Where the console shows received messages (its hash route). */
-export const CONSOLE_INBOX = '/#/inbox';
+export const CONSOLE_INBOX = '/inbox';
 
 /**
  * Seed s3's "Where to See Incoming Messages": the Django admin at `/admin/` and its message list

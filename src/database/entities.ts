@@ -13,6 +13,7 @@ import { Forwarding1764547200000 } from '../../migrations/1764547200000-Forwardi
 import { Media1764633600000 } from '../../migrations/1764633600000-Media';
 import { ReadsUnderLoad1764720000000 } from '../../migrations/1764720000000-ReadsUnderLoad';
 import { SharedLimits1764806400000 } from '../../migrations/1764806400000-SharedLimits';
+import { DeliveryClaimIndex1764892800000 } from '../../migrations/1764892800000-DeliveryClaimIndex';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -50,5 +51,6 @@ export const MIGRATIONS = [
   Media1764633600000,
   ReadsUnderLoad1764720000000,
   SharedLimits1764806400000,
+  DeliveryClaimIndex1764892800000,
   sqlSourcesMigration(),
 ];

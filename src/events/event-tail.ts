@@ -1,4 +1,5 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Metrics } from '../observability/metrics';
 import { LiveEvent } from './live-event';
 import { EventsRepository } from './events.repository';
 
@@ -47,7 +48,10 @@ export class EventTail implements OnModuleDestroy {
   private gap: Gap | undefined;
   private starting: Promise<void> | undefined;
 
-  constructor(private readonly repo: EventsRepository) {}
+  constructor(
+    private readonly repo: EventsRepository,
+    @Optional() private readonly metrics?: Metrics,
+  ) {}
 
   /**
    * Calls `listener` with each new batch of events (all types and sessions; the listener filters), oldest first,
@@ -71,10 +75,13 @@ export class EventTail implements OnModuleDestroy {
       await this.starting;
     }
     this.listeners.add(listener);
+    this.metrics?.eventSubscribers.set(this.listeners.size);
     const from = this.cursor;
     this.timer ??= setTimeout(() => void this.poll(), 0);
     const unsubscribe = () => {
-      if (this.listeners.delete(listener) && this.listeners.size === 0) this.stop();
+      const removed = this.listeners.delete(listener);
+      this.metrics?.eventSubscribers.set(this.listeners.size);
+      if (removed && this.listeners.size === 0) this.stop();
     };
     let latest: string;
     try {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
+import { AdvisoryLocks } from '../database/advisory-locks';
 import { AppConfig } from '../config/app-config';
 import { EventsRepository } from './events.repository';
 
@@ -11,6 +12,7 @@ export class EventsRetention extends PeriodicTask {
   constructor(
     private readonly repo: EventsRepository,
     private readonly config: AppConfig,
+    protected override readonly exclusive: AdvisoryLocks,
   ) {
     super();
   }

@@ -1,3 +1,4 @@
+import { registerEnvNames } from '../config/dotenv';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, Max, Min, validateSync } from 'class-validator';
 
@@ -15,6 +16,7 @@ const VARIABLES = [
   'WEBHOOK_ALLOW_PRIVATE',
   'WEBHOOK_WORKER',
 ] as const;
+registerEnvNames(VARIABLES);
 
 /**
  * Outgoing webhook settings, validated from `process.env` when the module is built (a bad value stops the app

@@ -162,7 +162,7 @@ export class AttemptDto {
   @ApiProperty({ nullable: true, type: String }) error: string | null;
 }
 
-export class DeliveryDto {
+export class WebhookDeliveryDto {
   /** Also the `webhook-id` header, the same on every attempt. */
   id: string;
   webhookId: string;
@@ -179,8 +179,8 @@ export class DeliveryDto {
   @ApiProperty({ type: [AttemptDto] }) attemptLog: AttemptDto[];
 }
 
-export class DeliveryListDto extends PageMetaDto {
-  @ApiProperty({ type: [DeliveryDto] }) data: DeliveryDto[];
+export class WebhookDeliveryListDto extends PageMetaDto {
+  @ApiProperty({ type: [WebhookDeliveryDto] }) data: WebhookDeliveryDto[];
 }
 
 export class ReplayResultDto {

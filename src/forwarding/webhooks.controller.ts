@@ -14,8 +14,8 @@ import { ApiKeyAuth } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import {
   CreateWebhookDto,
-  DeliveryDto,
-  DeliveryListDto,
+  WebhookDeliveryDto,
+  WebhookDeliveryListDto,
   DeliveryQueryDto,
   ReplayResultDto,
   ReplayWebhookDto,
@@ -99,17 +99,17 @@ export class WebhooksController {
   @Post('v1/webhooks/:id/test')
   @HttpCode(202)
   @ApiOperation({ summary: 'Queue a webhook.test delivery' })
-  @ApiAcceptedResponse({ type: DeliveryDto })
+  @ApiAcceptedResponse({ type: WebhookDeliveryDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  test(@Param('id') id: string): Promise<DeliveryDto> {
+  test(@Param('id') id: string): Promise<WebhookDeliveryDto> {
     return this.webhooks.test(id);
   }
 
   @Get('v1/webhooks/:id/deliveries')
   @ApiOperation({ summary: 'The latest 100 deliveries, newest first, with every attempt' })
-  @ApiOkResponse({ type: DeliveryListDto })
+  @ApiOkResponse({ type: WebhookDeliveryListDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async deliveries(@Param('id') id: string, @Query() q: DeliveryQueryDto): Promise<DeliveryListDto> {
+  async deliveries(@Param('id') id: string, @Query() q: DeliveryQueryDto): Promise<WebhookDeliveryListDto> {
     const data = await this.webhooks.deliveries(id, q.state);
     return { data, total: data.length, totalExact: data.length < 100, limit: 100, offset: 0, nextCursor: null };
   }
@@ -128,9 +128,9 @@ export class WebhooksController {
   @Post('v1/webhook-deliveries/:id/retry')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a delivery again now (attempts and retry window restart)' })
-  @ApiAcceptedResponse({ type: DeliveryDto })
+  @ApiAcceptedResponse({ type: WebhookDeliveryDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  retry(@Param('id') id: string): Promise<DeliveryDto> {
+  retry(@Param('id') id: string): Promise<WebhookDeliveryDto> {
     return this.webhooks.retry(id);
   }
 }

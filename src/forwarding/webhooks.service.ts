@@ -7,7 +7,7 @@ import { type AttemptRow, type DeliveryRow, ForwardingRepository, type Subscript
 import { checkTargetAddresses, checkUrlForm, TargetRefusedError } from './target-guard';
 import type {
   CreateWebhookDto,
-  DeliveryDto,
+  WebhookDeliveryDto,
   ReplayWebhookDto,
   UpdateWebhookDto,
   WebhookResponseDto,
@@ -58,7 +58,7 @@ function toDto(r: SubscriptionRow): WebhookResponseDto {
   };
 }
 
-function toDeliveryDto(d: DeliveryRow, attempts: AttemptRow[]): DeliveryDto {
+function toDeliveryDto(d: DeliveryRow, attempts: AttemptRow[]): WebhookDeliveryDto {
   return {
     id: d.id,
     webhookId: `wd_${d.id}`,
@@ -152,7 +152,7 @@ export class WebhooksService {
   }
 
   /** Queues a `webhook.test` delivery, due now. @throws 404. */
-  async test(id: string): Promise<DeliveryDto> {
+  async test(id: string): Promise<WebhookDeliveryDto> {
     const sub = await this.row(id);
     const at = new Date().toISOString();
     const d = await this.repo.enqueuePayload(sub.id, 'webhook.test', {
@@ -166,7 +166,7 @@ export class WebhooksService {
   }
 
   /** A subscription's latest 100 deliveries (optionally of one state), newest first, with their attempts. @throws 404. */
-  async deliveries(id: string, state: string | undefined): Promise<DeliveryDto[]> {
+  async deliveries(id: string, state: string | undefined): Promise<WebhookDeliveryDto[]> {
     await this.row(id);
     const rows = await this.repo.listDeliveries(id, state, 100);
     const attempts = await this.repo.attemptsOf(rows.map((r) => r.id));
@@ -179,7 +179,7 @@ export class WebhooksService {
   }
 
   /** Sends a delivery again now (pending, attempts and retry window restarted). @throws 404. */
-  async retry(deliveryId: string): Promise<DeliveryDto> {
+  async retry(deliveryId: string): Promise<WebhookDeliveryDto> {
     const row = /^\d{1,18}$/.test(deliveryId) ? await this.repo.retryDelivery(deliveryId) : null;
     if (!row) throw AppError.notFound('Webhook delivery');
     return toDeliveryDto(row, await this.repo.attemptsOf([row.id]));

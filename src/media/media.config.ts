@@ -1,3 +1,4 @@
+import { registerEnvNames } from '../config/dotenv';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
@@ -29,6 +30,7 @@ const VARIABLES = [
   'MEDIA_URL_TTL_SECONDS',
   'MEDIA_PUBLIC_BASE_URL',
 ] as const;
+registerEnvNames(VARIABLES);
 
 /**
  * Media settings, validated from `process.env` when the module is built (a bad value stops the app with a message

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task';
+import { AdvisoryLocks } from '../database/advisory-locks';
 import { StatsRepository } from './stats.repository';
 
 /** How often past days' roll-up shards are folded together (ms). */
@@ -14,7 +15,10 @@ export const COMPACT_EVERY_MS = 10 * 60_000;
 export class StatsCompactor extends PeriodicTask {
   protected readonly everyMs = COMPACT_EVERY_MS;
 
-  constructor(private readonly repo: StatsRepository) {
+  constructor(
+    private readonly repo: StatsRepository,
+    protected override readonly exclusive: AdvisoryLocks,
+  ) {
     super();
   }
 
