@@ -10,6 +10,8 @@ type Decision = 'public' | 'read' | 'send' | 'admin';
 /** Every route's decision. A route missing here fails the first test: a new route must be decided. */
 const DECISIONS: Record<string, Decision> = {
   'GET /health': 'public',
+  'GET /health/live': 'public',
+  'GET /health/ready': 'public',
   'GET /webhooks/meta': 'public',
   'POST /webhooks/meta': 'public',
   'POST /webhooks/wablas': 'public',
