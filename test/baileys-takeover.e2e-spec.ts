@@ -1,20 +1,11 @@
 import { ChildProcess, fork } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaileysAuthRepository, LeaseLostError } from '../src/providers/baileys/baileys-auth.repository';
 import { startFakeWhatsApp, type FakeWhatsApp } from './fakes/whatsapp-web';
 import { sharedWaHubBuild } from './helpers/build';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './helpers/ports';
 
 /**
  * Two real wa-hub processes on one PostgreSQL, the one holding a linked Baileys session killed with SIGKILL

@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,21 +14,13 @@ import { loadFixture } from './helpers/fixtures';
 import { withFreshIds } from './helpers/http';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
+import { freePort } from './helpers/ports';
 
 /** This file's child processes' schemas (PostgreSQL): one per test, dropped afterwards. */
 const CRASH_SCHEMA = `${SCHEMA_PREFIX}_fwcrash`;
 const SHARE_SCHEMA = `${SCHEMA_PREFIX}_fwshare`;
 /** In flight per subscription: bounds how many deliveries the killed process can have sent without recording. */
 const CONCURRENCY = 4;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Got {
   webhookId: string;

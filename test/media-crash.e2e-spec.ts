@@ -1,7 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,19 +11,11 @@ import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
 import { until } from './helpers/until';
 import { FakeGraph, jpeg, metaMedia, TOKEN } from './media-kit';
+import { freePort } from './helpers/ports';
 
 // This file's own schema (the child process runs migrations in it); dropped before and after.
 const SCHEMA = `${SCHEMA_PREFIX}_media_crash`;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A real wa-hub process killed with SIGKILL while a media download is half done (the fake Graph API has sent half

@@ -1,5 +1,4 @@
 import { ChildProcess, fork } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdvisoryLocks } from '../src/database/advisory-locks';
 import { sharedWaHubBuild } from './helpers/build';
@@ -8,15 +7,7 @@ import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './helpers/ports';
 
 const RATE_LIMIT = 20;
 const AUTH_FAILURES = 5;

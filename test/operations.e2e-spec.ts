@@ -1,7 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,15 +10,7 @@ import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
 import { until } from './helpers/until';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './helpers/ports';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 

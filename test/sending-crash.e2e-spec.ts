@@ -1,6 +1,5 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,18 +10,10 @@ import { FakeProvider, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
+import { freePort } from './helpers/ports';
 
 const SCHEMA = CRASH_SCHEMA;
 const TOTAL = 150;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A real wa-hub process killed with SIGKILL in the middle of delivering, then started again on the same database:

@@ -1,7 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedWaHubBuild } from './helpers/build';
@@ -9,6 +8,7 @@ import { loadFixture } from './helpers/fixtures';
 import { postMeta } from './helpers/http';
 import { metaWireBytes } from './helpers/signing';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { freePort } from './helpers/ports';
 
 /**
  * Issue 10's three defects, each reproduced as it was found: nothing an authenticated provider delivers is lost or
@@ -61,15 +61,6 @@ describe('nothing acknowledged is lost (e2e)', () => {
     expect(rows.every((r: { state: string }) => r.state === 'failed')).toBe(true); // kept and reported, not understood
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Peak and current resident memory of a process, in bytes (Linux /proc). */
 function memoryOf(pid: number): { rss: number; peak: number } {
