@@ -86,18 +86,6 @@ export interface MessageSummaryRow {
   stored_media_id: string | null;
 }
 
-/** The columns seed s0 (Odoo/Wablas) lists: see {@link MessagesRepository.history}. */
-export interface MessageHistoryRow {
-  id: string;
-  provider_timestamp: Date;
-  chat_id: string;
-  direction: 'in' | 'out';
-  text: string | null;
-  caption: string | null;
-  /** Book name, else profile name, else (inbound) the sender name, else `Unknown`: never null. */
-  name: string;
-}
-
 /** Filters of {@link MessagesRepository.list}; all optional, combined with AND. */
 export interface MessageFilter {
   /** One chat: contact E.164 digits (already normalised) or group id. */
@@ -134,11 +122,6 @@ const SELECT = `
 // media: one row per message at most (unique message_id); unused by the counts, so PostgreSQL drops the join there.
 const FROM = `FROM messages m JOIN sessions s ON s.id = m.session_id LEFT JOIN contacts c ON c.id = m.contact_id
   LEFT JOIN media md ON md.message_id = m.id`;
-
-const HISTORY_SELECT = `
-  SELECT m.id, m.provider_timestamp, m.chat_id, m.direction, m.text, m.caption,
-    COALESCE(c.name, c.profile_name, CASE WHEN m.direction = 'in' THEN m.sender_name END, 'Unknown') AS name
-  FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id`;
 
 /**
  * Condition on `m` (messages) for one chat (contact E.164 digits or group id), through its conversations: that
@@ -261,23 +244,5 @@ export class MessagesRepository {
        ${where} ORDER BY m.provider_timestamp DESC, m.id DESC LIMIT ${where.param(limit)}`,
       where.params,
     )) as MessageSummaryRow[];
-  }
-
-  /**
-   * Messages newest first (provider timestamp, then id), optionally of one chat, visible to `key`, in seed s0's
-   * columns: `limit` rows after skipping `offset` (no OFFSET clause when omitted).
-   * @param f.phone contact E.164 digits or group id (already normalised).
-   * @returns up to `limit` rows.
-   * @throws the database's error.
-   */
-  async history(f: { phone?: string }, limit: number, offset?: number, key?: AuthenticatedKey): Promise<MessageHistoryRow[]> {
-    const where = new SqlWhere();
-    if (f.phone) where.add(CHAT_FILTER, f.phone);
-    scopeToKey(where, key);
-    const page = `LIMIT ${where.param(limit)}${offset === undefined ? '' : ` OFFSET ${where.param(offset)}`}`;
-    return (await this.db.query(
-      `${HISTORY_SELECT} ${where} ORDER BY m.provider_timestamp DESC, m.id DESC ${page}`,
-      where.params,
-    )) as MessageHistoryRow[];
   }
 }

@@ -7,7 +7,7 @@ import { normalizePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { ListMessagesQueryDto, MessageMediaDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
 import { toIso as iso } from '../common/sql-text';
-import { MessageHistoryRow, MessageRow, MessagesRepository, MessageSummaryRow } from './messages.repository';
+import { MessageRow, MessagesRepository, MessageSummaryRow } from './messages.repository';
 
 /** Moved to the repository; re-exported for the callers outside this folder that still import it from here. */
 export { scopeToKey } from './messages.repository';
@@ -60,11 +60,6 @@ export class MessagesService {
    */
   recentSummaries(f: { phone?: string; type?: string | string[] }, limit: number, key?: AuthenticatedKey): Promise<MessageSummaryRow[]> {
     return this.repo.recentSummaries(f, limit, key);
-  }
-
-  /** Messages newest first, optionally of one chat, `limit` after `offset`, visible to `key`, as rows for seed s0's shape. */
-  history(f: { phone?: string }, limit: number, offset: number | undefined, key?: AuthenticatedKey): Promise<MessageHistoryRow[]> {
-    return this.repo.history(f, limit, offset, key);
   }
 
   /** @throws AppError 400 for an unparseable `phone`. */
