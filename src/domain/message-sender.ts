@@ -84,6 +84,21 @@ export interface MessageSender {
   send(session: SenderSession, request: OutboundRequest): Promise<{ externalId: string | null }>;
   /** @throws SendError */
   markRead?(session: SenderSession, request: ReadReceiptRequest): Promise<void>;
+  /**
+   * Sends an uploaded file's bytes (POST /v1/media) itself; `request.media` carries the caption and file name.
+   * Meta uploads them to `POST /{phone_number_id}/media` and sends by id, wwebjs as base64 `MessageMedia`, Baileys
+   * as a buffer. Senders without it (Wablas: links only) get a signed URL of the file instead.
+   * @returns the provider's message id. @throws SendError as {@link send}.
+   */
+  sendFile?(session: SenderSession, request: OutboundRequest, file: OutboundFile): Promise<{ externalId: string | null }>;
+}
+
+/** The bytes of an uploaded file, handed to {@link MessageSender.sendFile} at send time. */
+export interface OutboundFile {
+  bytes: Buffer;
+  /** Sniffed at upload (or declared). */
+  mimeType: string;
+  filename: string | null;
 }
 
 /**

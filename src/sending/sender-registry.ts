@@ -19,25 +19,10 @@ export interface OutboundUpload {
 /** OutboundMedia as SendingService queues it: a link, a provider media id, or an upload. */
 export type QueuedMedia = OutboundMedia & { upload?: OutboundUpload };
 
-/** The bytes of an uploaded file, handed to a {@link FileSender} at send time. */
-export interface OutboundFile {
-  bytes: Buffer;
-  /** Sniffed at upload (or declared). */
-  mimeType: string;
-  filename: string | null;
-}
+/** A sender that implements {@link MessageSender.sendFile}. */
+type FileSender = MessageSender & Required<Pick<MessageSender, 'sendFile'>>;
 
-/**
- * A sender that takes an uploaded file's bytes itself: Meta uploads them to `POST /{phone_number_id}/media` and sends
- * by id, wwebjs sends them as base64 `MessageMedia`, Baileys as a buffer. Each provider's sender implements it
- * structurally (providers do not import from src/sending); `request.media` carries the caption and file name.
- * @throws SendError as {@link MessageSender.send}.
- */
-export interface FileSender extends MessageSender {
-  sendFile(session: SenderSession, request: OutboundRequest, file: OutboundFile): Promise<{ externalId: string | null }>;
-}
-
-const isFileSender = (s: MessageSender): s is FileSender => typeof (s as Partial<FileSender>).sendFile === 'function';
+const isFileSender = (s: MessageSender): s is FileSender => typeof s.sendFile === 'function';
 
 /**
  * The {@link MessageSender} of each registered provider that wa-hub can send through, with uploaded files resolved at

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AnyMessageContent, WAMessage } from '@whiskeysockets/baileys';
-import { MessageSender, OutboundRequest, OutboundType, SenderSession, SendError } from '../../domain/message-sender';
+import { MessageSender, OutboundFile, OutboundRequest, OutboundType, SenderSession, SendError } from '../../domain/message-sender';
 import { BaileysEngine } from './baileys-engine';
 
 /**
@@ -32,11 +32,7 @@ export class BaileysSender implements MessageSender {
    * fetched URL (AnyMediaMessageContent accepts `WAMediaUpload = Buffer | {url} | {stream}`), with the file's type.
    * @throws SendError as {@link send}.
    */
-  sendFile(
-    session: SenderSession,
-    r: OutboundRequest,
-    file: { bytes: Buffer; mimeType: string; filename: string | null },
-  ): Promise<{ externalId: string | null }> {
+  sendFile(session: SenderSession, r: OutboundRequest, file: OutboundFile): Promise<{ externalId: string | null }> {
     return this.send(session, r, file);
   }
 

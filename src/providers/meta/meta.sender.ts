@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { MetaCredentials } from './meta.credentials';
 import { AppConfig } from '../../config/app-config';
 import {
+  OutboundFile,
   httpErrorKind,
   MessageSender,
   OutboundRequest,
@@ -99,11 +100,7 @@ export class MetaSender implements MessageSender {
    * Source: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#upload-media
    * @throws SendError as {@link send} (upload errors are classified like message errors).
    */
-  async sendFile(
-    session: SenderSession,
-    r: OutboundRequest,
-    file: { bytes: Buffer; mimeType: string; filename: string | null },
-  ): Promise<{ externalId: string }> {
+  async sendFile(session: SenderSession, r: OutboundRequest, file: OutboundFile): Promise<{ externalId: string }> {
     const { token, base } = this.endpoint(session);
     const form = new FormData();
     form.set('messaging_product', 'whatsapp');

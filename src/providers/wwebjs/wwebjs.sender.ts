@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { WwebjsCredentials } from './wwebjs.credentials';
 import { AppConfig } from '../../config/app-config';
 import {
+  OutboundFile,
   httpErrorKind,
   MessageSender,
   OutboundRequest,
@@ -45,11 +46,7 @@ export class WwebjsSender implements MessageSender {
    * wwebjs/api/requests/send_message_MessageMedia.json); documents go with `sendMediaAsDocument`.
    * @throws SendError as {@link send}.
    */
-  sendFile(
-    session: SenderSession,
-    r: OutboundRequest,
-    file: { bytes: Buffer; mimeType: string; filename: string | null },
-  ): Promise<{ externalId: string | null }> {
+  sendFile(session: SenderSession, r: OutboundRequest, file: OutboundFile): Promise<{ externalId: string | null }> {
     return this.send(session, r, {
       mimetype: file.mimeType,
       data: file.bytes.toString('base64'),
