@@ -5,7 +5,7 @@ import { startFakeWhatsApp, type FakeWhatsApp } from './fakes/whatsapp-web';
 import { sharedWaHubBuild } from './helpers/build';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
-import { freePort } from './helpers/ports';
+import { freePort } from './helpers/child-process';
 
 /**
  * Two real wa-hub processes on one PostgreSQL, the one holding a linked Baileys session killed with SIGKILL

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
@@ -14,7 +14,7 @@ import { loadFixture } from './helpers/fixtures';
 import { withFreshIds } from './helpers/http';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
-import { freePort } from './helpers/ports';
+import { forkWaHub, freePort } from './helpers/child-process';
 
 /** This file's child processes' schemas (PostgreSQL): one per test, dropped afterwards. */
 const CRASH_SCHEMA = `${SCHEMA_PREFIX}_fwcrash`;
@@ -85,25 +85,7 @@ class Receiver {
 
 /** A wa-hub child process on `port`; resolves once /health answers. */
 function startHub(main: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const env2: Record<string, string | undefined> = { ...process.env, ...env, PORT: String(port) };
-    if (!env.DATABASE_URL) delete env2.DATABASE_URL;
-    const c = fork(main, [], { env: env2, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const timer = setInterval(async () => {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/health`)).status < 500) {
-          clearInterval(timer);
-          resolve(c);
-        }
-      } catch {
-        /* not up yet */
-      }
-    }, 100);
-    c.once('exit', (code) => {
-      clearInterval(timer);
-      reject(new Error(`wa-hub exited with ${code}`));
-    });
-  });
+  return forkWaHub(main, port, env, 'inherit');
 }
 
 const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
 import { until } from './helpers/until';
 import { FakeGraph, jpeg, metaMedia, TOKEN } from './media-kit';
-import { freePort } from './helpers/ports';
+import { forkWaHub, freePort } from './helpers/child-process';
 
 // This file's own schema (the child process runs migrations in it); dropped before and after.
 const SCHEMA = `${SCHEMA_PREFIX}_media_crash`;
@@ -72,26 +72,7 @@ describe('a process killed mid-download (e2e, separate processes)', () => {
     }
   });
 
-  const start = () =>
-    new Promise<ChildProcess>((resolve, reject) => {
-      const env2 = { ...process.env, ...env };
-      if (!process.env.DATABASE_URL) delete env2.DATABASE_URL;
-      const c = fork(main, [], { env: env2, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-      const timer = setInterval(async () => {
-        try {
-          if ((await fetch(`http://127.0.0.1:${port}/health`)).status < 500) {
-            clearInterval(timer);
-            resolve(c);
-          }
-        } catch {
-          /* not up yet */
-        }
-      }, 100);
-      c.once('exit', (code) => {
-        clearInterval(timer);
-        reject(new Error(`wa-hub exited with ${code}`));
-      });
-    });
+  const start = () => forkWaHub(main, port, env);
   const api = (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'x-api-key': TEST_ENV.ADMIN_API_KEY } });
   const downloads = () => graph.calls.filter((c) => c.path.startsWith('/dl/crash-img?')).length;
 

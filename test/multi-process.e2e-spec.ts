@@ -7,7 +7,7 @@ import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
-import { freePort } from './helpers/ports';
+import { freePort } from './helpers/child-process';
 
 const RATE_LIMIT = 20;
 const AUTH_FAILURES = 5;

@@ -10,7 +10,7 @@ import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
 import { until } from './helpers/until';
-import { freePort } from './helpers/ports';
+import { freePort } from './helpers/child-process';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { FakeProvider, waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { TEST_ENV } from './helpers/test-app';
-import { freePort } from './helpers/ports';
+import { forkWaHub, freePort } from './helpers/child-process';
 
 const SCHEMA = CRASH_SCHEMA;
 const TOTAL = 150;
@@ -67,26 +67,7 @@ describe('a process killed mid-delivery (e2e, separate processes)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const start = () =>
-    new Promise<ChildProcess>((resolve, reject) => {
-      const env2 = { ...process.env, ...env };
-      if (!process.env.DATABASE_URL) delete env2.DATABASE_URL;
-      const c = fork(main, [], { env: env2, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-      const timer = setInterval(async () => {
-        try {
-          if ((await fetch(`http://127.0.0.1:${port}/health`)).status < 500) {
-            clearInterval(timer);
-            resolve(c);
-          }
-        } catch {
-          /* not up yet */
-        }
-      }, 100);
-      c.once('exit', (code) => {
-        clearInterval(timer);
-        reject(new Error(`wa-hub exited with ${code}`));
-      });
-    });
+  const start = () => forkWaHub(main, port, env);
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`http://127.0.0.1:${port}${path}`, {
       ...init,

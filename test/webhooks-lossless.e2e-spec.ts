@@ -8,7 +8,7 @@ import { loadFixture } from './helpers/fixtures';
 import { postMeta } from './helpers/http';
 import { metaWireBytes } from './helpers/signing';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
-import { freePort } from './helpers/ports';
+import { freePort } from './helpers/child-process';
 
 /**
  * Issue 10's three defects, each reproduced as it was found: nothing an authenticated provider delivers is lost or
