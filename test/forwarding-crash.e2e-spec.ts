@@ -59,8 +59,9 @@ class Receiver {
         }
         void this.beforeAnswer(g).then(() =>
           setTimeout(() => {
+            if (res.destroyed) return; // the caller is gone (killed while this call was held): it never saw an answer
             this.got.push(g);
-            if (!res.destroyed) res.writeHead(200).end('ok');
+            res.writeHead(200).end('ok');
           }, this.delayMs),
         );
       });
@@ -204,10 +205,19 @@ describe('outgoing webhooks: a process killed mid-delivery (e2e, separate proces
     }, 30_000);
     expect(ids).toHaveLength(TOTAL);
 
+    // Once 20 are answered the receiver holds further calls, so the kill surely finds deliveries in flight and
+    // others queued however fast the first 20 went.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    rx.beforeAnswer = async () => {
+      if (rx.got.length >= 20) await held;
+    };
     await waitFor(async () => rx.got.length >= 20, 30_000);
     child.kill('SIGKILL');
     await exited(child);
     const beforeKill = rx.counts();
+    rx.beforeAnswer = async () => {};
+    release();
     expect(beforeKill.size).toBeLessThan(TOTAL);
 
     child = await startHub(main, port, env);
