@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures';
 import { apiGet, postMeta, postWablas, withFreshIds } from './helpers/http';
+import { MessagesRepository, SEARCH_HITS_CAP } from '../src/messages/messages.repository';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
 /** Seeds N inbound Meta texts from one contact, one second apart, plus Wablas traffic. */
@@ -103,6 +104,43 @@ describe('/v1 read API (e2e)', () => {
       expect((await apiGet(t.app, '/v1/messages?limit=1&direction=in')).body).toMatchObject({ total: 10_000, totalExact: false });
       expect((await apiGet(t.app, '/v1/messages?limit=1&q=message')).body).toMatchObject({ total: 25, totalExact: true });
       expect((await apiGet(t.app, '/api/wa/get_history?limit=1')).body.total).toBe(await count());
+    });
+
+    it('search: rare terms answered from their hits, common ones by walking the newest; both complete under cursor paging', async () => {
+      const [v] = await t.db.query(`SELECT id, session_id FROM conversations WHERE chat_id = '16505551234'`);
+      await t.db.query(
+        `INSERT INTO messages (session_id, conversation_id, external_id, direction, type, chat_id, text, status, provider_timestamp)
+         SELECT $1, $2, 'bulk.' || g, 'in', 'text', '16505551234', CASE WHEN g = 777 THEN 'bulk zanzibar' ELSE 'bulk ' || g END,
+           'received', to_timestamp(1600000000 + g) FROM generate_series(1, $3::int) g`,
+        [v.session_id, v.id, SEARCH_HITS_CAP + 50],
+      );
+      const repo = t.app.get(MessagesRepository);
+      expect(await repo.searchHits('bulk')).toBeNull(); // more hits than the cap: common
+      expect(await repo.searchHits('Zanzibar')).toHaveLength(1);
+      expect(await repo.searchHits('me')).toBeNull(); // too short for trigrams
+      const rare = (await apiGet(t.app, '/v1/messages?q=ZANZIBAR')).body;
+      expect(rare).toMatchObject({ total: 1, totalExact: true });
+      expect(rare.data[0].text).toBe('bulk zanzibar');
+      for (const [q, expected, limit] of [
+        ['bulk', SEARCH_HITS_CAP + 50, 700],
+        ['message', 25, 7],
+      ] as const) {
+        const seen = new Set<string>();
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const res = await apiGet(t.app, `/v1/messages?q=${q}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+          expect(res.status).toBe(200);
+          expect(res.body.total).toBe(expected);
+          const times = res.body.data.map((m: { timestamp: string }) => m.timestamp);
+          expect([...times].sort().reverse()).toEqual(times);
+          for (const m of res.body.data) seen.add(m.id);
+          cursor = res.body.nextCursor;
+          pages++;
+        } while (cursor);
+        expect(seen.size).toBe(expected);
+        expect(pages).toBe(Math.ceil(expected / limit));
+      }
     });
 
     it('sessionId filter', async () => {

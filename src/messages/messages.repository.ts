@@ -112,6 +112,12 @@ export interface ConversationCounterFilter {
   provider?: string;
 }
 
+/** The folded text `q` searches: what ix_messages_search (trigram GIN, migration ContactsAndSearch) indexes. */
+const SEARCH_TEXT = `wa_fold(coalesce(m.text, '') || ' ' || coalesce(m.caption, ''))`;
+
+/** Beyond this many hits a search term counts as common (see {@link MessagesRepository.searchHits}). */
+export const SEARCH_HITS_CAP = 2000;
+
 const SELECT = `
   SELECT m.id, s.provider, m.session_id, m.conversation_id, m.external_id, m.direction, m.type, m.chat_id,
     m.sender, m.sender_name, c.phone AS contact_phone, COALESCE(c.name, c.profile_name) AS contact_name,
@@ -146,12 +152,17 @@ export class MessagesRepository {
    * @returns rows as {@link MessageRow}; `nextCursor` continues after the last one (null on the last page).
    * @throws AppError 400 for a cursor that is not ours; the database's error otherwise.
    */
-  list(f: MessageFilter, page: PageQueryDto, key?: AuthenticatedKey): Promise<Page<MessageRow>> {
+  async list(f: MessageFilter, page: PageQueryDto, key?: AuthenticatedKey): Promise<Page<MessageRow>> {
     const where = new SqlWhere();
     if (f.phone !== undefined) where.add(CHAT_FILTER, f.phone);
-    if (f.q !== undefined && f.q.trim() !== '') {
-      // Served by ix_messages_search (trigram GIN over the folded text); LIKE wildcards in the input are literal.
-      where.add(`wa_fold(coalesce(m.text, '') || ' ' || coalesce(m.caption, '')) LIKE wa_fold(?)`, likeContains(f.q.trim()));
+    const q = f.q?.trim();
+    if (q) {
+      // A rare term is answered from its hits (found through the trigram index); a common one by walking the
+      // newest messages, where matches come quickly. Left to the planner, a rare term could walk the whole
+      // ix_messages_recent index looking for 101 matches that are not there (seconds at 1M rows).
+      const hits = await this.searchHits(q);
+      if (hits) where.add('m.id = ANY(?::bigint[])', hits);
+      else where.add(`${SEARCH_TEXT} LIKE wa_fold(?)`, likeContains(q));
     }
     if (f.sessionId) where.add('m.session_id = ?', f.sessionId);
     if (f.conversationId) where.add('m.conversation_id = ?', f.conversationId);
@@ -180,6 +191,26 @@ export class MessagesRepository {
       idType: 'bigint',
       sortValue: (r) => r.provider_timestamp,
       map: (r) => r as unknown as MessageRow,
+    });
+  }
+
+  /**
+   * The ids of every message whose text or caption contains `term` (case- and accent-folded), when there are at
+   * most {@link SEARCH_HITS_CAP} of them; null when there are more (a common term) or the term is too short for the
+   * trigram index (under 3 characters). The lookup is planned as a bitmap scan of ix_messages_search whatever the
+   * statistics say (`SET LOCAL` in its own transaction), so its cost follows the term's hits, never the table's size.
+   * @returns message ids as decimal text, or null.
+   * @throws the database's error.
+   */
+  async searchHits(term: string): Promise<string[] | null> {
+    if ([...term].length < 3) return null;
+    return this.db.transaction(async (m) => {
+      await m.query('SET LOCAL enable_seqscan = off');
+      await m.query('SET LOCAL enable_indexscan = off');
+      const rows = (await m.query(`SELECT m.id FROM messages m WHERE ${SEARCH_TEXT} LIKE wa_fold($1) LIMIT ${SEARCH_HITS_CAP + 1}`, [
+        likeContains(term),
+      ])) as { id: string }[];
+      return rows.length > SEARCH_HITS_CAP ? null : rows.map((r) => r.id);
     });
   }
 
