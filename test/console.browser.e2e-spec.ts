@@ -263,7 +263,7 @@ describe('web console (e2e, Chromium)', () => {
 
     it('new inbound messages (a Baileys contact, a signed Meta webhook) appear in the live monitor without a reload', async () => {
       await page.evaluate('window.__sameDocument = true');
-      alice = wa.addPeer({ pn: '15550002222', lid: '200000000000002', name: 'Alice' });
+      alice = wa.addPeer({ pn: '16505552222', lid: '200000000000002', name: 'Alice' });
       await alice.sendText('hello from alice', { id: 'CONSOLE-IN-1' });
       const monitor = page.getByTestId('monitor');
       await monitor.getByText('hello from alice').waitFor();
@@ -279,12 +279,12 @@ describe('web console (e2e, Chromium)', () => {
     it('sends a test message through the session: the contact receives it and the monitor shows it', async () => {
       const form = page.getByRole('form', { name: 'Send a test message' });
       await form.getByLabel('Session').selectOption(sessionId);
-      await form.getByLabel('To').fill('+1 555 000 2222');
+      await form.getByLabel('To').fill('+1 650 555 2222');
       await form.getByLabel('Message').fill('hi alice, from the console');
       await form.getByRole('button', { name: 'Send' }).click();
       await page
         .getByRole('status')
-        .getByText(/Queued message \d+ to 15550002222/)
+        .getByText(/Queued message \d+ to 16505552222/)
         .waitFor();
       const copy = await alice.nextMessage();
       expect(copy.message.conversation ?? copy.message.extendedTextMessage?.text).toBe('hi alice, from the console');
@@ -315,6 +315,8 @@ describe('web console (e2e, Chromium)', () => {
       await page.getByRole('button', { name: 'Mark read' }).click();
       await page.getByText('1 marked read').waitFor();
       await sheena.getByText('Does it come in teal?').waitFor();
+      // The list reloads after the answer: wait for the badge to go (it fails the test if it never does).
+      await sheena.getByLabel(/unread/).waitFor({ state: 'detached' });
       expect(await sheena.getByLabel(/unread/).count()).toBe(0);
       const [conv] = await t.db.query(`SELECT unread_count FROM conversations WHERE chat_id = '16505551234'`);
       expect(Number(conv.unread_count)).toBe(0);
