@@ -12,38 +12,30 @@
  * It asserts only that every message sent became a row. Database: PostgreSQL when DATABASE_URL is set (schema
  * `bench_baileys`, dropped and recreated here), else a fresh in-memory PGlite.
  *
- * One fake world per session. A FakeWhatsApp world models one account with one companion slot (one `current`
- * connection, one uploaded prekey bundle, one `linked` flag), so N sessions need N worlds. The app connects every
- * session to one BAILEYS_WA_WS_URL, so the worlds share one FakeWAServer (one port, one PKI) and a dispatcher hands
- * each connection, after its Noise handshake, to a world: a login (`username` = the account's PN) to the world of
- * that account (every world has its own PN/LID), a registration (QR) connection to a world that is neither linked
- * nor holding a registration connection. The phone that scans a QR is the world whose registration connection has
- * the QR's Noise key.
+ * The fake (bench/baileys-fake-fleet.ts: one fake world per session behind one FakeWAServer, and the peers that
+ * send the load) runs in a child process: it is WhatsApp's network edge, another machine in reality, so its
+ * Signal encryption and Noise framing are not charged to wa-hub's event loop. `BENCH_FAKES=inline` runs it in this
+ * process instead (the earlier set-up, for comparison). Times cross the process boundary as epoch milliseconds
+ * (same host, same clock): the ack is when the client's receipt reached the fake, the row when this process saw it
+ * in `messages`.
  *
- * Memory: the fakes live in this process. RSS is read (after global.gc()) with the app booted, again after the N
- * worlds exist (nothing linked: the fakes' idle share), and after every session is connected. Per session =
- * (connected − before the worlds − fakes' idle share) / N. What the worlds keep per linked client (the uploaded prekey
- * bundle, the Signal sessions of the phone) is not in the idle share: the heap figure says how large that can be.
+ * Memory: RSS of this process (wa-hub, Baileys; with BENCH_FAKES=inline the fakes too) is read (after global.gc())
+ * with the app booted, again after the N worlds exist, and after every session is connected. Per session =
+ * (connected − before the worlds − fakes' idle share) / N; the fakes' idle share is 0 when they run in the child,
+ * whose own RSS is printed apart. What the worlds keep per linked client (the prekey bundle, the phone's Signal
+ * sessions) is not in the idle share: inline, the heap figure says how large that can be.
  */
 import { Client } from 'pg';
-import { performance } from 'node:perf_hooks';
-import { EventEmitter } from 'node:events';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  FakeWAServer,
-  FakeWhatsApp,
-  makeFakePki,
-  parsePairingQr,
-  trustFakeRoot,
-  type FakeConnection,
-  type FakePeer,
-} from '../test/fakes/whatsapp-web';
+import { trustFakeRoot } from '../test/fakes/whatsapp-web';
+import { epochNow, FakeFleet, forkFakeFleet, type FakeFleetApi, type FleetMessage } from './baileys-fake-fleet';
 import { createTestApp, TEST_ENV, type TestApp } from '../test/helpers/test-app';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS) || 50;
 const SECONDS = Number(process.env.BENCH_SECONDS) || 10;
 const RATE = Number(process.env.BENCH_RATE) || 500;
+const INLINE = process.env.BENCH_FAKES === 'inline';
 const SCHEMA = 'bench_baileys';
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
 const STATE_POLL_MS = 50;
@@ -70,109 +62,28 @@ function percentile(values: number[], p: number): number {
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
-/**
- * Stands in for the FakeWAServer of one world: the world only subscribes to `connection`, reads `url`/`pki` and calls
- * `close()`; the shared server's connections reach it through {@link Dispatcher}.
- */
-class WorldPort extends EventEmitter {
-  constructor(private readonly shared: FakeWAServer) {
-    super();
-  }
-  get url(): string {
-    return this.shared.url;
-  }
-  get pki() {
-    return this.shared.pki;
-  }
-  async close(): Promise<void> {}
-}
-
-interface BenchWorld {
-  index: number;
-  world: FakeWhatsApp;
-  port: WorldPort;
-  registration: FakeConnection | undefined;
-}
-
-/** Hands each connection of the shared server to one world (see the file comment). */
-class Dispatcher {
-  readonly worlds: BenchWorld[] = [];
-  private readonly byPn = new Map<string, BenchWorld>();
-  unroutedLogins = 0;
-
-  constructor(private readonly shared: FakeWAServer) {
-    shared.on('connection', (c) => this.route(c));
-  }
-
-  add(index: number): BenchWorld {
-    const port = new WorldPort(this.shared);
-    const suffix = String(index).padStart(4, '0');
-    const world = new FakeWhatsApp(port as unknown as FakeWAServer, [], {
-      trustFakeRoot: false, // one PKI for all: trusted once, by the bench
-      account: { pn: `1555100${suffix}`, lid: `20000010000${suffix}`, name: `Bench ${index}` },
-    });
-    const entry: BenchWorld = { index, world, port, registration: undefined };
-    this.worlds.push(entry);
-    this.byPn.set(world.account.pn, entry);
-    return entry;
-  }
-
-  /** The world whose registration connection showed this QR. */
-  worldForQr(qr: string): BenchWorld | undefined {
-    const { noiseKey } = parsePairingQr(qr);
-    return this.worlds.find((w) => w.registration?.isOpen && w.registration.clientStatic.equals(noiseKey));
-  }
-
-  private route(connection: FakeConnection): void {
-    if (connection.isRegistration) {
-      const free = this.worlds.find((w) => !w.world.linked && !w.registration?.isOpen);
-      if (!free) {
-        connection.close();
-        return;
-      }
-      free.registration = connection;
-      free.port.emit('connection', connection);
-      return;
-    }
-    const target = this.byPn.get(String(connection.clientPayload.username));
-    if (!target) {
-      this.unroutedLogins++;
-      connection.send({ tag: 'failure', attrs: { reason: '401' } });
-      return;
-    }
-    target.port.emit('connection', connection);
-  }
-}
-
 interface SessionRun {
   index: number;
   id: string;
   postedAt: number;
   qrAt?: number;
+  scanning?: boolean;
   scannedAt?: number;
   connectedAt?: number;
-  world?: BenchWorld;
-  peer?: FakePeer;
+  world?: number;
 }
 
-interface MessageRun {
-  id: string;
-  session: number;
-  scheduledAt: number;
-  sentAt: number;
-  wiredAt?: number;
-  ackAt?: number;
+/** A message of the load: what the fake saw, and when this process saw its row. Times: epoch ms. */
+interface MessageRun extends FleetMessage {
   rowSeenAt?: number;
   rowCreatedAt?: number;
 }
 
 describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
   let t: TestApp;
-  let shared: FakeWAServer;
+  let fleet: FakeFleetApi;
   let restoreRoot: (() => void) | undefined;
-  let dispatcher: Dispatcher;
   const sessions: SessionRun[] = [];
-  const messages = new Map<string, MessageRun>();
   const results: { metric: string; value: string }[] = [];
   const note = (metric: string, value: string) => results.push({ metric, value });
   let memBoot: ReturnType<typeof memory>;
@@ -193,11 +104,9 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
         await client.end();
       }
     }
-    const pki = makeFakePki();
-    shared = await FakeWAServer.start({ pki });
-    restoreRoot = trustFakeRoot(pki.root.public);
-    dispatcher = new Dispatcher(shared);
-    t = await createTestApp({ BAILEYS_WA_WS_URL: shared.url, ...(url ? { DB_SCHEMA: SCHEMA } : {}) });
+    fleet = INLINE ? await FakeFleet.start() : await forkFakeFleet();
+    restoreRoot = trustFakeRoot(fleet.rootPublicKey);
+    t = await createTestApp({ BAILEYS_WA_WS_URL: fleet.url, ...(url ? { DB_SCHEMA: SCHEMA } : {}) });
     await t.reset();
   });
 
@@ -205,26 +114,26 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
     console.log(
       [
         '',
-        `Baileys bench: ${SESSIONS} sessions, ${RATE} msg/s for ${SECONDS} s, ${database}`,
+        `Baileys bench: ${SESSIONS} sessions, ${RATE} msg/s for ${SECONDS} s, ${database}, fakes ${INLINE ? 'in this process' : 'in a child process'}`,
         ...results.map((r) => `  ${r.metric.padEnd(52)} ${r.value}`),
         '',
       ].join('\n'),
     );
     await t?.close();
-    await shared?.close();
+    await fleet?.close();
     restoreRoot?.();
   });
 
   it(`links ${SESSIONS} sessions`, async () => {
     memBoot = memory();
-    for (let i = 0; i < SESSIONS; i++) dispatcher.add(i);
+    await fleet.addWorlds(SESSIONS);
     memWorlds = memory();
 
-    const start = performance.now();
+    const start = epochNow();
     // All sessions at once, as after a deploy that brings N new numbers; the POSTs go out concurrently.
     await Promise.all(
       Array.from({ length: SESSIONS }, async (_, index) => {
-        const postedAt = performance.now();
+        const postedAt = epochNow();
         const res = await http()
           .post('/v1/sessions')
           .set(ADMIN)
@@ -246,18 +155,19 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
         `SELECT id, status, qr FROM sessions WHERE id = ANY($1)`,
         [ids],
       );
-      const now = performance.now();
+      const now = epochNow();
       for (const row of rows) {
         const s = byId.get(row.id)!;
         if (row.status === 'connected' && s.connectedAt === undefined) s.connectedAt = now;
-        if (row.qr && s.qrAt === undefined) {
-          const w = dispatcher.worldForQr(row.qr);
-          if (!w) continue; // the registration connection is not routed yet: next poll
-          s.qrAt = now;
-          s.world = w;
+        if (row.qr && s.qrAt === undefined && !s.scanning) {
+          s.scanning = true;
           scans.push(
-            w.world.phone.scanQr(row.qr, { timeoutMs: 60_000 }).then(() => {
-              s.scannedAt = performance.now();
+            fleet.scan(row.qr).then((r) => {
+              s.scanning = false;
+              if (!r) return; // the registration connection is not routed yet: next poll
+              s.qrAt = now;
+              s.world = r.world;
+              s.scannedAt = r.scannedAt;
             }),
           );
         }
@@ -265,14 +175,15 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
       await sleep(STATE_POLL_MS);
     }
     await Promise.all(scans);
-    const wall = performance.now() - start;
+    const wall = epochNow() - start;
     const memConnected = memory();
+    const fleetMem = await fleet.memory();
 
     const connected = sessions.filter((s) => s.connectedAt !== undefined);
     const toConnected = connected.map((s) => s.connectedAt! - s.postedAt);
     const toQr = sessions.filter((s) => s.qrAt !== undefined).map((s) => s.qrAt! - s.postedAt);
     const scanToConnected = connected.filter((s) => s.scannedAt !== undefined).map((s) => s.connectedAt! - s.scannedAt!);
-    const fakesShare = memWorlds.rss - memBoot.rss;
+    const fakesShare = INLINE ? memWorlds.rss - memBoot.rss : 0; // in the child, the worlds cost this process nothing
     const gross = memConnected.rss - memBoot.rss;
     note('sessions connected', `${connected.length} / ${SESSIONS}`);
     note('link wall time (first POST → last connected)', `${fmt(wall / 1000, 1)} s`);
@@ -285,30 +196,17 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
     note('RSS per session, gross ((connected − booted) / N)', `${fmt(mb(gross / SESSIONS), 2)} MB`);
     note('RSS per session, net of the fakes idle share', `${fmt(mb((gross - fakesShare) / SESSIONS), 2)} MB`);
     note('heap used per session (connected − worlds) / N', `${fmt(mb((memConnected.heap - memWorlds.heap) / SESSIONS), 2)} MB`);
-    if (dispatcher.unroutedLogins) note('logins for no fake account (refused)', String(dispatcher.unroutedLogins));
+    if (!INLINE) note('fake child process RSS / heap (all linked)', `${fmt(mb(fleetMem.rss), 1)} / ${fmt(mb(fleetMem.heap), 1)} MB`);
+    const unrouted = await fleet.unroutedLogins();
+    if (unrouted) note('logins for no fake account (refused)', String(unrouted));
     expect(connected.length).toBe(SESSIONS);
   });
 
   it(`inbound: ${RATE} msg/s for ${SECONDS} s across the sessions, every message a row`, async () => {
-    for (const s of sessions) {
-      const digits = String(s.index).padStart(4, '0');
-      s.peer = s.world!.world.addPeer({ pn: `1555300${digits}`, lid: `20000030000${digits}`, name: `Peer ${s.index}` });
-      // rc14 acknowledges a message it decrypted with a `<receipt id>` (delivery; `type=inactive` here, as wa-hub
-      // sends no active receipts), a failed one with `<ack class=message>` (a nack): either counts as the ack.
-      s.world!.world.on('node', (node) => {
-        if (node.tag !== 'receipt' && !(node.tag === 'ack' && node.attrs.class === 'message')) return;
-        const now = performance.now();
-        const list = Array.isArray(node.content) ? node.content.find((c) => c.tag === 'list') : undefined;
-        const items = Array.isArray(list?.content) ? list.content.map((c) => c.attrs.id) : [];
-        for (const id of [node.attrs.id, ...items]) {
-          const m = id === undefined ? undefined : messages.get(id);
-          if (m && m.ackAt === undefined) m.ackAt = now;
-        }
-      });
-    }
-
     const total = Math.round(RATE * SECONDS);
     const pending = new Set<string>();
+    const seen = new Map<string, { rowSeenAt: number; rowCreatedAt: number }>();
+    let sentCount = 0;
     let polling = true;
     let polls = 0;
     const poller = (async () => {
@@ -320,49 +218,32 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
             [batch],
           );
           polls++;
-          const now = performance.now();
+          const now = epochNow();
           for (const row of rows) {
-            const m = messages.get(row.external_id);
-            if (!m || m.rowSeenAt !== undefined) continue;
-            m.rowSeenAt = now;
-            m.rowCreatedAt = new Date(row.created_at).getTime() - performance.timeOrigin;
-            pending.delete(row.external_id);
+            if (!pending.delete(row.external_id)) continue;
+            seen.set(row.external_id, { rowSeenAt: now, rowCreatedAt: new Date(row.created_at).getTime() });
           }
         }
         await sleep(ROW_POLL_MS);
       }
     })();
 
-    const sendErrors: string[] = [];
-    const start = performance.now();
-    let k = 0;
-    while (k < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * RATE) / 1000) + 1);
-      for (; k < due; k++) {
-        const s = sessions[k % SESSIONS];
-        const id = `BENCH-${s.index}-${k}`;
-        const now = performance.now();
-        const m: MessageRun = { id, session: s.index, scheduledAt: start + (k * 1000) / RATE, sentAt: now };
-        messages.set(id, m);
-        pending.add(id);
-        s.peer!.sendText(`bench message ${k}`, { id }).then(
-          () => {
-            m.wiredAt = performance.now();
-          },
-          (e: unknown) => sendErrors.push(`${id}: ${(e as Error).message}`),
-        );
-      }
-      const next = start + (k * 1000) / RATE;
-      await sleep(Math.max(0, next - performance.now()));
-    }
-    const sendEnd = performance.now();
+    const { startedAt: start, prekeysWaitMs } = await fleet.load(
+      { rate: RATE, seconds: SECONDS, worlds: sessions.map((s) => s.world!) },
+      (ids) => {
+        sentCount += ids.length;
+        for (const id of ids) pending.add(id);
+      },
+    );
+    const sendEnd = epochNow();
     const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (pending.size && Date.now() < drainDeadline) await sleep(50);
+    while ((pending.size || sentCount < total) && Date.now() < drainDeadline) await sleep(50);
     polling = false;
     await poller;
-    const drained = performance.now();
+    const drained = epochNow();
 
-    const all = [...messages.values()];
+    const all: MessageRun[] = (await fleet.results()).map((m) => ({ ...m, ...seen.get(m.id) }));
+    const sendErrors = all.filter((m) => m.error !== undefined).map((m) => `${m.id}: ${m.error}`);
     const rows = all.filter((m) => m.rowSeenAt !== undefined);
     const acked = all.filter((m) => m.ackAt !== undefined);
     const lastWired = Math.max(...all.map((m) => m.wiredAt ?? 0));
@@ -374,6 +255,7 @@ describe('bench: Baileys sessions (fake WhatsApp Web)', () => {
     const sendToWire = all.filter((m) => m.wiredAt !== undefined).map((m) => m.wiredAt! - m.sentAt);
     const lateness = all.map((m) => m.sentAt - m.scheduledAt);
 
+    note('wait for every client prekey upload before the load', `${fmt(prekeysWaitMs)} ms`);
     note('messages sent / acked by client / rows', `${all.length} / ${acked.length} / ${rows.length}`);
     note('send errors (fake side)', String(sendErrors.length));
     note('rate scheduled (sendText calls over the window)', `${fmt(total / ((sendEnd - start) / 1000), 0)} msg/s`);

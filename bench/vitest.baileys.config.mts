@@ -38,6 +38,8 @@ export default defineConfig({
       WWEBJS_API_KEY: 'wwebjs-test-api-key',
       RATE_LIMIT_PER_MINUTE: '1000000',
       LOG_LEVEL: 'error',
+      // As in ../vitest.config.mts: no media download worker (the load is text: nothing to download).
+      MEDIA_WORKER: 'false',
       ...(process.env.DATABASE_URL ? { DB_SCHEMA: 'bench_baileys' } : { DATA_DIR: 'memory://' }),
     },
   },

@@ -281,6 +281,65 @@ describe('BaileysAuthRepository', () => {
     expect(Object.keys(await storedKeys(sessionId))).toEqual(['session/s', 'session/t']);
   });
 
+  it('concurrent set() calls of several sessions commit together; a stale fence fails only its own calls; later calls win', async () => {
+    const a = await leasedSession('node-a', 5);
+    const b = await leasedSession('node-a', 60);
+    const c = await leasedSession('node-a', 60);
+    const stateA = (await auth.loadState(a.sessionId, a.fence)).state;
+    const stateB = (await auth.loadState(b.sessionId, b.fence)).state;
+    const stateC = (await auth.loadState(c.sessionId, c.fence)).state;
+    await stateA.keys.set({ session: { s: buf(8) } });
+    const keysA = await storedKeys(a.sessionId);
+    await expireLease(a.sessionId);
+    expect(await leases.acquire(a.sessionId, 'node-b', 5)).not.toBeNull();
+
+    const last = buf(8);
+    // Issued in one turn of the event loop: one group commit (or two: KEY_WRITE_FLUSHERS), in call order.
+    const calls = [
+      stateB.keys.set({ session: { x: buf(8), y: buf(8) } }),
+      stateA.keys.set({ session: { t: buf(8) } }),
+      stateC.keys.set({ 'pre-key': { '1': { public: buf(32), private: buf(32) } } }),
+      stateB.keys.set({ session: { x: null, y: last } }),
+    ].map((p) =>
+      Promise.resolve(p).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
+    const [b1, a1, c1, b2] = await Promise.all(calls);
+    expect([b1, c1, b2]).toEqual(['ok', 'ok', 'ok']);
+    expect(a1).toBeInstanceOf(LeaseLostError);
+    expect((a1 as LeaseLostError).sessionId).toBe(a.sessionId);
+    expect(await storedKeys(a.sessionId)).toEqual(keysA);
+    const storedB = await storedKeys(b.sessionId);
+    expect(Object.keys(storedB)).toEqual(['session/y']);
+    expect(Buffer.from((await stateB.keys.get('session', ['y'])).y).equals(last)).toBe(true);
+    expect(Object.keys(await storedKeys(c.sessionId))).toEqual(['pre-key/1']);
+  });
+
+  it('a group commit PostgreSQL rejects is applied again one call at a time: only the call at fault fails', async () => {
+    const { sessionId, fence } = await leasedSession();
+    const other = await leasedSession();
+    const { state } = await auth.loadState(sessionId, fence);
+    const otherState = (await auth.loadState(other.sessionId, other.fence)).state;
+    const [good, bad] = await Promise.all(
+      [
+        otherState.keys.set({ session: { ok: buf(8) } }),
+        state.keys.set({ session: { bad: { nul: 'nul \u0000 here' } as unknown as Uint8Array } }),
+      ].map((p) =>
+        Promise.resolve(p).then(
+          () => 'ok',
+          (e: unknown) => e,
+        ),
+      ),
+    );
+    expect(good).toBe('ok');
+    expect(bad).toBeInstanceOf(Error);
+    expect(bad).not.toBeInstanceOf(LeaseLostError);
+    expect(Object.keys(await storedKeys(other.sessionId))).toEqual(['session/ok']);
+    expect(await storedKeys(sessionId)).toEqual({});
+  });
+
   it.runIf(DATABASE_URL)(
     'a takeover in flight (uncommitted) makes set() and saveCreds() wait, then throw LeaseLostError (PostgreSQL)',
     async () => {

@@ -11,6 +11,7 @@ import {
   type SignalKeyStore,
 } from '@whiskeysockets/baileys';
 import { DataSource, type EntityManager } from 'typeorm';
+import { GroupCommitter } from '../../common/group-committer';
 import type { Fence } from './baileys-lease.repository';
 
 export type { Fence } from './baileys-lease.repository';
@@ -47,6 +48,23 @@ interface CredsRow {
   creds: string | null;
 }
 
+/** One `keys.set()` call, serialised: per type (sorted), the ids (sorted) to upsert with their values, and to delete. */
+interface KeyWrite {
+  sessionId: string;
+  fence: Fence;
+  batches: { type: string; putIds: string[]; putValues: string[]; deleteIds: string[] }[];
+}
+
+/** A `keys.set()` call with more keys than this commits in its own transaction (see `set`). */
+const KEY_WRITE_GROUP_MAX_ROWS = 64;
+/** Most `keys.set()` calls committed together (one transaction). */
+const KEY_WRITE_BATCH = 256;
+/**
+ * Group commits in flight at once (each on its own connection; PGlite's one connection serialises them), so a batch
+ * that waits on a takeover's row lock does not hold every other session's writes back.
+ */
+const KEY_WRITE_FLUSHERS = 2;
+
 /** `SELECT id, value::text` row of baileys_keys. */
 interface KeyRow {
   id: string;
@@ -72,6 +90,17 @@ const deserialize = <T>(text: string): T => JSON.parse(text, BufferJSON.reviver)
 export class BaileysAuthRepository {
   /** Per session: the tail of its saveCreds chain (never rejects). */
   private readonly credsChains = new Map<string, Promise<void>>();
+
+  /**
+   * Group commit of `keys.set()` calls across sessions: the calls that arrive while a commit runs are applied
+   * together by the next one, in one transaction (see {@link applyKeyWrites}). Each call still resolves only once
+   * its writes committed, with `undefined`, or with the error that refused it.
+   */
+  private readonly keyWrites = new GroupCommitter<KeyWrite, Error | undefined>(
+    (jobs) => this.applyKeyWrites(jobs),
+    KEY_WRITE_BATCH,
+    KEY_WRITE_FLUSHERS,
+  );
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -153,26 +182,12 @@ export class BaileysAuthRepository {
           if (batch.putIds.length || batch.deleteIds.length) batches.push(batch);
         }
         if (batches.length === 0) return;
-        await this.db.transaction(async (m) => {
-          await this.checkFence(m, sessionId, fence);
-          for (const b of batches) {
-            if (b.putIds.length) {
-              await m.query(
-                `INSERT INTO baileys_keys (session_id, type, id, value)
-                 SELECT $1, $2, u.id, u.value::jsonb FROM unnest($3::text[], $4::text[]) AS u(id, value)
-                 ON CONFLICT (session_id, type, id) DO UPDATE SET value = EXCLUDED.value`,
-                [sessionId, b.type, b.putIds, b.putValues],
-              );
-            }
-            if (b.deleteIds.length) {
-              await m.query(`DELETE FROM baileys_keys WHERE session_id = $1 AND type = $2 AND id = ANY($3::text[])`, [
-                sessionId,
-                b.type,
-                b.deleteIds,
-              ]);
-            }
-          }
-        });
+        const job: KeyWrite = { sessionId, fence, batches };
+        const rows = batches.reduce((n, b) => n + b.putIds.length + b.deleteIds.length, 0);
+        // Large writes (a prekey upload: 812 keys at the first login) commit alone, as before: in a group they would
+        // hold the other sessions' rows locked (FOR SHARE) for as long as the big insert takes.
+        const failure = rows > KEY_WRITE_GROUP_MAX_ROWS ? (await this.applyKeyWrites([job]))[0] : await this.keyWrites.submit(job);
+        if (failure) throw failure;
       },
       /** Deletes every key of the session (fenced, one transaction). */
       clear: async (): Promise<void> => {
@@ -182,6 +197,75 @@ export class BaileysAuthRepository {
         });
       },
     };
+  }
+
+  /**
+   * Applies `jobs` (keys.set() calls of any sessions, in arrival order) in ONE transaction: the fence of every job is
+   * checked (the session rows locked FOR SHARE, in session order, as {@link checkFence} does for one); the jobs whose
+   * fence no longer holds get LeaseLostError and nothing of theirs is written; the others' puts and deletes are
+   * folded in job order (a later call's value of the same key wins, as if the calls had run one after another) and
+   * written with one upsert and one delete, rows in (session, type, id) order.
+   * If the transaction fails (a value PostgreSQL rejects, the database), the jobs are applied again one transaction
+   * each, in order, so only the call at fault fails.
+   * @returns per job: undefined (committed) or the error that refused it.
+   */
+  private async applyKeyWrites(jobs: KeyWrite[]): Promise<(Error | undefined)[]> {
+    try {
+      return await this.db.transaction(async (m) => {
+        const fenceKey = (j: KeyWrite) => `${j.sessionId} ${j.fence.owner} ${j.fence.token}`;
+        const distinct = [...new Map(jobs.map((j) => [fenceKey(j), j])).values()];
+        const held = (await m.query(
+          `SELECT s.session_id::text AS session_id, s.lease_owner AS owner, s.lease_token::text AS token
+           FROM baileys_sessions s
+           JOIN unnest($1::uuid[], $2::text[], $3::bigint[]) AS f(session_id, owner, token)
+             ON s.session_id = f.session_id AND s.lease_owner = f.owner AND s.lease_token = f.token
+           WHERE s.lease_until > now()
+           ORDER BY s.session_id
+           FOR SHARE OF s`,
+          [distinct.map((j) => j.sessionId), distinct.map((j) => j.fence.owner), distinct.map((j) => j.fence.token)],
+        )) as { session_id: string; owner: string; token: string }[];
+        const holding = new Set(held.map((r) => `${r.session_id} ${r.owner} ${r.token}`));
+        const results = jobs.map((j) => (holding.has(fenceKey(j)) ? undefined : new LeaseLostError(j.sessionId, j.fence)));
+        const rows = new Map<string, { sessionId: string; type: string; id: string; value: string | null }>();
+        jobs.forEach((j, i) => {
+          if (results[i]) return;
+          for (const b of j.batches) {
+            b.putIds.forEach((id, k) =>
+              rows.set(`${j.sessionId}\u0000${b.type}\u0000${id}`, { sessionId: j.sessionId, type: b.type, id, value: b.putValues[k] }),
+            );
+            for (const id of b.deleteIds)
+              rows.set(`${j.sessionId}\u0000${b.type}\u0000${id}`, { sessionId: j.sessionId, type: b.type, id, value: null });
+          }
+        });
+        const sorted = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+        const puts = sorted.filter((r) => r.value !== null);
+        const deletes = sorted.filter((r) => r.value === null);
+        if (puts.length) {
+          await m.query(
+            `INSERT INTO baileys_keys (session_id, type, id, value)
+             SELECT u.session_id, u.type, u.id, u.value::jsonb
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(session_id, type, id, value, n)
+             ORDER BY u.n
+             ON CONFLICT (session_id, type, id) DO UPDATE SET value = EXCLUDED.value`,
+            [puts.map((r) => r.sessionId), puts.map((r) => r.type), puts.map((r) => r.id), puts.map((r) => r.value)],
+          );
+        }
+        if (deletes.length) {
+          await m.query(
+            `DELETE FROM baileys_keys k
+             USING unnest($1::uuid[], $2::text[], $3::text[]) AS d(session_id, type, id)
+             WHERE k.session_id = d.session_id AND k.type = d.type AND k.id = d.id`,
+            [deletes.map((r) => r.sessionId), deletes.map((r) => r.type), deletes.map((r) => r.id)],
+          );
+        }
+        return results;
+      });
+    } catch (e) {
+      if (jobs.length === 1) return [e instanceof Error ? e : new Error(String(e))];
+      const results: (Error | undefined)[] = [];
+      for (const job of jobs) results.push((await this.applyKeyWrites([job]))[0]);
+      return results;
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { ILogger } from '@whiskeysockets/baileys/lib/Utils/logger';
 import type { SessionStatus } from '../../domain/session-status';
+import { makeWithScopedStorage } from './baileys-async-context';
 import type { BaileysAuthRepository, Fence } from './baileys-auth.repository';
 import type { BaileysEnvelope } from './baileys-envelope';
 import { decideOnClose, type CloseDecision } from './baileys-reconnect-policy';
@@ -77,15 +78,21 @@ export class BaileysConnection {
     const { state, saveCreds } = await this.host.auth.loadState(this.sessionId, this.fence);
     if (this.stopped) return;
     const keys = makeCacheableSignalKeyStore(state.keys, this.host.logger);
-    const sock = makeWASocket({
-      auth: { creds: state.creds, keys },
-      logger: this.host.logger,
-      ...(this.host.waWebSocketUrl ? { waWebSocketUrl: this.host.waWebSocketUrl } : {}),
-      shouldSyncHistoryMessage: () => this.host.syncHistory,
-      syncFullHistory: false,
-      markOnlineOnConnect: false,
-      // A commit that fails (lost lease) fails for good: do not retry it ten times 3 s apart under the mutex.
-      transactionOpts: { maxCommitRetries: 1, delayBetweenTriesMs: 100 },
+    // Baileys' per-socket AsyncLocalStorage enabled only during its transactions: see baileys-async-context.ts.
+    const { result: sock, storages } = makeWithScopedStorage(() =>
+      makeWASocket({
+        auth: { creds: state.creds, keys },
+        logger: this.host.logger,
+        ...(this.host.waWebSocketUrl ? { waWebSocketUrl: this.host.waWebSocketUrl } : {}),
+        shouldSyncHistoryMessage: () => this.host.syncHistory,
+        syncFullHistory: false,
+        markOnlineOnConnect: false,
+        // A commit that fails (lost lease) fails for good: do not retry it ten times 3 s apart under the mutex.
+        transactionOpts: { maxCommitRetries: 1, delayBetweenTriesMs: 100 },
+      }),
+    );
+    sock.ev.on('connection.update', (update) => {
+      if (update.connection === 'close') for (const storage of storages) storage.end();
     });
     this.sock = sock;
     this.state = 'connecting';
