@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, HttpStatus, Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiSecurity, ApiUnauthorizedResponse, ApiForbiddenResponse } from '@nestjs/swagger';
+import { ApiExtension, ApiSecurity } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AppError } from '../common/app-error';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/api-docs';
 import type { Scope } from './api-key.entity';
 import { ApiKeysService, AuthenticatedKey } from './api-keys.service';
 import { FailedAuthLimiter } from './failed-auth-limiter';
@@ -20,8 +20,8 @@ export function ApiKeyAuth(scope: Scope): MethodDecorator & ClassDecorator {
     SetMetadata(SCOPE_KEY, scope),
     ApiSecurity('apiKey'),
     ApiSecurity('bearer'),
-    ApiUnauthorizedResponse({ description: 'Missing, unknown, revoked or expired API key', type: ErrorResponseDto }),
-    ApiForbiddenResponse({ description: `API key lacks the "${scope}" scope`, type: ErrorResponseDto }),
+    ApiExtension('x-required-scope', scope),
+    ApiErrors(401, { status: 403, examples: [{ code: 'FORBIDDEN', message: `API key lacks the "${scope}" scope` }] }, 429),
   );
 }
 

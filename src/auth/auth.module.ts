@@ -11,7 +11,9 @@ import { ApiKeyGuard, requiredScope } from './api-key.guard';
 import { ApiThrottlerGuard } from './api-throttler.guard';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 import { SharedCounters, SharedThrottlerStorage } from './shared-counters';
-import { SharedCountersRepository } from './shared-counters.repository';
+import { SharedCountersRepository, SharedCountersStore } from './shared-counters.repository';
+import { RedisCountersStore } from './shared-counters.redis';
+import { DataSource } from 'typeorm';
 
 @Global()
 @Module({
@@ -36,7 +38,13 @@ import { SharedCountersRepository } from './shared-counters.repository';
   providers: [
     ApiKeysService,
     FailedAuthLimiter,
-    SharedCountersRepository,
+    // Where processes' counts meet: Redis when REDIS_URL is set (boot fails when it does not answer), else PostgreSQL.
+    {
+      provide: SharedCountersStore,
+      inject: [AppConfig, DataSource],
+      useFactory: (config: AppConfig, db: DataSource): SharedCountersStore | Promise<SharedCountersStore> =>
+        config.REDIS_URL ? RedisCountersStore.connect(config.REDIS_URL, config.REDIS_KEY_PREFIX) : new SharedCountersRepository(db),
+    },
     SharedCounters,
     // The guard's storage: counts shared by every process on the database instead of the throttler's in-memory map.
     SharedThrottlerStorage,

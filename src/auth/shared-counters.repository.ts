@@ -9,10 +9,31 @@ export interface CounterDelta {
   add: number;
 }
 
+/**
+ * Where the processes' counts meet (the port of {@link SharedCounters}): PostgreSQL's `rate_counters` by default
+ * ({@link SharedCountersRepository}), Redis when REDIS_URL is set (RedisCountersStore, shared-counters.redis.ts).
+ */
+export abstract class SharedCountersStore {
+  /**
+   * Adds each delta (0 only reads) and returns the totals of every process, in input order, without losing an
+   * increment when processes add at once. Deltas must not repeat a (key, windowStart).
+   * @throws the store's error (the caller keeps the hits and adds them next time).
+   */
+  abstract addAndRead(deltas: CounterDelta[]): Promise<number[]>;
+  /** Deletes windows that ended before `before` (ms since epoch). @returns how many were deleted (0 where they expire by themselves). */
+  abstract prune(before: number): Promise<number>;
+  /** Releases connections of its own at shutdown (none for the database's). */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 /** SQL of the shared counters (`rate_counters`). */
 @Injectable()
-export class SharedCountersRepository {
-  constructor(private readonly db: DataSource) {}
+export class SharedCountersRepository extends SharedCountersStore {
+  constructor(private readonly db: DataSource) {
+    super();
+  }
 
   /**
    * Adds each delta (0 only reads) and returns the totals, in input order: one statement for the whole batch.

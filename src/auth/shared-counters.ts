@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
-import { SharedCountersRepository } from './shared-counters.repository';
+import { SharedCountersStore } from './shared-counters.repository';
 
 /** How often a process adds its hits to the shared totals and reads the others' back, in ms. */
 const SYNC_MS = 200;
@@ -19,12 +19,14 @@ interface Entry {
 }
 
 /**
- * Counters per key and fixed time window shared by every wa-hub process on one PostgreSQL (`rate_counters`): a
- * process counts locally at once (exact within the process) and every 200 ms adds its hits to the shared totals
- * in one statement, reading back what all processes counted. So a limit of N per minute holds across processes,
- * overshooting by at most what the others counted in the last 200 ms. On the embedded database (one process)
- * the counts stay local. Used by the API rate limit ({@link SharedThrottlerStorage}) and the failed-authentication
- * limit (FailedAuthLimiter).
+ * Counters per key and fixed time window shared by every wa-hub process through a {@link SharedCountersStore}:
+ * PostgreSQL's `rate_counters` by default, Redis when REDIS_URL is set (RedisCountersStore). A process counts
+ * locally at once (exact within the process) and every 200 ms adds its hits to the shared totals in one round
+ * trip, reading back what all processes counted. So a limit of N per minute holds across processes, overshooting
+ * by at most what the others counted in the last 200 ms. While the store is away hits are kept and added at the
+ * next sync that succeeds (never lost; if a sync fails halfway some may be counted twice). On the embedded
+ * database without REDIS_URL (one process) the counts stay local. Used by the API rate limit
+ * ({@link SharedThrottlerStorage}) and the failed-authentication limit (FailedAuthLimiter).
  */
 @Injectable()
 export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
@@ -37,18 +39,19 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     config: AppConfig,
-    private readonly repository: SharedCountersRepository,
+    private readonly repository: SharedCountersStore,
   ) {
-    this.shared = Boolean(config.DATABASE_URL);
+    this.shared = Boolean(config.DATABASE_URL || config.REDIS_URL);
   }
 
   onModuleInit(): void {
-    if (this.shared) this.timer = setInterval(() => void this.sync(), SYNC_MS).unref();
+    if (this.shared) this.timer = setInterval(() => void this.startSync(), SYNC_MS).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.syncing;
+    await this.repository.close();
   }
 
   /**
@@ -67,9 +70,17 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     return e ? { total: e.shared + e.inFlight + e.pending, msLeft: e.windowEnd - now } : { total: 0, msLeft: windowMs - (now % windowMs) };
   }
 
-  /** One sync round now (tests; the timer calls it every 200 ms). */
-  sync(): Promise<void> {
-    if (!this.shared) return Promise.resolve();
+  /**
+   * One sync round that starts after the call (so it carries every hit counted before it): waits for a round in
+   * flight, then runs another. For tests; the timer runs a round every 200 ms unless one is in flight.
+   */
+  async sync(): Promise<void> {
+    if (!this.shared) return;
+    while (this.syncing) await this.syncing;
+    await this.startSync();
+  }
+
+  private startSync(): Promise<void> {
     this.syncing ??= this.syncOnce().finally(() => (this.syncing = undefined));
     return this.syncing;
   }

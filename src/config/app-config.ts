@@ -135,6 +135,20 @@ export class AppConfig {
   @Min(1)
   RATE_LIMIT_ADMIN_PER_MINUTE?: number;
 
+  /**
+   * Redis URL (`redis://[:password@]host:6379/<db>`, `rediss://` for TLS) for the rate-limit and failed-authentication
+   * counters shared by every process; unset → they are shared through PostgreSQL (`rate_counters`). When set, boot
+   * fails if Redis does not answer within 5 s.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  /** Prefix of wa-hub's Redis keys (several installations, or test runs, can share one Redis). */
+  @Matches(/^[A-Za-z0-9:_.-]{0,64}$/, { message: 'REDIS_KEY_PREFIX must be at most 64 letters, digits or : _ . -' })
+  REDIS_KEY_PREFIX: string = 'wa-hub:';
+
   /** Failed authentications (bad key, signature or webhook secret) allowed per IP per minute before 429. */
   @Transform(toInt)
   @IsInt()
@@ -315,6 +329,7 @@ const OPTIONAL_VARIABLES = [
   'RATE_LIMIT_READ_PER_MINUTE',
   'RATE_LIMIT_SEND_PER_MINUTE',
   'RATE_LIMIT_ADMIN_PER_MINUTE',
+  'REDIS_URL',
   'CORS_ORIGINS',
   'DEFAULT_PHONE_REGION',
   'BAILEYS_WA_WS_URL',

@@ -2,6 +2,7 @@ import { Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Metrics } from '../observability/metrics';
 import { LiveEvent } from './live-event';
 import { EventsRepository } from './events.repository';
+import { GapTracker } from './gap-tracker';
 
 /** The longest pause between two reads of the log while anyone listens (ms), reached after reads that found nothing. */
 export const TAIL_POLL_MS = 100;
@@ -11,16 +12,6 @@ const PAGE = 1000;
 
 type Listener = (batch: readonly LiveEvent[]) => void;
 
-/** A run of missing ids right after the cursor, and what the snapshot looked like when it was first seen. */
-interface Gap {
-  /** First missing id. */
-  from: bigint;
-  /** The id after the gap (the next visible one). */
-  to: bigint;
-  /** xmax of the snapshot the gap was first seen in. */
-  xmax: bigint;
-}
-
 /**
  * One poller per process over the event log, fanned out to every live subscriber (SSE streams, Socket.IO sockets):
  * however many subscribers, the database sees one query per read, and each event becomes one {@link LiveEvent}
@@ -28,15 +19,11 @@ interface Gap {
  * database reaches the subscribers of all of them.
  *
  * Ids are taken at insert time and transactions commit in any order, so a committed id can appear below one
- * already seen. The tail delivers in id order and never skips an id that may still commit:
- * - the next id after the cursor, once committed, is delivered at once (nothing can commit below it);
- * - a gap (ids not visible) is held by transactions still running, or lost for good (rolled back, or the identity
- *   cache after a crash). Every transaction that held a gap id when the gap was first seen had started by then,
- *   so the gap is passed once every transaction older than that snapshot's xmax has ended
- *   (`pg_snapshot_xmin` of a later read ≥ that xmax) and its ids are still missing.
- * So a long transaction elsewhere in the cluster delays events only when there is a gap, not the common
- * contiguous case. (A holder's xid is assigned no later than its id: `events.xid` defaults to
- * `pg_current_xact_id()` in the same insert, evaluated right after the identity.)
+ * already seen. The tail delivers in id order and never skips an id that may still commit: each read of every
+ * committed event after the cursor goes through the {@link GapTracker} shared with the REST page, and delivery
+ * stops at the first gap that is not settled. The next id after the cursor, once committed, is delivered at once;
+ * a long transaction elsewhere in the cluster delays events only when there is a gap.
+ * (The first subscriber's start, {@link EventsRepository.head}, still uses the older `xid < xmin` rule.)
  */
 @Injectable()
 export class EventTail implements OnModuleDestroy {
@@ -45,11 +32,11 @@ export class EventTail implements OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private idleMs = TAIL_BUSY_POLL_MS;
-  private gap: Gap | undefined;
   private starting: Promise<void> | undefined;
 
   constructor(
     private readonly repo: EventsRepository,
+    private readonly gaps: GapTracker,
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
@@ -103,7 +90,6 @@ export class EventTail implements OnModuleDestroy {
     this.timer = undefined;
     // With nobody listening the cursor would go stale; the next subscriber starts from the head again.
     this.cursor = undefined;
-    this.gap = undefined;
   }
 
   private schedule(found: boolean): void {
@@ -144,20 +130,11 @@ export class EventTail implements OnModuleDestroy {
 
   /** The leading events of `events` (ids after `cursor`, ascending) that can be delivered now: see the class comment. */
   private deliverable(cursor: bigint, events: LiveEvent[], xmin: bigint, xmax: bigint): LiveEvent[] {
-    let next = cursor + 1n;
-    let n = 0;
-    for (const e of events) {
-      if (e.seq !== next) {
-        const gap = this.gap;
-        // Still (part of) the gap seen before: keep the snapshot it was first seen in.
-        if (!gap || next < gap.from || next >= gap.to) this.gap = { from: next, to: e.seq, xmax };
-        else if (e.seq < gap.to) gap.to = e.seq;
-        if (xmin < this.gap!.xmax) break;
-        this.gap = undefined;
-      }
-      next = e.seq + 1n;
-      n++;
-    }
+    const n = this.gaps.take(
+      cursor,
+      events.map((e) => ({ id: e.seq, xid: e.row.xid })),
+      { xmin, xmax },
+    );
     return n === events.length ? events : events.slice(0, n);
   }
 }

@@ -5,6 +5,7 @@ import { EventsGateway } from './events.gateway';
 import { EventsRepository } from './events.repository';
 import { EventsRetention } from './events-retention';
 import { EventsService } from './events.service';
+import { GapTracker } from './gap-tracker';
 
 /**
  * The event log's readers: GET /v1/events, the SSE stream, the Socket.IO gateway, retention. Writers are the changes themselves (ingest's
@@ -12,7 +13,7 @@ import { EventsService } from './events.service';
  */
 @Module({
   controllers: [EventsController],
-  providers: [EventsRepository, EventTail, EventsService, EventsRetention, EventsGateway],
+  providers: [EventsRepository, GapTracker, EventTail, EventsService, EventsRetention, EventsGateway],
   exports: [EventsService],
 })
 export class EventsModule {}

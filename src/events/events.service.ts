@@ -3,7 +3,11 @@ import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { EventTail } from './event-tail';
 import { LiveEvent } from './live-event';
 import type { EventPageDto } from './event.dto';
-import { EventsRepository, type EventFilter, type EventRow } from './events.repository';
+import { EventsRepository, GAP_SCAN, type EventFilter, type EventRow } from './events.repository';
+import { GapTracker } from './gap-tracker';
+
+/** Pauses before a REST page looks again at a gap that cut it short, in ms. */
+const RETRY_MS = [20, 50, 120];
 
 /** Reading the event log: pages for catching up, and live subscriptions for streams. */
 @Injectable()
@@ -11,12 +15,32 @@ export class EventsService {
   constructor(
     private readonly repo: EventsRepository,
     private readonly tail: EventTail,
+    private readonly gaps: GapTracker,
   ) {}
 
-  /** A page of events after `after`, oldest first; a session-limited key sees only its sessions' events. */
+  /**
+   * A page of events after `after` (without it: from the oldest retained), oldest first; a session-limited key
+   * sees only its sessions' events. The page never passes an id that may still commit: it stops before the first
+   * gap in the ids that is not settled ({@link GapTracker}), so resuming after `nextAfter` (the last id returned,
+   * null for an empty page) misses nothing. A gap first seen by this request is looked at again up to 3 times
+   * within about 200 ms, since most close (commit or roll back) within milliseconds.
+   */
   async page(q: { after?: string; types?: string[]; sessionId?: string; limit: number }, key?: AuthenticatedKey): Promise<EventPageDto> {
-    const rows = await this.repo.page(filterOf(q, key), q.limit);
-    return { data: rows.map((r) => new LiveEvent(r).dto), nextAfter: rows.length ? rows[rows.length - 1].id : null };
+    const filter = filterOf(q, key);
+    for (let attempt = 0; ; attempt++) {
+      const read = await this.repo.pageChecked(filter, q.limit);
+      const snap = { xmin: BigInt(read.xmin), xmax: BigInt(read.xmax) };
+      let cut: bigint | undefined;
+      // Every gap is looked at (so each is noted), the first one not settled ends the page.
+      for (const g of read.gaps) if (!this.gaps.settled(BigInt(g.from), BigInt(g.to), g.toXid, snap)) cut ??= BigInt(g.from);
+      // Gaps past the last one reported were not looked for: rows after it wait for the next read.
+      if (cut === undefined && read.gaps.length === GAP_SCAN) cut = BigInt(read.gaps[GAP_SCAN - 1].to) + 1n;
+      const rows = cut === undefined ? read.rows : read.rows.filter((r) => BigInt(r.id) < cut);
+      if (rows.length === read.rows.length || attempt === RETRY_MS.length) {
+        return { data: rows.map((r) => new LiveEvent(r).dto), nextAfter: rows.length ? rows[rows.length - 1].id : null };
+      }
+      await new Promise((r) => setTimeout(r, RETRY_MS[attempt]));
+    }
   }
 
   /**

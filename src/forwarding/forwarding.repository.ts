@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { EventRow } from '../events/events.repository';
 
 /** What the fan-out reads of an event. */
-export type FanOutEvent = Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'session_id'>;
+export type FanOutEvent = Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'session_id' | 'xid'>;
 
 /** A `webhook_subscriptions` row. `secret`/`previous_secret` are `whsec_` secrets: never returned by the API. */
 export interface SubscriptionRow {
@@ -113,8 +113,6 @@ const SUB_COLUMNS = `id, url, events, session_ids, headers, format, description,
   previous_secret_until, disabled_reason, failing_since, created_at, updated_at`;
 const DELIVERY_COLUMNS = `id::text, subscription_id, event_id::text, event_type, state, attempts, next_attempt_at, last_status,
   last_error, created_at, delivered_at`;
-/** The event log's visibility rule (see EventsRepository): only transactions older than every running one. */
-const VISIBLE = `e.xid < pg_snapshot_xmin(pg_current_snapshot())`;
 
 /**
  * The SQL of outgoing webhooks: subscriptions, the fan-out of the event log into deliveries, claims under a lease
@@ -263,8 +261,8 @@ export class ForwardingRepository {
   }
 
   /**
-   * Queues (or re-queues: pending again, due now, attempts reset) the subscription's deliveries of the visible
-   * log events with `occurred_at` in [from, to), of `types` (else the subscription's own filter) and its sessions.
+   * Queues (or re-queues: pending again, due now, attempts reset) the subscription's deliveries of the committed
+   * log events with `occurred_at` in [from, to) (one still uncommitted reaches it through the fan-out), of `types` (else the subscription's own filter) and its sessions.
    * At most `max` events.
    * @returns how many deliveries were queued.
    */
@@ -272,7 +270,7 @@ export class ForwardingRepository {
     const rows = (await this.db.query(
       `WITH src AS (
          SELECT e.id, e.type FROM events e JOIN webhook_subscriptions s ON s.id = $1
-         WHERE ${VISIBLE} AND e.occurred_at >= $2 AND e.occurred_at < $3
+         WHERE e.occurred_at >= $2 AND e.occurred_at < $3
            AND (CASE WHEN $4::text[] IS NULL THEN s.events IS NULL OR e.type = ANY(s.events) ELSE e.type = ANY($4::text[]) END)
            AND (s.session_ids IS NULL OR e.session_id = ANY(s.session_ids))
            AND (s.format <> 's0' OR e.type IN ('message.received', 'message.sent'))
@@ -289,15 +287,16 @@ export class ForwardingRepository {
   }
 
   /**
-   * Up to `limit` events after `after` (oldest first) that the event log's visibility rule returns (see
-   * EventsRepository), with the bounds of the same snapshot: `xmin` (every transaction below it has ended) and
-   * `xmax` (every transaction that had an id when the snapshot was taken is below it), as decimal text.
+   * Up to `limit` committed events after `after` (oldest first, with their writer's `xid`), every transaction's:
+   * the gaps in the ids are the caller's (GapTracker). With the bounds of the same snapshot: `xmin` (every
+   * transaction below it has ended) and `xmax` (every transaction that had an id when the snapshot was taken is
+   * below it).
    */
   async visibleEvents(after: string, limit: number): Promise<{ rows: FanOutEvent[]; xmin: bigint; xmax: bigint }> {
     const rows = (await this.db.query(
-      `SELECT e.id::text AS id, e.type, e.occurred_at, e.session_id,
+      `SELECT e.id::text AS id, e.xid::text AS xid, e.type, e.occurred_at, e.session_id,
          pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax
-       FROM events e WHERE ${VISIBLE} AND e.id > $1::bigint ORDER BY e.id LIMIT $2`,
+       FROM events e WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2`,
       [after, limit],
     )) as (FanOutEvent & { xmin: string; xmax: string })[];
     if (rows.length === 0) return { rows: [], xmin: 0n, xmax: 0n };

@@ -10,6 +10,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import { ForwardingConfig } from './forwarding.config';
 import { type AttemptOutcome, type ClaimedDelivery, type FanOutEvent, ForwardingRepository } from './forwarding.repository';
 import { checkUrlForm, guardedLookup, isBlockedAddress, TargetFormError, TargetRefusedError } from './target-guard';
+import { GapTracker } from '../events/gap-tracker';
 
 /** Events read from the log per fan-out step. */
 const FAN_OUT_PAGE = 1000;
@@ -148,8 +149,8 @@ export function retryAfterSeconds(value: string | string[] | undefined, now = Da
 /**
  * Outgoing webhooks, in every process with WEBHOOK_WORKER not `false`:
  *
- * 1. Fan-out (every 100 ms, and at once again while full pages come): events after `forwarding_cursor` (only those
- *    the event log's visibility rule returns, and never past an id that may still commit: see takeContiguous)
+ * 1. Fan-out (every 100 ms, and at once again while full pages come): committed events after `forwarding_cursor`
+ *    (never past an id that may still commit: see takeContiguous)
  *    become one delivery per
  *    matching enabled subscription; the cursor moves in the same transaction, which holds its row `FOR UPDATE` and
  *    writes nothing when another process moved it first. New deliveries wake the delivery pump at once.
@@ -196,8 +197,8 @@ export class ForwardingWorker extends PeriodicTask {
   );
   /** Deliveries whose call has ended and whose outcome is queued for writing (their lease is still held). */
   private readonly recording = new Set<string>();
-  /** Missing event ids the fan-out waits for, with the snapshot `xmax` noted when each was first seen. */
-  private readonly gaps = new Map<bigint, bigint>();
+  /** Gaps in the event ids the fan-out waits for (the same rule as the REST page and the live tail). */
+  private readonly gaps = new GapTracker();
   private lastCursor: string | undefined;
   private stopped = false;
   private pumping = false;
@@ -248,30 +249,19 @@ export class ForwardingWorker extends PeriodicTask {
   }
 
   /**
-   * The events of `page` up to the first id that is missing and may still come. The log's visibility rule
-   * (`xid < xmin`) alone can show an event while a lower id is still uncommitted: a transaction that got its xid
-   * early but wrote its event late commits first, and a cursor moving past it would skip the lower id for ever.
-   * So a missing id (an open transaction's, or one rolled back or deleted) is waited for: the first time it is
-   * seen, the snapshot's `xmax` is noted (its writer has an xid below that); once a later snapshot's `xmin`
-   * reaches it, every such writer has ended, and an id still missing never comes: the cursor moves past it.
+   * The events of `page` up to the first id that is missing and may still come: a cursor moving past an id whose
+   * transaction commits later would skip it for ever. A missing id (an open transaction's, or one rolled back or
+   * deleted) is waited for until its gap is settled: see {@link GapTracker}, shared with the REST page and the
+   * live tail.
    */
   private takeContiguous(after: string, page: { rows: FanOutEvent[]; xmin: bigint; xmax: bigint }): FanOutEvent[] {
-    const take: FanOutEvent[] = [];
-    let expected = BigInt(after) + 1n;
-    let blocked = false;
-    // Every gap of the page is noted (not only the first), so the next step can pass all those that became final.
-    for (const e of page.rows) {
-      const id = BigInt(e.id);
-      if (id !== expected) {
-        const seen = this.gaps.get(expected);
-        if (seen === undefined) this.gaps.set(expected, page.xmax);
-        if (seen === undefined || page.xmin < seen) blocked = true;
-      }
-      if (!blocked) take.push(e);
-      expected = id + 1n;
-    }
-    const reached = take.length ? BigInt(take[take.length - 1].id) : BigInt(after);
-    for (const k of this.gaps.keys()) if (k <= reached) this.gaps.delete(k);
+    const n = this.gaps.take(
+      BigInt(after),
+      page.rows.map((e) => ({ id: BigInt(e.id), xid: e.xid })),
+      page,
+    );
+    const take = n === page.rows.length ? page.rows : page.rows.slice(0, n);
+    this.gaps.forget(take.length ? BigInt(take[take.length - 1].id) : BigInt(after));
     return take;
   }
 

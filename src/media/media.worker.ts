@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CLOCK, type Clock } from '../common/clock';
 import { PeriodicTask } from '../common/periodic-task';
+import { AdvisoryLocks } from '../database/advisory-locks';
 import { MediaConfig } from './media.config';
 import { type ClaimedMedia, MediaRepository } from './media.repository';
 import { MediaService } from './media.service';
@@ -14,6 +15,8 @@ const TRASH_PAGE = 100;
 const RETENTION_PAGE = 500;
 /** How often retention runs, in ms of the injected clock. */
 const RETENTION_EVERY_MS = 60_000;
+/** The advisory lock retention runs under, so one process at a time expires items (see AdvisoryLocks). */
+export const MEDIA_RETENTION_LOCK = 'wa-hub:MediaRetention';
 
 /**
  * The media worker, every MEDIA_POLL_MS (and at start-up) in each process with MEDIA_WORKER not `false`:
@@ -23,7 +26,8 @@ const RETENTION_EVERY_MS = 60_000;
  *    the item is then claimed again and downloaded from the start (the partial object is replaced).
  * 2. deletes from the stores the objects of deleted media rows (`media_trash`);
  * 3. with MEDIA_RETENTION_DAYS, once a minute: stored items that arrived longer ago become `deleted`, their bytes
- *    trashed.
+ *    trashed; under the advisory lock {@link MEDIA_RETENTION_LOCK}, so in one process at a time (a process that
+ *    finds it held skips this minute's pass: the holder is doing it).
  * Times are the injected clock's.
  */
 @Injectable()
@@ -41,6 +45,7 @@ export class MediaWorker extends PeriodicTask {
     private readonly config: MediaConfig,
     @Inject(MEDIA_STORAGES) private readonly storages: MediaStorages,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly locks: AdvisoryLocks,
   ) {
     super();
     this.everyMs = config.MEDIA_POLL_MS;
@@ -64,9 +69,11 @@ export class MediaWorker extends PeriodicTask {
     if (this.config.MEDIA_RETENTION_DAYS !== undefined && this.clock.now() - this.lastRetention >= RETENTION_EVERY_MS) {
       const now = this.clock.now();
       const cutoff = new Date(now - this.config.MEDIA_RETENTION_DAYS * 86_400_000);
-      while ((await this.repo.expire(cutoff, new Date(now), RETENTION_PAGE)) === RETENTION_PAGE && !this.stopped);
+      const ran = await this.locks.runExclusive(MEDIA_RETENTION_LOCK, async () => {
+        while ((await this.repo.expire(cutoff, new Date(now), RETENTION_PAGE)) === RETENTION_PAGE && !this.stopped);
+      });
       this.lastRetention = now;
-      await this.emptyTrash();
+      if (ran) await this.emptyTrash();
     }
   }
 
