@@ -33,8 +33,8 @@ import {
 
 /** Bound for every single wait; the happy paths take milliseconds. */
 const T = 10_000;
-const ALICE = { pn: '15550002222', lid: '200000000000002', name: 'Alice' };
-const CAROL = { pn: '15550003333', lid: '200000000000003', name: 'Carol' };
+const ALICE = { pn: '16505552222', lid: '200000000000002', name: 'Alice' };
+const CAROL = { pn: '16505553333', lid: '200000000000003', name: 'Carol' };
 const GROUP = '120363000000000001@g.us';
 
 /** Resolves with each socket's `connection: 'close'` update, whenever it happens (registered at creation). */
@@ -165,7 +165,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       // `creds.account` is a protobuf object: JSON.stringify runs its toJSON() before BufferJSON's replacer, so its
       // bytes come back from storage as base64 strings (protobufjs accepts those when Baileys re-encodes it).
       const accountKey: unknown = creds.account?.accountSignatureKey;
-      expect(creds.me?.id).toBe(wa.clientJid); // 15550001111:7@s.whatsapp.net
+      expect(creds.me?.id).toBe(wa.clientJid); // 16505551111:7@s.whatsapp.net
       expect(creds.me?.lid).toBe(wa.clientLid); // 200000000000001:7@lid (from <success lid>)
       expect(creds.platform).toBe('android');
       expect(accountKey).toBe(wa.phone.device.identityPublic.toString('base64'));
@@ -199,7 +199,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       expect(sent.encType).toBe('pkmsg');
       expect(type).toBe('notify');
       expect(message.key).toMatchObject({
-        remoteJid: '15550002222@s.whatsapp.net',
+        remoteJid: '16505552222@s.whatsapp.net',
         remoteJidAlt: '200000000000002@lid',
         fromMe: false,
         id: 'IN-TEXT-1',
@@ -211,7 +211,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       expect(message.messageStubType).toBeFalsy();
       // Baileys sends a delivery receipt to the sender (type "inactive" while not marked online).
       const receipt = await wa.clientReceipts.next((r) => r.attrs.id === 'IN-TEXT-1', T);
-      expect(receipt.attrs).toMatchObject({ to: '15550002222@s.whatsapp.net', type: 'inactive' });
+      expect(receipt.attrs).toMatchObject({ to: '16505552222@s.whatsapp.net', type: 'inactive' });
     });
 
     it('reaction arrives as messages.reaction keyed to the target, from the client perspective', async () => {
@@ -226,12 +226,12 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       expect(sent.stanza.attrs.type).toBe('reaction');
       // The target key is normalised: the chat is Alice's, and the target is not ours (Alice sent it).
       expect(event?.key).toMatchObject({
-        remoteJid: '15550002222@s.whatsapp.net',
+        remoteJid: '16505552222@s.whatsapp.net',
         fromMe: false,
         id: 'IN-REACT-TARGET',
       });
       expect(event?.reaction.text).toBe('👍');
-      expect(event?.reaction.key).toMatchObject({ remoteJid: '15550002222@s.whatsapp.net', fromMe: false });
+      expect(event?.reaction.key).toMatchObject({ remoteJid: '16505552222@s.whatsapp.net', fromMe: false });
     });
 
     it('edit arrives as messages.update with editedMessage for the original id', async () => {
@@ -241,7 +241,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       await alice.edit(original.id, 'after edit', { id: 'IN-EDIT-1' });
       const edit = (await update).find((u) => u.key.id === original.id);
 
-      expect(edit?.key).toMatchObject({ remoteJid: '15550002222@s.whatsapp.net', fromMe: false, id: 'IN-EDIT-TARGET' });
+      expect(edit?.key).toMatchObject({ remoteJid: '16505552222@s.whatsapp.net', fromMe: false, id: 'IN-EDIT-TARGET' });
       expect(edit?.update.message?.editedMessage?.message?.conversation).toBe('after edit');
     });
 
@@ -253,7 +253,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       const revoke = (await update).find((u) => u.key.id === original.id);
 
       expect(revoke?.key).toMatchObject({
-        remoteJid: '15550002222@s.whatsapp.net',
+        remoteJid: '16505552222@s.whatsapp.net',
         fromMe: false,
         id: 'IN-REVOKE-TARGET',
       });
@@ -285,7 +285,7 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       expect(sentFirst.stanza.content).toHaveLength(2); // <enc type=msg> (SKDM) + <enc type=skmsg>
       expect(message.key).toMatchObject({
         remoteJid: GROUP,
-        participant: '15550002222@s.whatsapp.net',
+        participant: '16505552222@s.whatsapp.net',
         participantAlt: '200000000000002@lid',
         fromMe: false,
         addressingMode: 'pn',
@@ -309,14 +309,14 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
 
       expect(message.key).toMatchObject({
         remoteJid: '200000000000003@lid',
-        remoteJidAlt: '15550003333@s.whatsapp.net',
+        remoteJidAlt: '16505553333@s.whatsapp.net',
         addressingMode: 'lid',
         fromMe: false,
       });
       expect(message.message?.conversation).toBe('then LID-addressed');
       // Threading under the PN: the mapping lookup returns a device jid, hence jidNormalizedUser.
       const pn = await sock.signalRepository.lidMapping.getPNForLID('200000000000003@lid');
-      expect(jidNormalizedUser(pn ?? undefined)).toBe('15550003333@s.whatsapp.net');
+      expect(jidNormalizedUser(pn ?? undefined)).toBe('16505553333@s.whatsapp.net');
     });
   });
 
@@ -346,23 +346,23 @@ describe('Baileys rc14 against the fake WhatsApp Web server', () => {
       expect(FakePeer.textOf(copy)).toBe('hi alice, from baileys');
       expect(copy.encType).toBe('pkmsg'); // the client started the session from the bundle the fake served
       const phoneCopy = await wa.phone.received.next((c) => c.id === id, T);
-      expect(phoneCopy.message.deviceSentMessage?.destinationJid).toBe('15550002222@s.whatsapp.net');
+      expect(phoneCopy.message.deviceSentMessage?.destinationJid).toBe('16505552222@s.whatsapp.net');
       expect(
         phoneCopy.message.deviceSentMessage?.message?.conversation ??
           phoneCopy.message.deviceSentMessage?.message?.extendedTextMessage?.text,
       ).toBe('hi alice, from baileys');
       const stanza = await wa.nextSent((m) => m.id === id, T);
       expect(stanza.undecryptable).toEqual([]);
-      expect(stanza.to).toBe('15550002222@s.whatsapp.net');
+      expect(stanza.to).toBe('16505552222@s.whatsapp.net');
 
       // Let the send's own upsert flush first: Baileys folds receipts into an upsert still in its event buffer.
       const own = (await ownUpsert).messages.find((m) => m.key.id === id);
-      expect(own?.key).toMatchObject({ remoteJid: '15550002222@s.whatsapp.net', fromMe: true });
+      expect(own?.key).toMatchObject({ remoteJid: '16505552222@s.whatsapp.net', fromMe: true });
 
       const delivered = waitFor(sock.ev, 'messages.update', (us) => us.some((u) => u.key.id === id && u.update.status !== undefined), T);
       await alice.sendReceipt(id, 'delivery');
       const deliveredUpdate = (await delivered).find((u) => u.key.id === id);
-      expect(deliveredUpdate?.key).toMatchObject({ remoteJid: '15550002222@s.whatsapp.net', fromMe: true });
+      expect(deliveredUpdate?.key).toMatchObject({ remoteJid: '16505552222@s.whatsapp.net', fromMe: true });
       expect(deliveredUpdate?.update.status).toBe(proto.WebMessageInfo.Status.DELIVERY_ACK); // 3
 
       const read = waitFor(sock.ev, 'messages.update', (us) => us.some((u) => u.key.id === id && u.update.status !== undefined), T);

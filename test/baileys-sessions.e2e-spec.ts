@@ -83,11 +83,11 @@ describe('Baileys sessions in-process (e2e, fake WhatsApp Web)', () => {
   });
 
   it('inbound text, reply, reaction, edit and revoke land in /v1/messages through the ingest pipeline', async () => {
-    alice = wa.addPeer({ pn: '15550002222', lid: '200000000000002', name: 'Alice' });
+    alice = wa.addPeer({ pn: '16505552222', lid: '200000000000002', name: 'Alice' });
     await alice.sendText('hello from alice', { id: 'IN-1' });
     const m = await messageBy('IN-1');
-    expect(m).toMatchObject({ direction: 'in', type: 'text', text: 'hello from alice', chat_id: '15550002222', sender_name: 'Alice' });
-    const listed = await http().get('/v1/messages?phone=15550002222').set(ADMIN);
+    expect(m).toMatchObject({ direction: 'in', type: 'text', text: 'hello from alice', chat_id: '16505552222', sender_name: 'Alice' });
+    const listed = await http().get('/v1/messages?phone=16505552222').set(ADMIN);
     expect(listed.body.data.map((x: { externalId: string }) => x.externalId)).toContain('IN-1');
 
     await alice.react({ id: 'IN-1', sentBy: 'peer' }, '👍');
@@ -109,14 +109,14 @@ describe('Baileys sessions in-process (e2e, fake WhatsApp Web)', () => {
   it('a LID-addressed message is threaded under the phone number', async () => {
     await alice.sendText('via lid', { id: 'IN-LID', addressing: 'lid' });
     const m = await messageBy('IN-LID');
-    expect(m).toMatchObject({ chat_id: '15550002222', text: 'via lid' });
+    expect(m).toMatchObject({ chat_id: '16505552222', text: 'via lid' });
   });
 
   it('an image arrives as a media descriptor (bytes not fetched on the ack path), caption kept', async () => {
     const sent = await alice.sendImage({ caption: 'a photo', mimetype: 'image/png', fileLength: 70_001 }, { id: 'IN-IMG' });
     const m = await messageBy('IN-IMG');
-    expect(m).toMatchObject({ direction: 'in', type: 'image', chat_id: '15550002222' });
-    const listed = await http().get('/v1/messages?phone=15550002222&type=image').set(ADMIN);
+    expect(m).toMatchObject({ direction: 'in', type: 'image', chat_id: '16505552222' });
+    const listed = await http().get('/v1/messages?phone=16505552222&type=image').set(ADMIN);
     const dto = listed.body.data.find((x: { externalId: string }) => x.externalId === 'IN-IMG');
     expect(dto).toBeDefined();
     expect(JSON.stringify(dto)).toContain('a photo');
@@ -133,7 +133,7 @@ describe('Baileys sessions in-process (e2e, fake WhatsApp Web)', () => {
     await alice.sendGroupText(group, 'second, sender key only', { id: 'IN-GRP-2' });
     const first = await messageBy('IN-GRP-1');
     const second = await messageBy('IN-GRP-2');
-    expect(first).toMatchObject({ text: 'hello group', sender: '15550002222' });
+    expect(first).toMatchObject({ text: 'hello group', sender: '16505552222' });
     expect(second).toMatchObject({ text: 'second, sender key only', chat_id: first.chat_id });
     expect(first.chat_id).toContain('120363000000000001');
     const [conv] = await t.db.query(`SELECT is_group FROM conversations WHERE id = $1`, [first.conversation_id]);
@@ -144,7 +144,7 @@ describe('Baileys sessions in-process (e2e, fake WhatsApp Web)', () => {
     const res = await http()
       .post('/v1/messages')
       .set(ADMIN)
-      .send({ sessionId, to: '15550002222', type: 'text', text: { body: 'hi alice' } });
+      .send({ sessionId, to: '16505552222', type: 'text', text: { body: 'hi alice' } });
     expect(res.status).toBe(202);
     const copy = await alice.nextMessage();
     expect(copy.message.conversation ?? copy.message.extendedTextMessage?.text).toBe('hi alice');

@@ -97,7 +97,7 @@ describe.skipIf(!process.env.DATABASE_URL)('Baileys lease takeover after kill -9
     expect((await api(b.url, `/v1/sessions/${id}`)).qr ?? null).toBeNull();
 
     // B receives the session's messages.
-    const bob = wa.addPeer({ pn: '15550003333', lid: '200000000000003', name: 'Bob' });
+    const bob = wa.addPeer({ pn: '16505553333', lid: '200000000000003', name: 'Bob' });
     await bob.sendText('after the takeover', { id: 'TAKEOVER-1' });
     const row = await until('the message stored by B', async () => {
       const rows = await t.db.query(`SELECT text FROM messages WHERE external_id = 'TAKEOVER-1'`);

@@ -132,15 +132,15 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
   });
 
   it('2. Send Message: Response Success; messageId is the WhatsApp id the peer received', async () => {
-    alice = wa.addPeer({ pn: '15550002222', lid: '200000000000002', name: 'Alice' });
-    const res = await send({ to: '15550002222', message: 'Hello from WhatsApp API!' });
+    alice = wa.addPeer({ pn: '16505552222', lid: '200000000000002', name: 'Alice' });
+    const res = await send({ to: '16505552222', message: 'Hello from WhatsApp API!' });
     const copy = await alice.nextMessage();
     expect(copy.message.conversation ?? copy.message.extendedTextMessage?.text).toBe('Hello from WhatsApp API!');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       success: true,
       messageId: copy.id,
-      to: '15550002222@s.whatsapp.net',
+      to: '16505552222@s.whatsapp.net',
       message: 'Hello from WhatsApp API!',
     });
     const [row] = await t.db.query(`SELECT direction, status, session_id FROM messages WHERE external_id = $1`, [copy.id]);
@@ -148,7 +148,7 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
   });
 
   it('2. Send Message: parameters to and message are required → 400 { error, details }', async () => {
-    const res = await send({ to: '15550002222' });
+    const res = await send({ to: '16505552222' });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: expect.stringContaining('message'), details: expect.any(String) });
   });
@@ -197,7 +197,7 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
     const upsert = {
       messages: [
         {
-          key: { remoteJid: '15550002222@s.whatsapp.net', fromMe: false, id: 'S2-PING-2' },
+          key: { remoteJid: '16505552222@s.whatsapp.net', fromMe: false, id: 'S2-PING-2' },
           messageTimestamp: Math.floor(Date.now() / 1000),
           pushName: 'Alice',
           message: { conversation: 'ping' },
@@ -217,7 +217,7 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
   });
 
   it('Keamanan, 1. Authentication: a read key cannot send (403), no key → 401, in the seed error shape', async () => {
-    const res = await send({ to: '15550002222', message: 'nope' }, readKey);
+    const res = await send({ to: '16505552222', message: 'nope' }, readKey);
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ error: 'API key lacks the "send" scope', details: 'API key lacks the "send" scope' });
     const webhook = await http().post('/api/webhook').set('X-API-Key', readKey).send({ from: '6281234567890', message: 'x' });
@@ -236,7 +236,7 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
     expect((await http().post(`/v1/sessions/${sessionId}/stop`).set(ADMIN)).status).toBe(200);
     await statusIs('disconnected');
     const [before] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE direction = 'out'`);
-    const res = await send({ to: '15550002222', message: 'while stopped' });
+    const res = await send({ to: '16505552222', message: 'while stopped' });
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ error: 'WhatsApp not connected', details: 'Connection status is disconnected' });
     expect(await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE direction = 'out'`)).toEqual([before]);

@@ -8,7 +8,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CountryCode } from 'libphonenumber-js';
 import { AppError } from '../common/app-error';
 import type { Page } from '../common/page-query.dto';
-import { normalizePhone } from '../common/phone';
+import { invalidPhoneReason, normalizePhone, requirePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import { ContactResponseDto, CreateContactDto, ImportContactsResponseDto, ListContactsQueryDto, UpdateContactDto } from './contact.dto';
 import { toIso, UUID_RE } from '../common/sql-text';
@@ -40,13 +40,12 @@ export class ContactsService {
   ) {}
 
   /**
-   * E.164 digits for `input`.
-   * @throws AppError 400 naming `field` when it is not a valid phone number (group JIDs are not numbers).
+   * E.164 digits for `input` (libphonenumber-js `isValid()`, DEFAULT_PHONE_REGION for national forms).
+   * @throws AppError 400 naming `field` and DEFAULT_PHONE_REGION when it is not a valid phone number (group JIDs are
+   *   not numbers).
    */
   phone(input: string, field = 'phone'): string {
-    const digits = normalizePhone(input, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-    if (!digits) throw AppError.badRequest(`${field} is not a valid phone number`, [{ field, errors: ['not a valid phone number'] }]);
-    return digits;
+    return requirePhone(input, field, this.config.DEFAULT_PHONE_REGION);
   }
 
   /**
@@ -156,7 +155,7 @@ export class ContactsService {
         }
         const phone = normalizePhone(dto.phone, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
         if (!phone) {
-          errors.push({ line, reason: 'phone: not a valid phone number' });
+          errors.push({ line, reason: `phone: ${invalidPhoneReason(this.config.DEFAULT_PHONE_REGION)}` });
           continue;
         }
         const row = {

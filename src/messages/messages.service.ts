@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import type { Page } from '../common/page-query.dto';
-import type { CountryCode } from 'libphonenumber-js';
-import { normalizePhone } from '../common/phone';
+import { requirePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { ListMessagesQueryDto, MessageMediaDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
 import { toIso as iso } from '../common/sql-text';
@@ -65,9 +64,7 @@ export class MessagesService {
   /** @throws AppError 400 for an unparseable `phone`. */
   private phoneOf(q: ListMessagesQueryDto): string | undefined {
     if (q.phone === undefined) return undefined;
-    const phone = normalizePhone(q.phone, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-    if (!phone) throw AppError.badRequest('phone is not a valid phone number', [{ field: 'phone', errors: ['invalid phone number'] }]);
-    return phone;
+    return requirePhone(q.phone, 'phone', this.config.DEFAULT_PHONE_REGION);
   }
 }
 

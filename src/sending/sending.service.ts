@@ -1,10 +1,9 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { stringify as stableJson } from 'safe-stable-stringify';
-import type { CountryCode } from 'libphonenumber-js';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
-import { normalizePhone } from '../common/phone';
+import { requirePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { MessageWithRawResponseDto } from '../messages/message.dto';
 import { MediaService } from '../media/media.service';
@@ -140,9 +139,7 @@ export class SendingService {
         { field: dto.type, errors: ['required for this type'] },
       ]);
     const isGroup = dto.to.trim().endsWith('@g.us');
-    const to = isGroup ? dto.to.trim() : normalizePhone(dto.to, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-    if (!to)
-      throw AppError.badRequest('to is not a valid phone number or group id', [{ field: 'to', errors: ['not a valid phone number'] }]);
+    const to = isGroup ? dto.to.trim() : requirePhone(dto.to, 'to', this.config.DEFAULT_PHONE_REGION);
     const request: OutboundRequest = { type: dto.type, to, isGroup };
     if (dto.type === 'text') request.text = dto.text;
     else if (dto.type === 'location') request.location = dto.location;

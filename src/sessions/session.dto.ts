@@ -6,6 +6,7 @@ import { SESSION_STATUSES } from '../domain/session-status';
 import { PROVIDER_NAME_RE } from '../domain/provider';
 
 export class ListSessionsQueryDto extends PageQueryDto {
+  @ApiProperty({ required: false, enum: SESSION_STATUSES })
   @IsOptional()
   @IsIn(SESSION_STATUSES)
   status?: string;
@@ -14,7 +15,10 @@ export class ListSessionsQueryDto extends PageQueryDto {
   @Matches(PROVIDER_NAME_RE, { message: 'provider must be a provider name such as meta' })
   provider?: string;
 
-  /** Owner id (seed s4 `userId`). */
+  /**
+   * Owner id (seed s4 `userId`): sessions whose own owner it is, and sessions without an owner of their own whose
+   * provider has it as default owner (PUT /v1/session-defaults/:provider).
+   */
   @IsOptional()
   @IsString()
   @MaxLength(128)
@@ -22,7 +26,7 @@ export class ListSessionsQueryDto extends PageQueryDto {
 }
 
 export class UpdateSessionDto {
-  /** Owner id in your system (seed s4 `userId`); null clears it. */
+  /** Owner id in your system (seed s4 `userId`); null clears it (the session then inherits its provider's default owner, if any). */
   @IsOptional()
   @IsString()
   @MaxLength(128)
@@ -57,8 +61,22 @@ export class SessionResponseDto {
   @ApiProperty({ nullable: true, example: '15550783881' })
   displayNumber: string | null;
 
-  @ApiProperty({ nullable: true, example: 'user-456' })
+  @ApiProperty({
+    nullable: true,
+    example: 'user-456',
+    description:
+      "The session's owner (seed s4 `userId`): its own (PATCH /v1/sessions/:id), or else its provider's default owner " +
+      '(PUT /v1/session-defaults/:provider); null when it has neither. `userIdSource` says which',
+  })
   userId: string | null;
+
+  @ApiProperty({
+    enum: ['own', 'inherited'],
+    nullable: true,
+    example: 'own',
+    description: "`own`: set on the session; `inherited`: its provider's default owner; null when `userId` is null",
+  })
+  userIdSource: 'own' | 'inherited' | null;
 
   @ApiProperty({ enum: SESSION_STATUSES, example: 'qr' })
   status: string;
@@ -72,7 +90,7 @@ export class SessionResponseDto {
   @ApiProperty({ nullable: true, example: '2026-11-21T10:00:00.000Z' })
   qrAt: string | null;
 
-  @ApiProperty({ nullable: true, example: 100 })
+  @ApiProperty({ type: 'integer', nullable: true, example: 100 })
   loadingPercent: number | null;
 
   @ApiProperty({ nullable: true, example: '2026-11-21T10:00:05.000Z' })
@@ -119,13 +137,13 @@ export class SessionDetailResponseDto extends SessionResponseDto {
 }
 
 export class SessionSummaryDto {
-  @ApiProperty({ example: 5 }) connected: number;
-  @ApiProperty({ example: 2 }) disconnected: number;
-  @ApiProperty({ example: 1 }) loading: number;
-  @ApiProperty({ example: 3 }) needsQR: number;
-  @ApiProperty({ example: 3 }) hasQR: number;
-  @ApiProperty({ example: 0 }) error: number;
-  @ApiProperty({ example: 11 }) total: number;
+  @ApiProperty({ type: 'integer', example: 5 }) connected: number;
+  @ApiProperty({ type: 'integer', example: 2 }) disconnected: number;
+  @ApiProperty({ type: 'integer', example: 1 }) loading: number;
+  @ApiProperty({ type: 'integer', example: 3 }) needsQR: number;
+  @ApiProperty({ type: 'integer', example: 3 }) hasQR: number;
+  @ApiProperty({ type: 'integer', example: 0 }) error: number;
+  @ApiProperty({ type: 'integer', example: 11 }) total: number;
 }
 
 export class SessionPageDto extends PageMetaDto {
@@ -140,8 +158,8 @@ export class SessionPageDto extends PageMetaDto {
 export class SessionEventResponseDto {
   @ApiProperty({ example: '12' }) id: string;
   @ApiProperty({ example: 'ready' }) event: string;
-  @ApiProperty({ nullable: true, example: 'authenticated' }) fromStatus: string | null;
-  @ApiProperty({ nullable: true, example: 'connected' }) toStatus: string | null;
+  @ApiProperty({ enum: SESSION_STATUSES, nullable: true, example: 'authenticated' }) fromStatus: string | null;
+  @ApiProperty({ enum: SESSION_STATUSES, nullable: true, example: 'connected' }) toStatus: string | null;
   @ApiProperty({ nullable: true, example: 'WhatsApp session connected successfully' }) message: string | null;
   @ApiProperty({ nullable: true, example: null }) payload: Record<string, unknown> | null;
   @ApiProperty({ example: '2026-11-21T10:00:05.000Z' }) occurredAt: string;
@@ -175,7 +193,7 @@ export class CreateSessionDto {
 /** `POST /v1/sessions/:id/pairing-code`. */
 export class RequestPairingCodeDto {
   /** The phone number to link, in international form (`+62 812 3456 7890`, digits, or with DEFAULT_PHONE_REGION). */
-  @ApiProperty({ example: '+15550001111' })
+  @ApiProperty({ example: '+16505551111' })
   @IsString()
   @MaxLength(32)
   phoneNumber: string;

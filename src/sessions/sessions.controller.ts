@@ -14,6 +14,7 @@ import type { Request, Response } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/api-docs';
 import { PageQueryDto } from '../common/page-query.dto';
 import {
   CreateSessionDto,
@@ -42,10 +43,28 @@ export class SessionsController {
   /** Creates a session wa-hub runs itself (`provider: baileys`) and starts it: its QR appears on GET /v1/sessions/:id. */
   @Post()
   @ApiKeyAuth('admin')
-  @ApiOperation({ summary: 'Create and start a session (Baileys)' })
+  @ApiOperation({
+    summary: 'Create and start a session (Baileys)',
+    description:
+      'Creates a Baileys session and starts it: scan its QR (`GET /v1/sessions/{id}/qr`) or request a pairing code. ' +
+      'Sessions of the other providers are not created here: whatsapp-web.js, Meta Cloud API and Wablas sessions are created ' +
+      'by their first webhook (`422 CAPABILITY_NOT_SUPPORTED` for them).',
+  })
   @ApiCreatedResponse({ type: SessionDetailResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The name is taken' })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: "The provider's sessions are not run by wa-hub" })
+  @ApiErrors(
+    {
+      status: 409,
+      description: 'The name is taken',
+      examples: [{ code: 'CONFLICT', message: 'A baileys session named sales-team exists already' }],
+    },
+    {
+      status: 422,
+      description: "The provider's sessions are not run by wa-hub (they appear with their first webhook)",
+      examples: [
+        { code: 'CAPABILITY_NOT_SUPPORTED', message: 'meta sessions are not run by wa-hub: they appear with their first webhook' },
+      ],
+    },
+  )
   async create(@Body() body: CreateSessionDto, @Req() req: Request): Promise<SessionDetailResponseDto> {
     const created = await this.sessions.create(body);
     await this.audit.record(
@@ -137,7 +156,14 @@ export class SessionsController {
 
   /** Sessions of every provider with status flags and a summary; filters `status`, `provider`, `userId`. */
   @Get()
-  @ApiOperation({ summary: 'List sessions' })
+  @ApiOperation({
+    summary: 'List sessions',
+    description:
+      'Where sessions come from: whatsapp-web.js, Meta Cloud API and Wablas sessions are created by their first webhook ' +
+      '(the first delivery naming a new wwebjs session id, Meta phone number id or Wablas device); Baileys sessions are ' +
+      "created with `POST /v1/sessions` and run by wa-hub. An admin sets a session's owner (`userId`) with " +
+      '`PATCH /v1/sessions/{id}`, or a default owner per provider with `PUT /v1/session-defaults/{provider}`.',
+  })
   @ApiOkResponse({ type: SessionPageDto })
   list(@Query() q: ListSessionsQueryDto, @Req() req: Request): Promise<SessionPageDto> {
     return this.sessions.list(q, apiKeyOf(req));
@@ -145,7 +171,11 @@ export class SessionsController {
 
   /** One session; `qrImage` is the live QR as a PNG data URL. */
   @Get(':id')
-  @ApiOperation({ summary: 'Get a session' })
+  @ApiOperation({
+    summary: 'Get a session',
+    description:
+      'whatsapp-web.js, Meta Cloud API and Wablas sessions exist from their first webhook; Baileys sessions from `POST /v1/sessions`.',
+  })
   @ApiOkResponse({ type: SessionDetailResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@Param('id') id: string, @Req() req: Request): Promise<SessionDetailResponseDto> {
@@ -187,7 +217,7 @@ export class SessionsController {
       req,
       'session.updated',
       { type: 'session', id: updated.id },
-      { userId: updated.userId, ...(credentials !== undefined ? { credentials } : {}) },
+      { userId: updated.userId, userIdSource: updated.userIdSource, ...(credentials !== undefined ? { credentials } : {}) },
     );
     return updated;
   }

@@ -27,7 +27,13 @@ export type SessionRow = {
   connected_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** The session's own owner (seed s4 `userId`); null when it has none. */
   user_id: string | null;
+  /**
+   * The provider's default owner (`session_default_owners`), read with the row by the SELECTs of this repository
+   * (absent from rows of other queries): the owner of a session without a `user_id` of its own.
+   */
+  default_user_id?: string | null;
   /** The live QR text, null when there is none. */
   qr: string | null;
   qr_at: Date | null;
@@ -85,21 +91,34 @@ const FLAGS_SQL: Record<keyof Omit<SessionFlagCounts, 'total'>, string> = {
   error: inList(ERROR_STATUSES),
 };
 
+/**
+ * Sessions with their provider's default owner (`d`, migration SessionDefaultOwners) as `default_user_id`:
+ * resolved at read time, so ingest never has to know about defaults.
+ */
+const SELECT_SESSIONS = 'SELECT s.*, d.user_id AS default_user_id';
+const FROM_SESSIONS = 'FROM sessions s LEFT JOIN session_default_owners d ON d.provider = s.provider';
+
 /** The SQL of sessions (table `sessions`, alias `s`) and their history (`session_events`). */
 @Injectable()
 export class SessionsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * The WHERE clause of a session list (alias `s`): status (one or any of several), provider, owner, and the
-   * sessions the key may see.
+   * The WHERE clause of a session list (alias `s`): status (one or any of several), provider, owner (the
+   * session's own `user_id`, or for a session without one its provider's default owner), and the sessions the
+   * key may see.
    * @returns a clause to pass to {@link summary}, {@link page} or {@link listRecent}.
    */
   filters(q: SessionFilters, key?: AuthenticatedKey): SqlWhere {
     const where = new SqlWhere();
     if (q.status) where.add('s.status = ANY(?::text[])', Array.isArray(q.status) ? q.status : [q.status]);
     if (q.provider) where.add('s.provider = ?', q.provider);
-    if (q.userId) where.add('s.user_id = ?', q.userId);
+    if (q.userId)
+      where.add(
+        '(s.user_id = ? OR (s.user_id IS NULL AND s.provider IN (SELECT o.provider FROM session_default_owners o WHERE o.user_id = ?)))',
+        q.userId,
+        q.userId,
+      );
     if (key?.sessionIds) where.add('s.id = ANY(?::uuid[])', key.sessionIds);
     return where;
   }
@@ -125,8 +144,8 @@ export class SessionsRepository {
    */
   page(where: SqlWhere, q: PageQueryDto): Promise<Page<SessionRow>> {
     return keysetPage(this.db, {
-      select: 'SELECT s.*',
-      from: 'FROM sessions s',
+      select: SELECT_SESSIONS,
+      from: FROM_SESSIONS,
       where,
       query: q,
       sortAt: 's.updated_at',
@@ -147,7 +166,7 @@ export class SessionsRepository {
     if ('provider' in ref) where.add('s.provider = ? AND s.external_id = ?', ref.provider, ref.externalId);
     else where.add('s.id = ?', ref.id);
     if (visibleIds) where.add('s.id = ANY(?::uuid[])', visibleIds);
-    const rows = (await this.db.query(`SELECT s.* FROM sessions s ${where}`, where.params)) as SessionRow[];
+    const rows = (await this.db.query(`${SELECT_SESSIONS} ${FROM_SESSIONS} ${where}`, where.params)) as SessionRow[];
     return rows[0] ?? null;
   }
 
@@ -162,7 +181,7 @@ export class SessionsRepository {
     const where = new SqlWhere().add('s.external_id = ?', externalId);
     if (visibleIds) where.add('s.id = ANY(?::uuid[])', visibleIds);
     const rows = (await this.db.query(
-      `SELECT s.* FROM sessions s ${where} ORDER BY (s.provider = 'wwebjs') DESC, s.created_at LIMIT 1`,
+      `${SELECT_SESSIONS} ${FROM_SESSIONS} ${where} ORDER BY (s.provider = 'wwebjs') DESC, s.created_at LIMIT 1`,
       where.params,
     )) as SessionRow[];
     return rows[0] ?? null;
@@ -188,7 +207,7 @@ export class SessionsRepository {
    */
   async listRecent(where: SqlWhere): Promise<SessionRow[]> {
     return (await this.db.query(
-      `SELECT s.* FROM sessions s ${where} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1000`,
+      `${SELECT_SESSIONS} ${FROM_SESSIONS} ${where} ORDER BY s.updated_at DESC, s.id DESC LIMIT 1000`,
       where.params,
     )) as SessionRow[];
   }

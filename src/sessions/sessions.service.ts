@@ -20,7 +20,7 @@ import { ProviderRegistry, type SessionControl } from '../domain/provider-defini
 import { randomUUID } from 'node:crypto';
 import { HttpStatus } from '@nestjs/common';
 import type { CountryCode } from 'libphonenumber-js';
-import { normalizePhone } from '../common/phone';
+import { requirePhone } from '../common/phone';
 import { validateCredentials } from './session-credentials';
 import { type SessionFilters, type SessionRow, SessionsRepository } from './sessions.repository';
 
@@ -198,11 +198,7 @@ export class SessionsService {
   async pairingCode(id: string, phoneNumber: string, region: CountryCode | undefined, key?: AuthenticatedKey): Promise<{ code: string }> {
     const row = await this.findRow(id, key);
     const control = this.controlOf(row.provider);
-    const digits = normalizePhone(phoneNumber, region);
-    if (!digits)
-      throw AppError.badRequest(`phoneNumber is not a valid phone number${region ? ` (default region ${region})` : ''}`, [
-        { field: 'phoneNumber', errors: ['not a valid phone number'] },
-      ]);
+    const digits = requirePhone(phoneNumber, 'phoneNumber', region);
     try {
       return { code: await control.pairingCode(row.id, digits) };
     } catch (e) {
@@ -241,7 +237,8 @@ export function toSessionDto(row: SessionRow | Record<string, unknown>): Session
     provider: r.provider,
     externalId: r.external_id,
     displayNumber: r.display_number ?? null,
-    userId: r.user_id ?? null,
+    userId: r.user_id ?? r.default_user_id ?? null,
+    userIdSource: r.user_id != null ? 'own' : r.default_user_id != null ? 'inherited' : null,
     status,
     message: r.status_message ?? null,
     qr: r.qr ?? null,

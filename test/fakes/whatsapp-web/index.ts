@@ -4,7 +4,7 @@
  *   const wa = await startFakeWhatsApp();
  *   const sock = makeWASocket({ waWebSocketUrl: wa.url, auth, shouldSyncHistoryMessage: () => false, … });
  *   await wa.phone.scanQr(qr);                        // from connection.update; then the client gets 515
- *   const alice = wa.addPeer({ pn: '15550002222', lid: '200000000000002', name: 'Alice' });
+ *   const alice = wa.addPeer({ pn: '16505552222', lid: '200000000000002', name: 'Alice' });
  *   await alice.sendText('hi');                       // → messages.upsert
  *   const copy = await alice.nextMessage();           // what sock.sendMessage(alice.pnJid, …) sent, decrypted
  *   await alice.sendReceipt(copy.id, 'read');         // → messages.update status 4

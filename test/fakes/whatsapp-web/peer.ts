@@ -17,7 +17,7 @@ import { lidUserJid, pnUserJid, unixSeconds, type DecryptedCopy, type WorldConte
 import { AwaitableQueue } from './waiting';
 
 export interface PeerOptions {
-  /** Phone number digits, e.g. `15550002222`. */
+  /** Phone number digits, e.g. `16505552222`. */
   pn: string;
   /** LID digits, e.g. `200000000000002`. */
   lid: string;

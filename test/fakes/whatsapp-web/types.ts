@@ -1,6 +1,6 @@
 /**
  * Shapes shared by the fake's parts (world, phone, peers). Jid forms follow WhatsApp:
- * - phone-number user:  `15550001111@s.whatsapp.net`, one device of it: `15550001111:7@s.whatsapp.net`
+ * - phone-number user:  `16505551111@s.whatsapp.net`, one device of it: `16505551111:7@s.whatsapp.net`
  * - LID (privacy id):   `200000000000001@lid`,          one device of it: `200000000000001:7@lid`
  * - group:              `120363000000000001@g.us`
  */

@@ -34,7 +34,7 @@ import {
 import { AwaitableQueue, FutureMatcher, withTimeout } from './waiting';
 
 export interface StartFakeWhatsAppOptions {
-  /** The linked account; defaults: pn 15550001111, lid 200000000000001, device 7, name "Fake Owner". */
+  /** The linked account; defaults: pn 16505551111, lid 200000000000001, device 7, name "Fake Owner". */
   account?: Partial<FakeAccount>;
   /** How many pair-device refs (QR codes) a registering client gets; default 3. Real WhatsApp sends 6. */
   qrRefs?: number;
@@ -67,7 +67,7 @@ export interface FakeWhatsAppEvents {
 }
 
 export const DEFAULT_ACCOUNT: FakeAccount = {
-  pn: '15550001111',
+  pn: '16505551111',
   lid: '200000000000001',
   device: 7,
   name: 'Fake Owner',
@@ -141,7 +141,7 @@ export class FakeWhatsApp extends EventEmitter<FakeWhatsAppEvents> implements Wo
     return this.server.pki;
   }
 
-  /** The account's PN user jid, `15550001111@s.whatsapp.net` (what Baileys normalises `creds.me.id` to). */
+  /** The account's PN user jid, `16505551111@s.whatsapp.net` (what Baileys normalises `creds.me.id` to). */
   get mePnJid(): string {
     return pnUserJid(this.account.pn);
   }
@@ -151,7 +151,7 @@ export class FakeWhatsApp extends EventEmitter<FakeWhatsAppEvents> implements Wo
     return lidUserJid(this.account.lid);
   }
 
-  /** The client's device jid, `15550001111:7@s.whatsapp.net` (`creds.me.id` after pairing). */
+  /** The client's device jid, `16505551111:7@s.whatsapp.net` (`creds.me.id` after pairing). */
   get clientJid(): string {
     return pnDeviceJid(this.account.pn, this.account.device);
   }
