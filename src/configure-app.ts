@@ -12,6 +12,9 @@ import { WebhookEdge, keepRawBody, unlessRefused } from './ingest/webhook-edge';
 import { WebhookFastLane } from './ingest/webhook-fast-lane';
 import metadata from './metadata';
 import { fixPluginTypes } from './common/openapi-types';
+import { enumerateProviders, finishOpenApiDocument, operationIdOf } from './common/openapi-contract';
+import { PATH_ERROR_SHAPES, type PathErrorShape } from './common/http-exception.filter';
+import { ProviderRegistry } from './domain/provider-definition';
 import { observeHttp } from './observability/http-observer';
 import { Metrics } from './observability/metrics';
 import { ROOT_LOGGER } from './observability/observability.module';
@@ -106,7 +109,13 @@ export async function configureApp(app: NestExpressApplication): Promise<OpenAPI
   // Outermost: every request, whichever listener answers it, is logged and counted.
   observeHttp(app.getHttpServer(), app.get(ROOT_LOGGER), app.get(Metrics));
   const document = await buildOpenApiDocument(app);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', raw: ['json'] });
+  const providers = app.get(ProviderRegistry);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    raw: ['json'],
+    // Providers register when the app initialises, after this: their names are filled in when the document is served.
+    patchDocumentOnRequest: (_req, _res, doc) => enumerateProviders(doc, providers.names()),
+  });
   return document;
 }
 
@@ -121,11 +130,25 @@ export async function buildOpenApiDocument(app: INestApplication): Promise<OpenA
         'Errors answer `{ "error": { "code", "message", "details" }, "requestId" }`; compat routes keep their seed\'s shape.',
     )
     .setVersion('0.1.0')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The API key as a bearer token' }, 'bearer')
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'This wa-hub (the origin the document was fetched from)')
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (`POST /v1/api-keys`, or `ADMIN_API_KEY`)' },
+      'apiKey',
+    )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'API key',
+        description: 'The same API key as `Authorization: Bearer <key>`: an opaque wa-hub key, not a JWT',
+      },
+      'bearer',
+    )
     .build();
-  const document = SwaggerModule.createDocument(app, options);
+  const document = SwaggerModule.createDocument(app, options, { operationIdFactory: operationIdOf });
   await fixPluginTypes(document, (await metadata()) as unknown as Parameters<typeof fixPluginTypes>[1]);
+  finishOpenApiDocument(document, { errorShapes: app.get<readonly PathErrorShape[]>(PATH_ERROR_SHAPES, { strict: false }) ?? [] });
   return document;
 }
 

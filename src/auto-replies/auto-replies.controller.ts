@@ -35,6 +35,7 @@ export class AutoRepliesController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a rule' })
   @ApiOkResponse({ type: AutoReplyResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@Param('id') id: string): Promise<AutoReplyResponseDto> {
@@ -52,6 +53,7 @@ export class AutoRepliesController {
   }
 
   @Delete(':id')
+  @ApiOperation({ summary: 'Delete a rule' })
   @ApiOkResponse({ type: AutoReplyResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async delete(@Param('id') id: string, @Req() req: Request): Promise<AutoReplyResponseDto> {

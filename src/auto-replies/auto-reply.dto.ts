@@ -1,4 +1,4 @@
-import { ApiProperty, PartialType } from '@nestjs/swagger';
+import { ApiProperty, PartialType, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
 import { PageMetaDto } from '../common/page-meta.dto';
 
@@ -48,6 +48,7 @@ export class CreateAutoReplyDto {
   @IsInt()
   @Min(-1000)
   @Max(1000)
+  @ApiPropertyOptional({ type: 'integer' })
   priority?: number;
 }
 
@@ -63,6 +64,7 @@ export class AutoReplyResponseDto {
   @ApiProperty({ nullable: true, type: String }) sessionId: string | null;
   includeGroups: boolean;
   enabled: boolean;
+  @ApiProperty({ type: 'integer' })
   priority: number;
   createdAt: string;
   updatedAt: string;

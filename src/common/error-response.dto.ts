@@ -9,9 +9,27 @@ export class ErrorDetailDto {
   @ApiProperty({ example: 'limit must not be greater than 1000' })
   message: string;
 
-  /** Per-field problems for validation errors. */
-  @ApiProperty({ required: false, example: [{ field: 'limit', errors: ['limit must not be greater than 1000'] }] })
-  details?: unknown;
+  /**
+   * Per-field problems for validation errors (`[{ field, errors }]`); other errors may carry an object (e.g. a
+   * media 409: `{ state, code, error }`).
+   */
+  @ApiProperty({
+    required: false,
+    oneOf: [
+      {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { field: { type: 'string', example: 'limit' }, errors: { type: 'array', items: { type: 'string' } } },
+          required: ['field', 'errors'],
+        },
+      },
+      { type: 'array', items: { type: 'string' } },
+      { type: 'object', additionalProperties: true },
+    ],
+    example: [{ field: 'limit', errors: ['limit must not be greater than 1000'] }],
+  })
+  details?: { field: string; errors: string[] }[] | string[] | Record<string, unknown>;
 }
 
 /** Body of every error answered by `/v1` and webhook routes. */

@@ -58,7 +58,7 @@ export async function fixPluginTypes(document: OpenAPIObject, metadata: PluginMe
         replacement =
           isArray || !rest.nullable
             ? { $ref: `#/components/schemas/${item.name}` }
-            : { allOf: [{ $ref: `#/components/schemas/${item.name}` }] };
+            : { type: 'object', allOf: [{ $ref: `#/components/schemas/${item.name}` }] };
       if (!replacement) continue;
       schema.properties[name] = isArray ? { ...rest, type: 'array', items: replacement } : { ...rest, ...replacement };
       fixed++;

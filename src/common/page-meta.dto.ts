@@ -3,7 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 /** Fields every `/v1` list answers beside `data`. */
 export class PageMetaDto {
   /** Rows matching the filters, across all pages. */
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   total: number;
 
   /**
@@ -13,11 +13,11 @@ export class PageMetaDto {
   @ApiProperty({ example: true })
   totalExact: boolean;
 
-  @ApiProperty({ example: 100 })
+  @ApiProperty({ type: 'integer', example: 100 })
   limit: number;
 
   /** 0 when paging by cursor. */
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   offset: number;
 
   @ApiProperty({ nullable: true, example: null, description: 'Pass as `cursor` for the next page; null on the last page' })

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { AppError } from './app-error';
@@ -5,6 +6,7 @@ import { AppError } from './app-error';
 /** Query parameters shared by every `/v1` list. */
 export class PageQueryDto {
   /** Rows per page (1–1000). */
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -13,6 +15,7 @@ export class PageQueryDto {
   limit?: number = 100;
 
   /** Rows to skip (ignored when `cursor` is given). */
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 10_000_000, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

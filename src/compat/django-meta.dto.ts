@@ -4,7 +4,7 @@ import { IsString, Length } from 'class-validator';
 /** Shapes of seed s3 (Django on the Meta Cloud API), after its whatsapp_whatsappmessage / ...conversation tables. */
 
 export class DjangoMessageDto {
-  @ApiProperty({ example: 1042 }) id: number;
+  @ApiProperty({ type: 'integer', example: 1042 }) id: number;
   @ApiProperty({ example: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', nullable: true }) message_id: string | null;
   @ApiProperty({ example: '919876543210', description: 'Sender: the contact for inbound, our number for outbound' }) from_number: string;
   @ApiProperty({ example: 'Priya', nullable: true }) from_name: string | null;
@@ -33,8 +33,8 @@ export class DjangoMessageDto {
 export class DjangoConversationDto {
   @ApiProperty({ example: '919876543210' }) phone_number: string;
   @ApiProperty({ example: 'Priya', nullable: true }) contact_name: string | null;
-  @ApiProperty({ example: 12 }) message_count: number;
-  @ApiProperty({ example: 2 }) unread_count: number;
+  @ApiProperty({ type: 'integer', example: 12 }) message_count: number;
+  @ApiProperty({ type: 'integer', example: 2 }) unread_count: number;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z', nullable: true }) last_message_at: string | null;
 }
 
@@ -48,5 +48,5 @@ export class DjangoMarkReadDto {
 export class DjangoMarkReadResponseDto {
   @ApiProperty({ example: 'success' }) status: string;
   @ApiProperty({ example: '919876543210' }) phone_number: string;
-  @ApiProperty({ example: 2, description: 'Messages marked read' }) marked_read: number;
+  @ApiProperty({ type: 'integer', example: 2, description: 'Messages marked read' }) marked_read: number;
 }

@@ -3,12 +3,11 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags 
 import type { Request, Response } from 'express';
 import { IsNumber, IsOptional, IsString, Length } from 'class-validator';
 import { createHash } from 'node:crypto';
-import type { CountryCode } from 'libphonenumber-js';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { isObj } from '../common/guards';
-import { normalizePhone } from '../common/phone';
+import { requirePhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { InboundEvent, WebhookNormalizer } from '../domain/inbound-event';
 import type { Provider } from '../domain/provider';
@@ -36,10 +35,12 @@ export function flaskStatus(status: string | null | undefined): FlaskStatus {
 /** Seed s2 `POST /api/whatsapp/send` body. */
 export class FlaskSendDto {
   /** Recipient: country code + number (any common form is accepted). */
+  @ApiProperty({ example: '6281234567890', minLength: 3, maxLength: 64, description: 'Recipient: country code + number (any common form)' })
   @IsString()
   @Length(3, 64)
   to: string;
 
+  @ApiProperty({ example: 'Hello from WhatsApp API!', minLength: 1, maxLength: 4096 })
   @IsString()
   @Length(1, 4096)
   message: string;
@@ -82,15 +83,18 @@ export class FlaskLogoutDto {
 /** Seed s2 `POST /api/webhook` body. */
 export class FlaskWebhookDto {
   /** Sender: country code + number. */
+  @ApiProperty({ example: '6281234567890', minLength: 3, maxLength: 64, description: 'Sender: country code + number' })
   @IsString()
   @Length(3, 64)
   from: string;
 
+  @ApiProperty({ example: 'Hi, is my order ready?', minLength: 1, maxLength: 65536 })
   @IsString()
   @Length(1, 65536)
   message: string;
 
   /** Seconds since epoch (default: when wa-hub received it). */
+  @ApiPropertyOptional({ type: 'number', example: 1764590400, description: 'Seconds since epoch (default: when wa-hub received it)' })
   @IsOptional()
   @IsNumber()
   timestamp?: number;
@@ -106,7 +110,7 @@ export class FlaskWebhookAckDto {
 export class FlaskReceiveAckDto {
   @ApiProperty({ example: 'success' }) status: string;
   @ApiProperty({ example: 'Messages received' }) message: string;
-  @ApiProperty({ example: 1, description: 'Message rows the body is stored as (new or already there)' }) stored: number;
+  @ApiProperty({ type: 'integer', example: 1, description: 'Message rows the body is stored as (new or already there)' }) stored: number;
 }
 
 /**
@@ -219,8 +223,7 @@ export class FlaskBaileysCompatController {
   @ApiOkResponse({ type: FlaskWebhookAckDto })
   async webhook(@Body() body: FlaskWebhookDto, @Req() req: Request): Promise<FlaskWebhookAckDto> {
     const session = await this.requireSession(apiKeyOf(req));
-    const phone = normalizePhone(body.from, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-    if (!phone) throw AppError.badRequest('from is not a valid phone number', [{ field: 'from', errors: ['not a valid phone number'] }]);
+    const phone = requirePhone(body.from, 'from', this.config.DEFAULT_PHONE_REGION);
     const webhook = IncomingWebhook.fromRequest(req);
     const externalId = `s2-webhook-${createHash('sha256').update(webhook.rawBody).digest('hex')}`;
     const ref = { provider: session.provider as Provider, externalId: session.external_id };

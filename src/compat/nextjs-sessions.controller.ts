@@ -113,7 +113,11 @@ export class NextjsSessionsCompatController {
   @Get('session/list-realtime')
   @ApiKeyAuth('read')
   @ApiOperation({ summary: 'Session list with flags and summary (s4)' })
-  @ApiQuery({ name: 'userId', required: false })
+  @ApiQuery({
+    name: 'userId',
+    required: false,
+    description: "Sessions owned by this id: their own `userId`, or their provider's default owner (PUT /v1/session-defaults/:provider)",
+  })
   @ApiQuery({ name: 'status', required: false })
   @ApiOkResponse({ type: SeedSessionListDto })
   async listRealtime(@Query('userId') userId: unknown, @Query('status') status: unknown, @Req() req: Request): Promise<SeedSessionListDto> {

@@ -31,12 +31,12 @@ export class SeedSessionListItemDto extends SeedSessionDto {
 }
 
 export class SeedSessionSummaryDto {
-  @ApiProperty({ example: 5 }) connected: number;
-  @ApiProperty({ example: 2 }) disconnected: number;
-  @ApiProperty({ example: 1 }) loading: number;
-  @ApiProperty({ example: 3 }) needsQR: number;
-  @ApiProperty({ example: 0 }) error: number;
-  @ApiProperty({ example: 11 }) total: number;
+  @ApiProperty({ type: 'integer', example: 5 }) connected: number;
+  @ApiProperty({ type: 'integer', example: 2 }) disconnected: number;
+  @ApiProperty({ type: 'integer', example: 1 }) loading: number;
+  @ApiProperty({ type: 'integer', example: 3 }) needsQR: number;
+  @ApiProperty({ type: 'integer', example: 0 }) error: number;
+  @ApiProperty({ type: 'integer', example: 11 }) total: number;
 }
 
 export class SeedSessionListDto {

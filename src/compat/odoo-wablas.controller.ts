@@ -111,6 +111,16 @@ export class OdooWablasCompatController {
   @ApiOkResponse({
     schema: {
       type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['success'] },
+        total_messages: { type: 'integer' },
+        incoming_messages: { type: 'integer' },
+        outgoing_messages: { type: 'integer' },
+        unique_contacts: { type: 'integer' },
+      },
+      required: ['status', 'total_messages', 'incoming_messages', 'outgoing_messages', 'unique_contacts'],
+      // `messages_last_<days>_days`: messages in the window (the key names the window, as seed s0's does).
+      additionalProperties: { type: 'integer' },
       example: {
         status: 'success',
         total_messages: 82,

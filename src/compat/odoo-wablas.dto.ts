@@ -3,7 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 /** Response shapes of seed s0 (Odoo WhatsApp Headless), field for field. */
 
 export class OdooMessageDto {
-  @ApiProperty({ example: 82 })
+  @ApiProperty({ type: 'integer', example: 82 })
   id: number;
 
   @ApiProperty({ example: '2026-02-16 07:51:30', description: 'UTC, "YYYY-MM-DD HH:MM:SS"' })
@@ -24,17 +24,17 @@ export class OdooMessageDto {
 
 export class OdooHistoryDto {
   @ApiProperty({ example: 'success' }) status: string;
-  @ApiProperty({ example: 2 }) count: number;
-  @ApiProperty({ example: 76 }) total: number;
-  @ApiProperty({ example: 50 }) limit: number;
-  @ApiProperty({ example: 0 }) offset: number;
+  @ApiProperty({ type: 'integer', example: 2 }) count: number;
+  @ApiProperty({ type: 'integer', example: 76 }) total: number;
+  @ApiProperty({ type: 'integer', example: 50 }) limit: number;
+  @ApiProperty({ type: 'integer', example: 0 }) offset: number;
   @ApiProperty({ type: [OdooMessageDto] }) data: OdooMessageDto[];
 }
 
 export class OdooConversationDto {
   @ApiProperty({ example: 'success' }) status: string;
   @ApiProperty({ example: '6285137033257' }) phone: string;
-  @ApiProperty({ example: 5 }) count: number;
+  @ApiProperty({ type: 'integer', example: 5 }) count: number;
   @ApiProperty({ type: [OdooMessageDto] }) messages: OdooMessageDto[];
 }
 
@@ -61,5 +61,5 @@ export class OdooSendMessageDto {
 export class OdooSendAckDto {
   @ApiProperty({ example: 'success' }) status: string;
   @ApiProperty({ example: 'Message queued for sending' }) message: string;
-  @ApiProperty({ example: 83 }) record_id: number;
+  @ApiProperty({ type: 'integer', example: 83 }) record_id: number;
 }

@@ -74,13 +74,16 @@ export class ContactPageDto extends PageMetaDto {
 }
 
 export class ImportRejectionDto {
-  @ApiProperty({ example: 3, description: 'CSV line (header is line 1) or JSON array index + 1' }) line: number;
-  @ApiProperty({ example: 'phone: not a valid phone number' }) reason: string;
+  @ApiProperty({ type: 'integer', example: 3, description: 'CSV line (header is line 1) or JSON array index + 1' }) line: number;
+  @ApiProperty({
+    example: 'phone: not a valid phone number for libphonenumber-js (numbers without a country code are read as DEFAULT_PHONE_REGION=ID)',
+  })
+  reason: string;
 }
 
 export class ImportContactsResponseDto {
-  @ApiProperty({ example: 9998 }) created: number;
-  @ApiProperty({ example: 1 }) updated: number;
-  @ApiProperty({ example: 1 }) rejected: number;
+  @ApiProperty({ type: 'integer', example: 9998 }) created: number;
+  @ApiProperty({ type: 'integer', example: 1 }) updated: number;
+  @ApiProperty({ type: 'integer', example: 1 }) rejected: number;
   @ApiProperty({ type: [ImportRejectionDto] }) errors: ImportRejectionDto[];
 }

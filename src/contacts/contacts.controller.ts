@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { AuditService } from '../audit/audit.service';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/api-docs';
 import {
   ContactPageDto,
   ContactResponseDto,
@@ -27,6 +28,11 @@ export class ContactsController {
   @ApiKeyAuth('admin')
   @ApiOperation({ summary: 'Create a contact' })
   @ApiCreatedResponse({ type: ContactResponseDto })
+  @ApiErrors({
+    status: 409,
+    description: 'A contact with that phone exists',
+    examples: [{ code: 'CONFLICT', message: 'A contact with phone 6281234567890 already exists' }],
+  })
   async create(@Body() dto: CreateContactDto, @Req() req: Request): Promise<ContactResponseDto> {
     const c = await this.contacts.create(dto);
     await this.audit.record(req, 'contact.created', { type: 'contact', id: c.id }, { phone: c.phone });
@@ -81,6 +87,11 @@ export class ContactsController {
   @ApiOperation({ summary: 'Update a contact' })
   @ApiOkResponse({ type: ContactResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiErrors({
+    status: 409,
+    description: 'Another contact has that phone or lid',
+    examples: [{ code: 'CONFLICT', message: 'Another contact has that phone or lid' }],
+  })
   async update(@Param('id') id: string, @Body() dto: UpdateContactDto, @Req() req: Request): Promise<ContactResponseDto> {
     const c = await this.contacts.update(id, dto);
     await this.audit.record(req, 'contact.updated', { type: 'contact', id: c.id }, { fields: Object.keys(dto) });

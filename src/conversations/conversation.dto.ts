@@ -75,10 +75,10 @@ export class ConversationResponseDto {
   @ApiProperty({ nullable: true, enum: ['in', 'out'], example: 'in' })
   lastMessageDirection: string | null;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   messageCount: number;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', example: 2 })
   unreadCount: number;
 
   @ApiProperty({ example: '2025-06-08T20:59:44.120Z' })
@@ -92,7 +92,7 @@ export class ConversationPageDto extends PageMetaDto {
 
 export class MarkReadResponseDto {
   @ApiProperty({ format: 'uuid' }) conversationId: string;
-  @ApiProperty({ example: 3, description: 'Inbound messages marked read now' }) markedRead: number;
-  @ApiProperty({ example: 0 }) unreadCount: number;
+  @ApiProperty({ type: 'integer', example: 3, description: 'Inbound messages marked read now' }) markedRead: number;
+  @ApiProperty({ type: 'integer', example: 0 }) unreadCount: number;
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' }) readAt: string;
 }

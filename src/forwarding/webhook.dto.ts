@@ -155,7 +155,8 @@ export class WebhookListDto extends PageMetaDto {
 export class AttemptDto {
   at: string;
   /** HTTP status; null when no answer (network error, timeout, refused target). */
-  @ApiProperty({ nullable: true, type: Number }) status: number | null;
+  @ApiProperty({ type: 'integer', nullable: true }) status: number | null;
+  @ApiProperty({ type: 'integer' })
   latencyMs: number;
   /** The first 1 KB of the answer's body. */
   @ApiProperty({ nullable: true, type: String }) responseExcerpt: string | null;
@@ -170,9 +171,10 @@ export class WebhookDeliveryDto {
   @ApiProperty({ nullable: true, type: String }) eventId: string | null;
   eventType: string;
   @ApiProperty({ enum: DELIVERY_STATES }) state: string;
+  @ApiProperty({ type: 'integer' })
   attempts: number;
   nextAttemptAt: string;
-  @ApiProperty({ nullable: true, type: Number }) lastStatus: number | null;
+  @ApiProperty({ type: 'integer', nullable: true }) lastStatus: number | null;
   @ApiProperty({ nullable: true, type: String }) lastError: string | null;
   createdAt: string;
   @ApiProperty({ nullable: true, type: String }) deliveredAt: string | null;
@@ -185,5 +187,6 @@ export class WebhookDeliveryListDto extends PageMetaDto {
 
 export class ReplayResultDto {
   /** Deliveries queued (or queued again). */
+  @ApiProperty({ type: 'integer' })
   queued: number;
 }

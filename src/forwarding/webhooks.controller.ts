@@ -59,6 +59,7 @@ export class WebhooksController {
   }
 
   @Get('v1/webhooks/:id')
+  @ApiOperation({ summary: 'Get a subscription (its secret is never shown)' })
   @ApiOkResponse({ type: WebhookResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   get(@Param('id') id: string): Promise<WebhookResponseDto> {

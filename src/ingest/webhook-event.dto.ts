@@ -25,26 +25,32 @@ export class WebhookEventResponseDto {
   @ApiProperty({ example: '2026-11-21T10:00:00.000Z' })
   receivedAt: string;
 
-  @ApiProperty({ nullable: true, example: 'application/json' })
+  @ApiProperty({ type: String, nullable: true, example: 'application/json' })
   contentType: string | null;
 
   @ApiProperty({ enum: ['processed', 'ignored', 'failed'], example: 'failed' })
   state: string;
 
   @ApiProperty({
+    type: String,
     nullable: true,
     example: 'not a WhatsApp Business Account webhook (expected object "whatsapp_business_account" with entry[])',
     description: 'Why it failed or was ignored',
   })
   error: string | null;
 
-  @ApiProperty({ example: 0, description: 'Messages, statuses and errors it produced' })
+  @ApiProperty({ type: 'integer', example: 0, description: 'Messages, statuses and errors it produced' })
   eventCount: number;
 
-  @ApiProperty({ example: 1, description: 'Deliveries of these exact bytes (provider retries)' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'Deliveries of these exact bytes (provider retries)' })
   attempts: number;
 
-  @ApiProperty({ description: 'The body as received (form bodies as their fields)', example: { object: 'page', entry: [] } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The body as received (form bodies as their fields)',
+    example: { object: 'page', entry: [] },
+  })
   body: unknown;
 }
 

@@ -20,7 +20,7 @@ export class MediaStateResponseDto {
   @ApiProperty({ enum: ['pending', 'stored', 'failed', 'deleted'], example: 'pending' })
   state: string;
 
-  @ApiProperty({ example: 0, description: 'Attempts made so far' })
+  @ApiProperty({ type: 'integer', example: 0, description: 'Attempts made so far' })
   attempts: number;
 
   @ApiProperty({ example: '2026-01-01T00:00:00.000Z', description: 'When the next attempt is due' })
@@ -39,7 +39,7 @@ export class MediaUploadResponseDto {
   @ApiProperty({ example: 'image/jpeg', description: 'Sniffed from the bytes; the declared Content-Type when nothing is recognised' })
   mimeType: string;
 
-  @ApiProperty({ example: 48213, description: 'Bytes' })
+  @ApiProperty({ type: 'integer', example: 48213, description: 'Bytes' })
   size: number;
 
   @ApiProperty({ example: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', description: 'Hex SHA-256 of the bytes' })

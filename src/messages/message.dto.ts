@@ -32,10 +32,12 @@ export class ListMessagesQueryDto extends PageQueryDto {
   @IsIn(['in', 'out'])
   direction?: 'in' | 'out';
 
+  @ApiPropertyOptional({ enum: MESSAGE_TYPES })
   @IsOptional()
   @IsIn(MESSAGE_TYPES)
   type?: string;
 
+  @ApiPropertyOptional({ enum: MESSAGE_STATUSES })
   @IsOptional()
   @IsIn(MESSAGE_STATUSES)
   status?: string;
@@ -108,7 +110,7 @@ export class MessageMediaDto {
   @ApiProperty({ example: 'image/jpeg', nullable: true, description: 'What the provider declared' })
   declaredMimeType: string | null;
 
-  @ApiProperty({ example: 54005, nullable: true, description: 'Bytes (stored size once stored, else declared)' })
+  @ApiProperty({ type: 'integer', example: 54005, nullable: true, description: 'Bytes (stored size once stored, else declared)' })
   size: number | null;
 
   @ApiProperty({
@@ -164,7 +166,7 @@ export class MessageResponseDto {
   @ApiProperty({ example: '16505551234', description: 'Contact E.164 digits, or group id' })
   chatId: string;
 
-  @ApiPropertyOptional({ type: MessageContactDto, nullable: true })
+  @ApiProperty({ type: MessageContactDto, nullable: true })
   contact: MessageContactDto | null;
 
   @ApiProperty({ example: '16505551234', nullable: true })
@@ -179,7 +181,7 @@ export class MessageResponseDto {
   @ApiProperty({ example: null, nullable: true })
   caption: string | null;
 
-  @ApiPropertyOptional({ type: MessageMediaDto, nullable: true })
+  @ApiProperty({ type: MessageMediaDto, nullable: true })
   media: MessageMediaDto | null;
 
   @ApiProperty({ nullable: true, example: { latitude: 37.422, longitude: -122.084, name: 'Philz Coffee' } })
@@ -204,7 +206,7 @@ export class MessageResponseDto {
   @ApiProperty({ nullable: true, example: '2025-06-08T20:59:43.000Z' })
   statusAt: string | null;
 
-  @ApiPropertyOptional({ type: MessageErrorDto, nullable: true })
+  @ApiProperty({ type: MessageErrorDto, nullable: true })
   error: MessageErrorDto | null;
 
   @ApiProperty({ example: '2025-06-08T20:59:43.000Z', description: 'Provider timestamp' })

@@ -104,6 +104,12 @@ export class SendTemplateDto {
   language: string;
 
   /** Meta template components (header/body/button parameters), passed through as given. */
+  @ApiProperty({
+    required: false,
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    example: [{ type: 'body', parameters: [{ type: 'text', text: 'Budi' }] }],
+  })
   @IsOptional()
   @IsArray()
   components?: Record<string, unknown>[];

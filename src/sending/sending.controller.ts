@@ -1,17 +1,8 @@
 import { Body, Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/api-docs';
 import { MessageResponseDto } from '../messages/message.dto';
 import { SendMessageDto } from './send-message.dto';
 import { SendingService } from './sending.service';
@@ -33,10 +24,53 @@ export class SendingController {
   @ApiOperation({ summary: 'Send a message' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 characters; remembered 24 h per API key' })
   @ApiAcceptedResponse({ type: MessageResponseDto })
-  @ApiBadRequestResponse({ description: 'A field is invalid (the message names it)', type: ErrorResponseDto })
-  @ApiNotFoundResponse({ description: 'Unknown session', type: ErrorResponseDto })
-  @ApiConflictResponse({ description: 'Idempotency-Key reused with a different body', type: ErrorResponseDto })
-  @ApiUnprocessableEntityResponse({ description: '`CAPABILITY_NOT_SUPPORTED` or `SESSION_REQUIRED`', type: ErrorResponseDto })
+  @ApiErrors(
+    {
+      status: 400,
+      description: 'A field is invalid (the message names it), or the body is not JSON',
+      examples: [
+        {
+          code: 'VALIDATION_FAILED',
+          message: 'text is required when type is text',
+          details: [{ field: 'text', errors: ['text is required when type is text'] }],
+        },
+        { code: 'MALFORMED_JSON', message: 'Request body is not valid JSON' },
+      ],
+    },
+    {
+      status: 404,
+      description: 'Unknown session (or not visible to this key)',
+      examples: [{ code: 'NOT_FOUND', message: 'Session not found' }],
+    },
+    {
+      status: 409,
+      description: 'Idempotency-Key reused with a different body',
+      examples: [
+        {
+          code: 'CONFLICT',
+          message: 'Idempotency-Key was already used with a different request body',
+          details: [{ field: 'Idempotency-Key', errors: ['reused with a different body'] }],
+        },
+      ],
+    },
+    {
+      status: 422,
+      description:
+        "`CAPABILITY_NOT_SUPPORTED`: the session's provider cannot send it; `SESSION_REQUIRED`: no `sessionId` and not exactly one connected session",
+      examples: [
+        {
+          code: 'CAPABILITY_NOT_SUPPORTED',
+          message: 'wablas sessions cannot send location messages',
+          details: [{ field: 'type', errors: ['not supported by wablas'] }],
+        },
+        {
+          code: 'SESSION_REQUIRED',
+          message: 'No connected session to send from; pass sessionId',
+          details: [{ field: 'sessionId', errors: ['No connected session to send from; pass sessionId'] }],
+        },
+      ],
+    },
+  )
   async send(
     @Body() dto: SendMessageDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, IsUUID, Max, Min } from 'class-validator';
 
@@ -9,6 +9,7 @@ export class StatsQueryDto {
   @IsInt()
   @Min(1)
   @Max(3660)
+  @ApiPropertyOptional({ type: 'integer' })
   days?: number;
 
   /** Window start (ISO 8601). */
@@ -27,23 +28,23 @@ export class StatsQueryDto {
 }
 
 export class CountsDto {
-  @ApiProperty({ example: 82 }) total: number;
-  @ApiProperty({ example: 45 }) incoming: number;
-  @ApiProperty({ example: 37 }) outgoing: number;
-  @ApiProperty({ example: 12, description: 'Distinct 1:1 chats' }) uniqueContacts: number;
+  @ApiProperty({ type: 'integer', example: 82 }) total: number;
+  @ApiProperty({ type: 'integer', example: 45 }) incoming: number;
+  @ApiProperty({ type: 'integer', example: 37 }) outgoing: number;
+  @ApiProperty({ type: 'integer', example: 12, description: 'Distinct 1:1 chats' }) uniqueContacts: number;
 }
 
 export class DayCountDto {
   @ApiProperty({ example: '2026-11-20', description: 'UTC day' }) date: string;
-  @ApiProperty({ example: 10 }) incoming: number;
-  @ApiProperty({ example: 7 }) outgoing: number;
+  @ApiProperty({ type: 'integer', example: 10 }) incoming: number;
+  @ApiProperty({ type: 'integer', example: 7 }) outgoing: number;
 }
 
 export class SessionCountDto {
   @ApiProperty({ format: 'uuid' }) sessionId: string;
   @ApiProperty({ example: 'meta' }) provider: string;
   @ApiProperty({ example: '106540352242922' }) externalId: string;
-  @ApiProperty({ example: 40 }) count: number;
+  @ApiProperty({ type: 'integer', example: 40 }) count: number;
 }
 
 export class DeliveryDto {

@@ -24,7 +24,7 @@ import { MetaNormalizer } from './meta.normalizer';
 import metaTextExample from './examples/text.json';
 
 /** WhatsApp Cloud API webhooks: the GET verification handshake and signed event POSTs. */
-@ApiTags('webhooks')
+@ApiTags('provider-webhooks')
 @Public()
 @Controller('webhooks/meta')
 export class MetaWebhookController {

@@ -8,7 +8,7 @@ import { WablasSecretGuard } from './wablas-secret.guard';
 import wablasTextExample from './examples/text_private.json';
 
 /** Wablas webhooks (JSON or form-urlencoded), authenticated by our shared secret. */
-@ApiTags('webhooks')
+@ApiTags('provider-webhooks')
 @Public()
 @Controller('webhooks/wablas')
 export class WablasWebhookController {

@@ -12,7 +12,7 @@ import { WwebjsNormalizer } from './wwebjs.normalizer';
 import wwebjsQrExample from './examples/qr.json';
 
 /** whatsapp-web.js servers' webhooks: universal (session id in the payload) and per session (in the path). */
-@ApiTags('webhooks')
+@ApiTags('provider-webhooks')
 @Public()
 @Controller('webhooks/wwebjs')
 export class WwebjsWebhookController {
