@@ -14,6 +14,7 @@ import { Media1764633600000 } from '../../migrations/1764633600000-Media';
 import { ReadsUnderLoad1764720000000 } from '../../migrations/1764720000000-ReadsUnderLoad';
 import { SharedLimits1764806400000 } from '../../migrations/1764806400000-SharedLimits';
 import { DeliveryClaimIndex1764892800000 } from '../../migrations/1764892800000-DeliveryClaimIndex';
+import { IngestInbox1765065600000 } from '../../migrations/1765065600000-IngestInbox';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -52,5 +53,6 @@ export const MIGRATIONS = [
   ReadsUnderLoad1764720000000,
   SharedLimits1764806400000,
   DeliveryClaimIndex1764892800000,
+  IngestInbox1765065600000,
   sqlSourcesMigration(),
 ];
