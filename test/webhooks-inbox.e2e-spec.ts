@@ -55,7 +55,7 @@ describe('ingest inbox (e2e)', () => {
     expect(metrics.text).toMatch(/^wahub_ingest_inbox_pending 0$/m);
   });
 
-  it('a retry of the same bytes while the original is pending is acknowledged once and applied once', async () => {
+  it('a retry of the same bytes while the original is pending: one raw event, one message, one message.received, counted once', async () => {
     const body = metaText('inbox-dup');
     const [a, b] = await Promise.all([postMeta(t.app, body), postMeta(t.app, body)]);
     expect([a.status, b.status]).toEqual([200, 200]);

@@ -20,9 +20,9 @@ type Item<E> = { event: E; job: IngestJob };
 /** What the acknowledgement of one webhook wrote. */
 export interface Acknowledged {
   webhookEventId: string;
-  /** Its inbox row; null when it has nothing to apply (ignored, not understood) or its bytes were stored before. */
+  /** Its inbox row; null when it has nothing to apply (ignored, not understood) or repeats a job of its batch. */
   inboxId: string | null;
-  /** The same bytes had been stored before (a provider retry): nothing new is pending. */
+  /** The same bytes had been stored before (a provider retry). */
   duplicate: boolean;
 }
 
@@ -64,7 +64,7 @@ export class IngestRepository {
   /**
    * The acknowledgement write of `jobs`, in one transaction (`wa_ingest_inbox`, src/database/sql/ingest-inbox.sql):
    * each raw event (exact bytes, dedupe key, parsed body) and, when it has something to apply and its bytes are new,
-   * its canonical events in `ingest_inbox`.
+   * its canonical events in `ingest_inbox` (a retry of stored bytes too: applying again is idempotent).
    * @returns one result per job, in order.
    * @throws the database error; nothing of the batch is written then.
    */
