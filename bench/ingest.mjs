@@ -265,15 +265,15 @@ async function seedOutbound(schema, port) {
   });
   if (res.status !== 200) throw new Error(`seed webhook: ${res.status}`);
   while ((await count(`SELECT count(*) AS n FROM ${schema}.sessions`)) === 0) await sleep(20);
+  // In the schema's search path: the triggers on messages (stats, media queue) name their tables unqualified.
   await db.query(
-    `INSERT INTO ${schema}.conversations (session_id, chat_id, is_group)
-     SELECT s.id, (16505600000 + g)::text, false FROM ${schema}.sessions s, generate_series(0, 9999) g ON CONFLICT DO NOTHING`,
-  );
-  await db.query(
-    `INSERT INTO ${schema}.messages (session_id, conversation_id, external_id, direction, type, chat_id, text, status, provider_timestamp)
-     SELECT c.session_id, c.id, $1 || g, 'out', 'text', c.chat_id, 'hello', 'sent', now()
-     FROM generate_series(0, $2::int - 1) g JOIN ${schema}.conversations c ON c.chat_id = (16505600000 + g % 10000)::text`,
-    [`wamid.out.${runId}.`, OUTBOUND],
+    `SET search_path TO ${schema};
+     INSERT INTO conversations (session_id, chat_id, is_group)
+     SELECT s.id, (16505600000 + g)::text, false FROM sessions s, generate_series(0, 9999) g ON CONFLICT DO NOTHING;
+     INSERT INTO messages (session_id, conversation_id, external_id, direction, type, chat_id, text, status, provider_timestamp)
+     SELECT c.session_id, c.id, 'wamid.out.${runId}.' || g, 'out', 'text', c.chat_id, 'hello', 'sent', now()
+     FROM generate_series(0, ${OUTBOUND - 1}) g JOIN conversations c ON c.chat_id = (16505600000 + g % 10000)::text;
+     RESET search_path`,
   );
 }
 
