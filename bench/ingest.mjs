@@ -1,13 +1,24 @@
-// npm run bench:ingest — webhook ingest throughput of wa-hub against the baseline in bench/baseline-server.mjs.
-// Both run on real PostgreSQL (DATABASE_URL, default the local `test` database), each in its own schema, and
-// are driven with the same signed one-message Meta webhooks (unique wamids) at concurrency 64 by wrk (Debian
-// package `wrk`; it is light, so the servers get the CPU), or autocannon when wrk is not installed.
-// Afterwards every acknowledged webhook must be a stored row. Prints throughput, p50/p99 latency and the ratio.
+// npm run bench:ingest — webhook ingest throughput of wa-hub against node:http + pg baselines (bench/baseline-server.mjs),
+// on two workloads (BENCH_WORKLOAD=classic|realistic|both, default both):
+// - classic (issue 2): 500 senders' short texts; baseline: one raw-payload INSERT per request.
+// - realistic (issue 16): 10,000 distinct senders; text lengths mixed (70 % under 80 characters, 25 % 80–400, 5 %
+//   400–1,500); 10 % status callbacks for messages sent earlier (pre-created outbound messages); 5 % media
+//   (image) messages. Baseline: the yardstick, one statement per request that inserts the message ON CONFLICT DO
+//   NOTHING and upserts its conversation with counters (a status: one UPDATE), answer after commit.
+// Both run on real PostgreSQL (DATABASE_URL, default the local `test` database), each in its own schema, and are
+// driven with the same signed one-message Meta webhooks (unique wamids) at concurrency 64 by wrk (Debian package
+// `wrk`), or autocannon when wrk is not installed. wa-hub answers from its inbox and applies afterwards, so each
+// run also measures: apply lag (webhook received → its message row written: messages.created_at − webhook_events.
+// received_at, p50/p99), drain time (load stopped → inbox empty), effective throughput = acknowledged ÷ (load s +
+// drain s), and afterwards that every acknowledged webhook is visible (a message row, or a status event, for each).
+// BENCH_COSTS=1 adds the per-write cost table: the realistic run again on scratch schemas, each with one index
+// dropped or one write turned off, effective throughput compared with the full run.
 import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { databaseLabel, DATABASE_URL, root, start, startWaHub } from './process.mjs';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,17 +27,20 @@ const SECRET = 'bench-app-secret';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const WORKLOAD = process.env.BENCH_WORKLOAD ?? 'both';
 // Enough distinct requests for this many webhooks/s over the whole run without reuse.
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 20_000);
 const useWrk = process.env.BENCH_DRIVER !== 'autocannon' && spawnSync('wrk', ['--version']).error === undefined;
 const runId = randomUUID().slice(0, 8);
+const PHONE_NUMBER_ID = '106540352242922';
+/** Outbound messages created before the run: the status callbacks' targets (each gets distinct callbacks). */
+const OUTBOUND = 60_000;
+const outboundId = (k) => `wamid.out.${runId}.${k}`;
 let sequence = 0;
+let statusSequence = 0;
 
-/** Shape of fixture meta.inbound.text; a unique wamid per request, 500 different senders. */
-function metaBody() {
-  const n = sequence++;
-  const from = String(16505550000 + (n % 500));
-  return JSON.stringify({
+const envelope = (value) =>
+  JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [
       {
@@ -36,39 +50,99 @@ function metaBody() {
             field: 'messages',
             value: {
               messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-              contacts: [{ profile: { name: `Bench ${n % 500}` }, wa_id: from }],
-              messages: [
-                {
-                  from,
-                  id: `wamid.bench.${runId}.${n}`,
-                  timestamp: String(1750000000 + Math.floor(n / 100)),
-                  type: 'text',
-                  text: { body: `Does it come in another color? #${n}` },
-                },
-              ],
+              metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+              ...value,
             },
           },
         ],
       },
     ],
   });
+
+/** Shape of fixture meta.inbound.text; a unique wamid per request, 500 different senders. */
+function classicBody() {
+  const n = sequence++;
+  const from = String(16505550000 + (n % 500));
+  return envelope({
+    contacts: [{ profile: { name: `Bench ${n % 500}` }, wa_id: from }],
+    messages: [
+      {
+        from,
+        id: `wamid.bench.${runId}.${n}`,
+        timestamp: String(1750000000 + Math.floor(n / 100)),
+        type: 'text',
+        text: { body: `Does it come in another color? #${n}` },
+      },
+    ],
+  });
 }
+
+/** A deterministic pseudo-random number in [0, 1) for request `n` and purpose `salt`. */
+const rand = (n, salt) => createHash('sha1').update(`${runId}:${salt}:${n}`).digest().readUInt32BE(0) / 2 ** 32;
+const WORDS = 'the order arrived yesterday but the box was open and one item is missing can you check please thanks'.split(' ');
+function textOf(n) {
+  const r = rand(n, 'len');
+  const length =
+    r < 0.7 ? 5 + Math.floor(rand(n, 'l') * 74) : r < 0.95 ? 80 + Math.floor(rand(n, 'l') * 321) : 400 + Math.floor(rand(n, 'l') * 1101);
+  let s = `#${n} `;
+  for (let i = 0; s.length < length; i++) s += `${WORDS[(n + i) % WORDS.length]} `;
+  return s.slice(0, length);
+}
+
+/** The realistic workload's n-th webhook: 10 % statuses, 5 % images, 85 % texts, from 10,000 senders. */
+function realisticBody() {
+  const n = sequence++;
+  const kind = rand(n, 'kind');
+  const ts = String(1750000000 + Math.floor(n / 100));
+  if (kind < 0.1) {
+    // Distinct (message, status) pairs: sent, then delivered, then read, for message after message.
+    const s = statusSequence++;
+    const k = s % OUTBOUND;
+    const recipient = String(16505600000 + (k % 10000));
+    return envelope({
+      statuses: [
+        {
+          id: outboundId(k),
+          status: ['delivered', 'read', 'sent'][Math.floor(s / OUTBOUND) % 3],
+          timestamp: ts,
+          recipient_id: recipient,
+          conversation: { id: `conv-${k}`, origin: { type: 'service' } },
+          pricing: { billable: true, pricing_model: 'CBP', category: 'service' },
+        },
+      ],
+    });
+  }
+  const sender = Math.floor(rand(n, 'from') * 10000);
+  const from = String(16505600000 + sender);
+  const id = `wamid.bench.${runId}.${n}`;
+  const message =
+    kind < 0.15
+      ? {
+          from,
+          id,
+          timestamp: ts,
+          type: 'image',
+          image: { id: `media-${n}`, mime_type: 'image/jpeg', sha256: `sha-${n}`, caption: textOf(n).slice(0, 60) },
+        }
+      : { from, id, timestamp: ts, type: 'text', text: { body: textOf(n) } };
+  return envelope({ contacts: [{ profile: { name: `Customer ${sender}` }, wa_id: from }], messages: [message] });
+}
+
 const sign = (body) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
-async function requestFile(count) {
+async function requestFile(count, bodyOf) {
   const path = join(mkdtempSync(join(tmpdir(), 'wahub-bench-')), 'requests.tsv');
   const out = createWriteStream(path);
   for (let i = 0; i < count; i++) {
-    const body = metaBody();
+    const body = bodyOf();
     if (!out.write(`${sign(body)}\t${body}\n`)) await new Promise((r) => out.once('drain', r));
   }
   await new Promise((r) => out.end(r));
   return path;
 }
 
-async function driveWrk(url, seconds) {
-  const file = await requestFile(Math.ceil(MAX_RATE * seconds));
+async function driveWrk(url, seconds, bodyOf) {
+  const file = await requestFile(Math.ceil(MAX_RATE * seconds), bodyOf);
   const stdout = execFileSync(
     'wrk',
     ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', join(root, 'bench/wrk-replay.lua'), url, '--', file, '2'],
@@ -93,7 +167,7 @@ async function driveWrk(url, seconds) {
   };
 }
 
-async function driveAutocannon(url, seconds) {
+async function driveAutocannon(url, seconds, bodyOf) {
   const r = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -102,7 +176,7 @@ async function driveAutocannon(url, seconds) {
       {
         method: 'POST',
         setupRequest: (req) => {
-          const body = metaBody();
+          const body = bodyOf();
           return { ...req, body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) } };
         },
       },
@@ -111,52 +185,206 @@ async function driveAutocannon(url, seconds) {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
-async function measure(name, url, countRows) {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Warm-up, then the measured load; then waits for `pending()` to reach 0 (drain) and counts `visible()`.
+ * @returns the figures of the measured part.
+ */
+async function measure(name, url, bodyOf, { visible, pending = async () => 0, lag = async () => null }) {
   const drive = useWrk ? driveWrk : driveAutocannon;
-  await drive(url, WARMUP);
-  await new Promise((r) => setTimeout(r, 500));
-  const before = await countRows();
-  const r = await drive(url, DURATION);
-  await new Promise((res) => setTimeout(res, 500));
-  const stored = (await countRows()) - before;
+  await drive(url, WARMUP, bodyOf);
+  while ((await pending()) > 0) await sleep(50);
+  const before = await visible();
+  const lagFrom = new Date();
+  const r = await drive(url, DURATION, bodyOf);
+  const stopped = performance.now();
+  while ((await pending()) > 0) await sleep(20);
+  const drain = (performance.now() - stopped) / 1000;
+  const stored = (await visible()) - before;
+  const effective = r.ok / (DURATION + drain);
+  const l = await lag(lagFrom);
   console.log(
-    `${name.padEnd(9)} ${r.rps.toFixed(0).padStart(7)} webhooks/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  acknowledged ${r.ok}  non-2xx ${r.non2xx}  errors ${r.errors}  rows stored ${stored}`,
+    `${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} ack/s  ack p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
+      `drain ${drain.toFixed(2)} s  effective ${effective.toFixed(0)}/s` +
+      (l ? `  apply lag p50 ${l.p50.toFixed(0)} ms  p99 ${l.p99.toFixed(0)} ms` : '') +
+      `  acknowledged ${r.ok}  non-2xx ${r.non2xx}  errors ${r.errors}  visible ${stored}`,
   );
-  return { name, ...r, stored };
+  return { name, ...r, drain, effective, lag: l, stored };
 }
 
 const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
-await db.query('DROP SCHEMA IF EXISTS bench_wahub CASCADE; CREATE SCHEMA bench_wahub; DROP SCHEMA IF EXISTS bench_baseline CASCADE');
+const count = async (sql) => Number((await db.query(sql)).rows[0].n);
 console.log(
   `driver ${useWrk ? 'wrk (2 threads)' : 'autocannon'}, concurrency ${CONNECTIONS}, ${DURATION}s measured after ${WARMUP}s warm-up, PostgreSQL ${databaseLabel}`,
 );
 
-const baseline = await start(
-  join(root, 'bench/baseline-server.mjs'),
-  { DATABASE_URL, META_APP_SECRET: SECRET, PORT: '3101', BASELINE_SCHEMA: 'bench_baseline' },
-  '/',
-);
-const base = await measure('baseline', 'http://127.0.0.1:3101/', async () =>
-  Number((await db.query('SELECT count(*) AS n FROM bench_baseline.raw_events')).rows[0].n),
-);
-baseline.kill();
+async function withWaHub(schema, port, fn, prepare = async () => {}) {
+  await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+  const hub = await startWaHub({
+    schema,
+    port,
+    adminKey: 'bench-admin-key-0123456789',
+    // Media are not downloaded during the run (no Meta to fetch from): the worker would only retry failures.
+    env: { META_APP_SECRET: SECRET, MEDIA_WORKER: 'false', SEND_WORKER: 'false' },
+  });
+  try {
+    await prepare();
+    return await fn();
+  } finally {
+    hub.kill();
+  }
+}
 
-const wahub = await startWaHub({
-  schema: 'bench_wahub',
-  port: '3100',
-  adminKey: 'bench-admin-key-0123456789',
-  env: { META_APP_SECRET: SECRET },
-});
-const hub = await measure('wa-hub', 'http://127.0.0.1:3100/webhooks/meta', async () =>
-  Number((await db.query('SELECT count(*) AS n FROM bench_wahub.messages')).rows[0].n),
-);
-wahub.kill();
+/** wa-hub's visible webhooks: message rows plus status events, of this run. */
+const hubVisible = (schema) => () =>
+  count(
+    `SELECT (SELECT count(*) FROM ${schema}.messages WHERE direction = 'in') + (SELECT count(*) FROM ${schema}.message_status_events) AS n`,
+  );
+const hubPending = (schema) => () => count(`SELECT count(*) AS n FROM ${schema}.ingest_inbox`);
+const hubLag = (schema) => async (from) => {
+  const { rows } = await db.query(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99
+     FROM (SELECT EXTRACT(EPOCH FROM m.created_at - w.received_at) * 1000 AS d
+           FROM ${schema}.messages m JOIN ${schema}.webhook_events w ON w.id = m.webhook_event_id WHERE w.received_at >= $1) x`,
+    [from],
+  );
+  return { p50: Number(rows[0].p50), p99: Number(rows[0].p99) };
+};
 
-console.log(
-  `ratio wa-hub/baseline: ${(hub.rps / base.rps).toFixed(2)}x   (target >= 1.0; wa-hub p99 ${hub.p99.toFixed(2)} ms, target <= 25 ms)`,
-);
-const lost = [base, hub].filter((s) => s.stored < s.ok);
-if (lost.length) console.log(`LOST: ${lost.map((s) => `${s.name} acknowledged ${s.ok} but stored ${s.stored}`).join('; ')}`);
-else console.log('nothing lost: every acknowledged webhook is a stored row');
+/** Creates the Meta session with one webhook, then the outbound messages the status callbacks are about. */
+async function seedOutbound(schema, port) {
+  const body = envelope({
+    contacts: [{ profile: { name: 'Seed' }, wa_id: '16505600000' }],
+    messages: [{ from: '16505600000', id: `wamid.seed.${runId}`, timestamp: '1750000000', type: 'text', text: { body: 'seed' } }],
+  });
+  const res = await fetch(`http://127.0.0.1:${port}/webhooks/meta`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
+    body,
+  });
+  if (res.status !== 200) throw new Error(`seed webhook: ${res.status}`);
+  while ((await count(`SELECT count(*) AS n FROM ${schema}.sessions`)) === 0) await sleep(20);
+  // In the schema's search path: the triggers on messages (stats, media queue) name their tables unqualified.
+  await db.query(
+    `SET search_path TO ${schema};
+     INSERT INTO conversations (session_id, chat_id, is_group)
+     SELECT s.id, (16505600000 + g)::text, false FROM sessions s, generate_series(0, 9999) g ON CONFLICT DO NOTHING;
+     INSERT INTO messages (session_id, conversation_id, external_id, direction, type, chat_id, text, status, provider_timestamp)
+     SELECT c.session_id, c.id, 'wamid.out.${runId}.' || g, 'out', 'text', c.chat_id, 'hello', 'sent', now()
+     FROM generate_series(0, ${OUTBOUND - 1}) g JOIN conversations c ON c.chat_id = (16505600000 + g % 10000)::text;
+     RESET search_path`,
+  );
+}
+
+const results = {};
+if (WORKLOAD === 'classic' || WORKLOAD === 'both') {
+  console.log('— classic workload: 500 senders, short texts; baseline: raw INSERT per request');
+  await db.query('DROP SCHEMA IF EXISTS bench_baseline CASCADE');
+  const baseline = await start(
+    join(root, 'bench/baseline-server.mjs'),
+    { DATABASE_URL, META_APP_SECRET: SECRET, PORT: '3101', BASELINE_SCHEMA: 'bench_baseline', BASELINE_MODE: 'raw' },
+    '/',
+  );
+  const base = await measure('baseline', 'http://127.0.0.1:3101/', classicBody, {
+    visible: () => count('SELECT count(*) AS n FROM bench_baseline.raw_events'),
+  });
+  baseline.kill();
+  const hub = await withWaHub('bench_wahub', '3100', () =>
+    measure('wa-hub', 'http://127.0.0.1:3100/webhooks/meta', classicBody, {
+      visible: hubVisible('bench_wahub'),
+      pending: hubPending('bench_wahub'),
+      lag: hubLag('bench_wahub'),
+    }),
+  );
+  results.classic = { base, hub };
+}
+
+if (WORKLOAD === 'realistic' || WORKLOAD === 'both') {
+  console.log('— realistic workload: 10,000 senders, mixed lengths, 10 % statuses, 5 % media; baseline: the yardstick');
+  await db.query('DROP SCHEMA IF EXISTS bench_yardstick CASCADE');
+  const yard = await start(
+    join(root, 'bench/baseline-server.mjs'),
+    {
+      DATABASE_URL,
+      META_APP_SECRET: SECRET,
+      PORT: '3102',
+      BASELINE_SCHEMA: 'bench_yardstick',
+      BASELINE_MODE: 'yardstick',
+      YARDSTICK_SEED: `wamid.out.${runId}.:${OUTBOUND}`,
+    },
+    '/',
+  );
+  statusSequence = 0;
+  const base = await measure('yardstick', 'http://127.0.0.1:3102/', realisticBody, {
+    visible: () =>
+      count(
+        `SELECT (SELECT count(*) FROM bench_yardstick.messages WHERE direction = 'in') + (SELECT COALESCE(sum(status_updates), 0) FROM bench_yardstick.messages) AS n`,
+      ),
+  });
+  yard.kill();
+  const runHub = (schema, label, variant) => {
+    statusSequence = 0;
+    return withWaHub(
+      schema,
+      '3103',
+      () =>
+        measure(label, 'http://127.0.0.1:3103/webhooks/meta', realisticBody, {
+          visible: hubVisible(schema),
+          pending: hubPending(schema),
+          lag: hubLag(schema),
+        }),
+      async () => {
+        await seedOutbound(schema, '3103');
+        if (variant) await db.query(variant.replaceAll('$S', schema));
+      },
+    );
+  };
+  const hub = await runHub('bench_wahub_real', 'wa-hub');
+  results.realistic = { base, hub };
+
+  if (process.env.BENCH_COSTS === '1') {
+    // One change at a time on a scratch schema: what each index or write costs per webhook.
+    const variants = {
+      'messages: trigram search index': 'DROP INDEX $S.ix_messages_search',
+      'messages: recent index': 'DROP INDEX $S.ix_messages_recent',
+      'messages: per-conversation index': 'DROP INDEX $S.ix_messages_conversation_recent',
+      'webhook_events: recent index': 'DROP INDEX $S.ix_webhook_events_recent',
+      'events: occurred + session indexes': 'DROP INDEX $S.ix_events_occurred; DROP INDEX $S.ix_events_session',
+      'stats roll-up triggers':
+        'ALTER TABLE $S.messages DISABLE TRIGGER wa_stats_messages_ins; ALTER TABLE $S.message_status_events DISABLE TRIGGER wa_stats_status_events_ins',
+      'media queue trigger': 'ALTER TABLE $S.messages DISABLE TRIGGER wa_media_messages_ins',
+      'contacts write': `CREATE OR REPLACE FUNCTION $S.wa_ingest_contacts(rows jsonb) RETURNS void LANGUAGE sql AS 'SELECT'`,
+    };
+    const full = hub.effective;
+    const rows = [];
+    for (const [label, sql] of Object.entries(variants)) {
+      const r = await runHub('bench_wahub_cost', `-${label.slice(0, 9)}`, sql);
+      rows.push({ label, r });
+    }
+    await db.query('DROP SCHEMA IF EXISTS bench_wahub_cost CASCADE');
+    console.log('cost per webhook of each write (realistic workload, effective throughput with it removed vs the full run):');
+    for (const { label, r } of rows) {
+      const perWebhookUs = (1e6 / full - 1e6 / r.effective).toFixed(0);
+      console.log(
+        `  ${label.padEnd(36)} ${r.effective.toFixed(0).padStart(6)}/s  (${((r.effective / full - 1) * 100).toFixed(1)} %, ≈${perWebhookUs} µs/webhook)`,
+      );
+    }
+  }
+}
+
+let failed = false;
+for (const [workload, { base, hub }] of Object.entries(results)) {
+  const target = workload === 'realistic' ? 'effective >= 1.0x, ack p99 <= 25 ms, apply lag p99 <= 1 s' : 'effective >= 1.0x';
+  console.log(
+    `${workload}: wa-hub/${base.name} ack ${(hub.rps / base.rps).toFixed(2)}x, effective ${(hub.effective / base.effective).toFixed(2)}x   (target ${target}; wa-hub ack p99 ${hub.p99.toFixed(2)} ms` +
+      (hub.lag ? `, apply lag p99 ${hub.lag.p99.toFixed(0)} ms)` : ')'),
+  );
+  const lost = [base, hub].filter((s) => s.stored < s.ok);
+  if (lost.length) {
+    failed = true;
+    console.log(`LOST (${workload}): ${lost.map((s) => `${s.name} acknowledged ${s.ok} but ${s.stored} visible`).join('; ')}`);
+  } else console.log(`nothing lost (${workload}): every acknowledged webhook is visible`);
+}
 await db.end();
-process.exit(lost.length ? 1 : 0);
+process.exit(failed ? 1 : 0);

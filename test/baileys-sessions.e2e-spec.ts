@@ -6,6 +6,8 @@ import { PNG } from 'pngjs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeWhatsApp, type FakePeer, type FakeWhatsApp } from './fakes/whatsapp-web';
+import type { InboundEvent } from '../src/domain/inbound-event';
+import { IngestService } from '../src/ingest/ingest.service';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
 
@@ -195,5 +197,33 @@ describe('Baileys sessions in-process (e2e, fake WhatsApp Web)', () => {
   it('other providers cannot be created (422); an unknown session is 404', async () => {
     expect((await http().post('/v1/sessions').set(ADMIN).send({ provider: 'meta' })).status).toBe(422);
     expect((await http().post('/v1/sessions/00000000-0000-0000-0000-000000000000/start').set(ADMIN)).status).toBe(404);
+  });
+
+  it('a late event of a deleted Baileys session does not bring the session back; a wwebjs event still creates its own', async () => {
+    const deleted = await http().delete(`/v1/sessions/${sessionId}`).set(ADMIN);
+    expect(deleted.status).toBeLessThan(300);
+    expect(await t.db.query(`SELECT id FROM sessions WHERE id = $1`, [sessionId])).toEqual([]);
+    const lateEvent = (provider: 'baileys' | 'wwebjs', id: string): InboundEvent[] => [
+      {
+        kind: 'session',
+        session: { provider, externalId: id },
+        change: { event: 'connection.update', status: 'connecting', timestamp: new Date() },
+      },
+    ];
+    const ingest = t.app.get(IngestService);
+    for (const provider of ['baileys', 'wwebjs'] as const)
+      await ingest.ingest(
+        provider,
+        { normalize: () => lateEvent(provider, 'shop') },
+        {
+          rawBody: Buffer.from(`{"late":"${provider}"}`),
+          body: { late: provider },
+          contentType: 'application/json',
+        },
+      );
+    await until('the wwebjs session', async () =>
+      (await t.db.query(`SELECT 1 FROM sessions WHERE provider = 'wwebjs' AND external_id = 'shop'`)).length ? true : undefined,
+    );
+    expect(await t.db.query(`SELECT id FROM sessions WHERE provider = 'baileys' AND external_id = 'shop'`)).toEqual([]);
   });
 });

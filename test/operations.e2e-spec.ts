@@ -213,7 +213,10 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
       expect(await (await fetch(`${r.url}/health/live`)).json()).toEqual({ status: 'ok' });
       const ready = await fetch(`${r.url}/health/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'up', migrations: 'applied', shuttingDown: false } });
+      expect(await ready.json()).toEqual({
+        status: 'ok',
+        checks: { database: 'up', migrations: 'applied', ingest: 'ok', ingestLagSeconds: 0, shuttingDown: false },
+      });
       const warning = r.lines.find((l) => String(l.msg).includes('BAILEYS_LEASE_SECOND '));
       expect(warning?.msg).toContain('did you mean BAILEYS_LEASE_SECONDS');
       expect(r.lines.some((l) => String(l.msg).includes('.env'))).toBe(true);

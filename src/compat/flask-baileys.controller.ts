@@ -267,7 +267,8 @@ export class FlaskBaileysCompatController {
     const normalizer: WebhookNormalizer = {
       normalize: (raw, receivedAt) => this.baileys.normalize(sessionId && isObj(raw) ? { ...raw, sessionId } : raw, receivedAt),
     };
-    const result = await this.ingest.ingest('baileys', normalizer, webhook);
+    // The answer counts the stored rows: wait (bounded) for this webhook's events to be applied.
+    const result = await this.ingest.ingest('baileys', normalizer, webhook, { waitApplied: true });
     if (result.state === 'failed') {
       throw AppError.badRequest(`Messages not understood: ${result.error ?? 'unknown shape'}`);
     }

@@ -76,7 +76,8 @@ export class OdooWablasCompatController {
   @ApiQuery({ name: 'secret', required: false })
   @ApiOkResponse({ type: OdooWebhookAckDto })
   async webhook(@Req() req: Request & { rawBody?: Buffer }): Promise<OdooWebhookAckDto> {
-    const result = await this.wablas.receive(req);
+    // The seed's answer carries the message's row id: wait (bounded) for this webhook's events to be applied.
+    const result = await this.wablas.receive(req, { waitApplied: true });
     const id = result.messageIds[0];
     return {
       status: 'success',

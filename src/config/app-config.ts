@@ -111,6 +111,45 @@ export class AppConfig {
   @Max(64)
   INGEST_CONCURRENCY: number = 4;
 
+  /**
+   * When a provider webhook is answered (issue 16). `inbox` (default): once its exact bytes, dedupe key and
+   * canonical events are committed to the inbox; messages, conversations, statuses and the event log are written
+   * by the applier right after (ingest lag: `wahub_ingest_lag_seconds`, usually milliseconds). `applied`: the
+   * answer also waits (at most INGEST_APPLY_WAIT_MS) until its own events are applied, so a client that reads
+   * `/v1/messages` right after the 2xx sees them (read-your-writes), at the cost of a slower answer. Routes whose
+   * answer carries a record id (seed s0's `record_id`, seed s3's `stored`) always wait.
+   */
+  @IsIn(['inbox', 'applied'])
+  INGEST_ACK: 'inbox' | 'applied' = 'inbox';
+
+  /** Longest a webhook answer waits for its own events to be applied (INGEST_ACK=applied, record ids), in ms. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  INGEST_APPLY_WAIT_MS: number = 10_000;
+
+  /** Most acknowledged webhooks the applier writes in one transaction. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  INGEST_APPLY_BATCH_MAX: number = 1000;
+
+  /**
+   * How often the applier looks for inbox rows no process is applying (acknowledged by a process that crashed or
+   * stopped), in ms; rows younger than 5 s are left to the process that acknowledged them.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  INGEST_SWEEP_MS: number = 1000;
+
+  /** `/health/ready` answers 503 (`ingest: "lagging"`) while the oldest unapplied webhook is older than this, in seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  INGEST_READY_MAX_LAG_SECONDS: number = 30;
+
   /** API requests per minute per key (per IP without a key); the per-scope values below override it. */
   @Transform(toInt)
   @IsInt()

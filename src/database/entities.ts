@@ -15,6 +15,7 @@ import { ReadsUnderLoad1764720000000 } from '../../migrations/1764720000000-Read
 import { SharedLimits1764806400000 } from '../../migrations/1764806400000-SharedLimits';
 import { DeliveryClaimIndex1764892800000 } from '../../migrations/1764892800000-DeliveryClaimIndex';
 import { SessionDefaultOwners1764979200000 } from '../../migrations/1764979200000-SessionDefaultOwners';
+import { IngestInbox1765065600000 } from '../../migrations/1765065600000-IngestInbox';
 import { sqlSourcesMigration } from './sql-sources';
 
 /**
@@ -54,5 +55,6 @@ export const MIGRATIONS = [
   SharedLimits1764806400000,
   DeliveryClaimIndex1764892800000,
   SessionDefaultOwners1764979200000,
+  IngestInbox1765065600000,
   sqlSourcesMigration(),
 ];

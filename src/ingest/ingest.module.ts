@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IngestApplier } from './ingest-applier';
 import { IngestRepository } from './ingest.repository';
 import { IngestService } from './ingest.service';
 import { WebhookEventsController } from './webhook-events.controller';
@@ -10,7 +11,7 @@ import { WebhookFastLane } from './webhook-fast-lane';
 /** The pipeline every provider feeds: the webhook edge, normalised events stored in batches, the raw event log. */
 @Module({
   controllers: [WebhookEventsController],
-  providers: [WebhookEdge, WebhookFastLane, IngestRepository, IngestService, WebhookEventsRepository, WebhookEventsService],
-  exports: [WebhookEdge, WebhookFastLane, IngestService],
+  providers: [WebhookEdge, WebhookFastLane, IngestRepository, IngestApplier, IngestService, WebhookEventsRepository, WebhookEventsService],
+  exports: [WebhookEdge, WebhookFastLane, IngestService, IngestApplier],
 })
 export class IngestModule {}

@@ -12,10 +12,28 @@ import {
   type StoredEvent,
 } from '../domain/inbound-event';
 import { jsonHasNul, replaceNul } from '../common/nul';
-import { ProviderRegistry } from '../domain/provider-definition';
+import { ProviderRegistry, type ProviderDefinition } from '../domain/provider-definition';
 import type { IngestJob, IngestResult } from './ingest.types';
 
 type Item<E> = { event: E; job: IngestJob };
+
+/** What the acknowledgement of one webhook wrote. */
+export interface Acknowledged {
+  webhookEventId: string;
+  /** Its inbox row; null when it has nothing to apply (ignored, not understood) or repeats a job of its batch. */
+  inboxId: string | null;
+  /** The same bytes had been stored before (a provider retry). */
+  duplicate: boolean;
+}
+
+/** An acknowledged webhook waiting in the inbox. */
+export interface InboxItem {
+  inboxId: string;
+  webhookEventId: string;
+  /** When it was acknowledged (the ingest lag's start). */
+  ackedAt: Date;
+  job: IngestJob;
+}
 type Of<K extends StoredEvent['kind']> = Extract<InboundEvent, { kind: K }>;
 const ofKind = <K extends StoredEvent['kind']>(items: Item<StoredEvent>[], kind: K) =>
   items.filter((x): x is Item<Of<K>> => x.event.kind === kind);
@@ -25,11 +43,12 @@ const sessionKey = (s: SessionRef) => `${s.provider}\u0000${s.externalId}`;
 const sessionCols = (s: SessionRef) => ({ provider: s.provider, session_external_id: s.externalId });
 
 /**
- * Writes batches of normalised webhooks. A whole batch is one call of the PostgreSQL function
- * `wa_ingest_batch(jsonb, bytea[])` (src/database/sql/ingest-batch.sql): one round trip, one transaction,
- * set-based statements with cached plans. Writes are idempotent through unique constraints, counters are
- * incremented in SQL (no read-modify-write), statuses only move forward. The caller answers 2xx only after
- * this returns. This file turns canonical events into the function's input sections.
+ * Writes batches of normalised webhooks, in two steps (src/database/sql/ingest-inbox.sql): the acknowledgement
+ * (raw events and their canonical events in the inbox, `wa_ingest_inbox`; the caller answers 2xx only after it
+ * returns) and the apply (`wa_ingest_apply`, which runs `wa_ingest_batch(jsonb, bytea[])`,
+ * src/database/sql/ingest-batch.sql). Each is one round trip, one transaction, set-based statements with cached
+ * plans. Writes are idempotent through unique constraints, counters are incremented in SQL (no
+ * read-modify-write), statuses only move forward. This file turns canonical events into the functions' input.
  */
 @Injectable()
 export class IngestRepository {
@@ -38,28 +57,125 @@ export class IngestRepository {
     private readonly providers: ProviderRegistry,
   ) {}
 
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
+  }
+
   /**
-   * Applies `jobs` in one transaction.
+   * The acknowledgement write of `jobs`, in one transaction (`wa_ingest_inbox`, src/database/sql/ingest-inbox.sql):
+   * each raw event (exact bytes, dedupe key, parsed body) and, when it has something to apply and its bytes are new,
+   * its canonical events in `ingest_inbox` (a retry of stored bytes too: applying again is idempotent).
    * @returns one result per job, in order.
    * @throws the database error; nothing of the batch is written then.
    */
-  async applyBatch(input: IngestJob[]): Promise<IngestResult[]> {
-    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    const jobs = await resolveLids(pool, input);
-    const batch = buildBatch(jobs, (provider) => this.providers.get(provider)?.connectedByTraffic === true);
+  async acknowledge(jobs: IngestJob[]): Promise<Acknowledged[]> {
+    const { json, bodies } = rawRows(jobs, true);
+    const { rows } = await this.pool().query<{
+      r: { id: string; provider: string; dedupe_key: string; dup: boolean; inbox: string | null }[];
+    }>('SELECT wa_ingest_inbox($1::jsonb, $2::bytea[]) AS r', [json, bodies]);
+    const byKey = new Map(rows[0].r.map((r) => [`${r.provider}:${r.dedupe_key}`, r]));
+    // A job repeated inside the batch (a retry racing the original) shares the first one's row: only that one is
+    // pending (its inbox row), the repeat is a duplicate.
+    const first = new Set<string>();
+    return jobs.map((job) => {
+      const key = `${job.provider}:${job.dedupeKey}`;
+      const row = byKey.get(key)!;
+      const repeat = first.has(key);
+      first.add(key);
+      return { webhookEventId: row.id, inboxId: repeat ? null : row.inbox, duplicate: row.dup || repeat };
+    });
+  }
+
+  /**
+   * Applies acknowledged webhooks (`items`, in inbox order) in one transaction (`wa_ingest_apply`): messages,
+   * conversations, contacts, statuses, roll-ups and the event log, and deletes their inbox rows; only when every
+   * row could be claimed (another applier holds or has applied the rest).
+   * @returns the message ids of each item's messages, in event order; or, with nothing written, the inbox ids
+   *   that could be claimed.
+   * @throws the database error; nothing is written then.
+   */
+  async applyInbox(items: InboxItem[]): Promise<{ applied: true; messageIds: string[][] } | { applied: false; claimed: Set<string> }> {
+    const pool = this.pool();
+    const jobs = await resolveLids(
+      pool,
+      items.map((i) => i.job),
+    );
+    const batch = buildBatch(jobs, (provider) => sessionTraits(this.providers.get(provider)), false);
     const { rows } = await pool.query<{
-      r: { raw: { id: string; provider: string; dedupe_key: string; dup: boolean }[]; messages: { idx: number; id: string }[] };
-    }>('SELECT wa_ingest_batch($1::jsonb, $2::bytea[]) AS r', [batch.json, batch.bodies]);
-    const rawIds = new Map(rows[0].r.raw.map((r) => [`${r.provider}:${r.dedupe_key}`, r.id]));
-    const dups = new Set(rows[0].r.raw.filter((r) => r.dup).map((r) => `${r.provider}:${r.dedupe_key}`));
-    const messageIds = new Map(rows[0].r.messages.map((m) => [m.idx, m.id]));
-    return jobs.map((job) => ({
-      webhookEventId: rawIds.get(`${job.provider}:${job.dedupeKey}`)!,
-      state: job.state,
-      error: job.error,
-      messageIds: (batch.messageRefs.get(job) ?? []).map((idx) => messageIds.get(idx)!).filter(Boolean),
-      duplicate: dups.has(`${job.provider}:${job.dedupeKey}`),
+      r: { applied: boolean; claimed?: number[]; messages?: { idx: number; id: string }[] };
+    }>('SELECT wa_ingest_apply($1::jsonb, $2::bigint[]) AS r', [batch.json, items.map((i) => i.inboxId)]);
+    const r = rows[0].r;
+    if (!r.applied) return { applied: false, claimed: new Set((r.claimed ?? []).map(String)) };
+    const messageIds = new Map((r.messages ?? []).map((m) => [m.idx, m.id]));
+    return {
+      applied: true,
+      messageIds: jobs.map((job) => (batch.messageRefs.get(job) ?? []).map((idx) => messageIds.get(idx)!).filter(Boolean)),
+    };
+  }
+
+  /** Gives up on an inbox row whose events cannot be applied: its raw event becomes `failed` with `error`. */
+  async failInbox(item: InboxItem, error: string): Promise<void> {
+    await this.pool().query(
+      `WITH gone AS (DELETE FROM ingest_inbox WHERE id = $1 RETURNING webhook_event_id)
+       UPDATE webhook_events w SET state = 'failed', error = $2 FROM gone WHERE w.id = gone.webhook_event_id`,
+      [item.inboxId, error],
+    );
+  }
+
+  /**
+   * Inbox rows acknowledged at least `minAgeMs` ago and not in `exclude` (those this process holds in memory), oldest
+   * first: what a crashed or stopped process acknowledged and did not apply.
+   */
+  async pendingInbox(exclude: string[], minAgeMs: number, limit: number): Promise<InboxItem[]> {
+    const { rows } = await this.pool().query<{
+      id: string;
+      webhook_event_id: string;
+      acked_at: Date;
+      events: StoredEvent[];
+      provider: string;
+      dedupe_key: string;
+      received_at: Date;
+      content_type: string | null;
+      state: IngestJob['state'];
+      error: string | null;
+    }>(
+      `SELECT i.id::text, i.webhook_event_id::text, i.acked_at, i.events, w.provider, w.dedupe_key, w.received_at, w.content_type,
+         w.state, w.error
+       FROM ingest_inbox i JOIN webhook_events w ON w.id = i.webhook_event_id
+       WHERE NOT (i.id = ANY($1::bigint[])) AND i.acked_at <= now() - $2::int * interval '1 millisecond'
+       ORDER BY i.id LIMIT $3`,
+      [exclude, Math.round(minAgeMs), limit],
+    );
+    return rows.map((r) => ({
+      inboxId: r.id,
+      webhookEventId: r.webhook_event_id,
+      ackedAt: new Date(r.acked_at),
+      job: {
+        provider: r.provider,
+        dedupeKey: r.dedupe_key,
+        receivedAt: new Date(r.received_at),
+        contentType: r.content_type,
+        rawBody: Buffer.alloc(0),
+        bodyJson: 'null',
+        events: reviveEvents(typeof r.events === 'string' ? (JSON.parse(r.events) as StoredEvent[]) : r.events),
+        state: r.state,
+        error: r.error,
+      },
     }));
+  }
+
+  /** Whether inbox row `inboxId` is still waiting to be applied. */
+  async isPending(inboxId: string): Promise<boolean> {
+    const { rows } = await this.pool().query('SELECT 1 FROM ingest_inbox WHERE id = $1', [inboxId]);
+    return rows.length > 0;
+  }
+
+  /** The ids of the messages the raw event `webhookEventId` stored, in insertion order. */
+  async messageIdsOf(webhookEventId: string): Promise<string[]> {
+    const { rows } = await this.pool().query<{ id: string }>('SELECT id::text FROM messages WHERE webhook_event_id = $1 ORDER BY id', [
+      webhookEventId,
+    ]);
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -123,13 +239,30 @@ async function resolveLids(pool: Pool, jobs: IngestJob[]): Promise<IngestJob[]> 
   }));
 }
 
+/** What ingest may do to a provider's sessions (from its definition). */
+export interface SessionTraits {
+  /** Connected by its traffic ({@link ProviderDefinition.connectedByTraffic}). */
+  byTraffic: boolean;
+  /**
+   * An event may create the session: providers whose sessions live on their side (they appear with their first
+   * webhook). Never for sessions wa-hub runs itself ({@link ProviderDefinition.sessions}, Baileys): they are
+   * created through `/v1/sessions` only, so a late event of a deleted session cannot bring it back.
+   */
+  createdByEvents: boolean;
+}
+
+export function sessionTraits(definition: ProviderDefinition | undefined): SessionTraits {
+  return { byTraffic: definition?.connectedByTraffic === true, createdByEvents: !definition?.sessions };
+}
+
 /**
  * The function's input as JSON text, the exact bodies its raw rows point into, and for each job the input indexes
- * of its messages. `byTraffic(provider)` is the provider definition's "connected by traffic" trait.
+ * of its messages. `traits(provider)` says what the events may do to the provider's sessions.
  */
 export function buildBatch(
   jobs: IngestJob[],
-  byTraffic: (provider: string) => boolean,
+  traits: (provider: string) => SessionTraits,
+  withRaw = true,
 ): { json: string; bodies: Buffer[]; messageRefs: Map<IngestJob, number[]> } {
   const stored: Item<StoredEvent>[] = jobs.flatMap((job) => job.events.filter(isStoredEvent).map((event) => ({ event, job })));
   const messages = ofKind(stored, 'message');
@@ -147,7 +280,7 @@ export function buildBatch(
   const sections: Record<string, unknown[]> = {
     sessions: sessionRows(
       stored.map((x) => x.event),
-      byTraffic,
+      traits,
     ),
     session_events: ofKind(stored, 'session').map(sessionEventRow),
     contacts: contactRows(messages.map((m) => m.event.message)),
@@ -208,16 +341,16 @@ export function buildBatch(
   let rest = JSON.stringify(sections).slice(1, -1);
   // Text and jsonb cannot hold U+0000: message columns get U+FFFD instead (the raw bytes keep the original).
   if (jsonHasNul(rest)) rest = JSON.stringify(replaceNul(sections)).slice(1, -1);
-  const { json: raw, bodies } = rawRows(jobs);
+  const { json: raw, bodies } = withRaw ? rawRows(jobs, false) : { json: '[]', bodies: [] };
   return { json: `{"raw":${raw}${rest ? ',' : ''}${rest}}`, bodies, messageRefs };
 }
 
 /**
  * Raw event rows as JSON text, and the exact bodies they point into (`bi`, 1-based). Each parsed body is spliced
  * in as JSON text (the provider's own when it parsed from the bytes): no second serialisation of the largest
- * part of the batch.
+ * part of the batch. `withEvents`: each row also carries `ev`, the job's canonical events for the inbox.
  */
-function rawRows(jobs: IngestJob[]): { json: string; bodies: Buffer[] } {
+function rawRows(jobs: IngestJob[], withEvents: boolean): { json: string; bodies: Buffer[] } {
   // A provider retry inside the same batch would make ON CONFLICT DO UPDATE touch a row twice: one row per key.
   const unique = new Map<string, IngestJob>();
   for (const j of jobs) if (!unique.has(`${j.provider}:${j.dedupeKey}`)) unique.set(`${j.provider}:${j.dedupeKey}`, j);
@@ -234,9 +367,48 @@ function rawRows(jobs: IngestJob[]): { json: string; bodies: Buffer[] } {
       e: j.error,
       n: j.events.filter(isStoredEvent).length,
     });
-    return `${head.slice(0, -1)},"bd":${j.bodyJson}}`;
+    return `${head.slice(0, -1)},"bd":${j.bodyJson}${withEvents ? `,"ev":${eventsJson(j.events)}` : ''}}`;
   });
   return { json: `[${rows.join(',')}]`, bodies };
+}
+
+/** The stored events as JSON text for `ingest_inbox.events` (null when there are none; U+0000 as U+FFFD). */
+function eventsJson(events: InboundEvent[]): string {
+  const stored = events.filter(isStoredEvent);
+  if (stored.length === 0) return 'null';
+  const text = JSON.stringify(stored);
+  return jsonHasNul(text) ? JSON.stringify(replaceNul(stored)) : text;
+}
+
+/** Events read back from `ingest_inbox.events`: their timestamps as `Date`s again (JSON made them ISO strings). */
+export function reviveEvents(events: StoredEvent[]): StoredEvent[] {
+  const at = (v: unknown) => new Date(v as string);
+  for (const e of events) {
+    switch (e.kind) {
+      case 'message':
+        e.message.timestamp = at(e.message.timestamp);
+        break;
+      case 'status':
+        e.status.timestamp = at(e.status.timestamp);
+        break;
+      case 'session':
+        e.change.timestamp = at(e.change.timestamp);
+        break;
+      case 'call':
+        e.call.timestamp = at(e.call.timestamp);
+        break;
+      case 'message_update':
+        e.update.timestamp = at(e.update.timestamp);
+        break;
+      case 'reaction':
+      case 'provider_error':
+        e.timestamp = at(e.timestamp);
+        break;
+      default:
+        break;
+    }
+  }
+  return events;
 }
 
 /**
@@ -244,14 +416,23 @@ function rawRows(jobs: IngestJob[]): { json: string; bodies: Buffer[] } {
  * connected when its first event is anything else (wwebjs emits messages only from a ready client; sessions of
  * providers connected by traffic, Meta numbers and Wablas devices, are connected once they deliver). Sorted so concurrent batches lock rows in one order.
  */
-function sessionRows(events: StoredEvent[], byTraffic: (provider: string) => boolean) {
+function sessionRows(events: StoredEvent[], traits: (provider: string) => SessionTraits) {
   const refs = new Map<
     string,
-    { provider: string; external_id: string; display_number: string | null; at: Date; initial_status: string; by_traffic: boolean }
+    {
+      provider: string;
+      external_id: string;
+      display_number: string | null;
+      at: Date;
+      initial_status: string;
+      by_traffic: boolean;
+      may_create: boolean;
+    }
   >();
   for (const e of events) {
     if (!('session' in e) || !e.session) continue;
     const at = eventTimestamp(e);
+    const t = traits(e.session.provider);
     const prev = refs.get(sessionKey(e.session));
     refs.set(sessionKey(e.session), {
       provider: e.session.provider,
@@ -259,7 +440,8 @@ function sessionRows(events: StoredEvent[], byTraffic: (provider: string) => boo
       display_number: e.session.displayNumber ?? prev?.display_number ?? null,
       at: prev && prev.at > at ? prev.at : at,
       initial_status: prev?.initial_status ?? (e.kind === 'session' ? (e.change.status ?? 'connecting') : 'connected'),
-      by_traffic: byTraffic(e.session.provider),
+      by_traffic: t.byTraffic,
+      may_create: t.createdByEvents,
     });
   }
   return [...refs.entries()].sort(byKey).map(([, v]) => ({ ...v, at: v.at.toISOString() }));

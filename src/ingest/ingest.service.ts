@@ -7,52 +7,79 @@ import { GroupCommitter } from '../common/group-committer';
 import { jsonHasNul, replaceNul } from '../common/nul';
 import type { IncomingWebhook } from './incoming-webhook';
 import { isStoredEvent, type InboundEvent, type WebhookNormalizer } from '../domain/inbound-event';
+import { IngestApplier, isClientDataError } from './ingest-applier';
 import { IngestRepository } from './ingest.repository';
 import { LogFlood } from '../observability/log-flood';
 import { Metrics } from '../observability/metrics';
-import type { IngestJob, IngestResult } from './ingest.types';
-import type { WebhookEventState } from './ingest.types';
+import type { IngestJob, IngestResult, WebhookEventState } from './ingest.types';
 
 export type { IncomingWebhook } from './incoming-webhook';
 
+/** What the acknowledgement of one webhook produced (before its events are applied). */
+interface Ack {
+  webhookEventId: string;
+  inboxId: string | null;
+  duplicate: boolean;
+  state: WebhookEventState;
+  error: string | null;
+}
+
+/** Per-call options of {@link IngestService.ingest}. */
+export interface IngestOptions {
+  /**
+   * Answer only once this webhook's own events are applied (at most INGEST_APPLY_WAIT_MS), so the result carries
+   * the ids of its message rows: for responses that must carry a record id. Implied by INGEST_ACK=applied.
+   */
+  waitApplied?: boolean;
+}
+
 /**
- * The ingest pipeline every provider shares: normalise (pure), then store the raw event and apply its canonical
- * events in one transaction, grouped with whatever other webhooks arrived meanwhile (group commit). A body the
+ * The ingest pipeline every provider shares (issue 16): normalise (pure), then acknowledge: the raw event (the
+ * exact bytes, dedupe key) and its canonical events are committed to the inbox in one transaction, grouped with
+ * whatever other webhooks arrived meanwhile (group commit), and the caller answers 2xx. The {@link IngestApplier}
+ * then writes messages, conversations, statuses and the event log in batches, signalled at once. A body the
  * normaliser does not understand is stored raw with state `failed` and still acknowledged, so nothing is lost
  * and the provider stops retrying.
  */
 @Injectable()
 export class IngestService {
   private readonly logger = new Logger(IngestService.name);
-  private readonly committer: GroupCommitter<IngestJob, IngestResult>;
+  private readonly committer: GroupCommitter<IngestJob, Ack>;
   private readonly inboundListeners: ((messageIds: string[]) => void)[] = [];
 
   private readonly failures = new LogFlood(this.logger);
 
   constructor(
     private readonly repository: IngestRepository,
-    config: AppConfig,
+    private readonly applier: IngestApplier,
+    private readonly config: AppConfig,
     private readonly metrics: Metrics,
   ) {
     // The embedded database has one connection: concurrent flushes would only queue for it.
     const flushers = config.DATABASE_URL ? config.INGEST_CONCURRENCY : 1;
-    this.committer = new GroupCommitter((jobs) => this.applyBatch(jobs), config.INGEST_BATCH_MAX, flushers);
+    this.committer = new GroupCommitter((jobs) => this.acknowledgeBatch(jobs), config.INGEST_BATCH_MAX, flushers);
   }
 
   /**
-   * Registers a listener told (after the commit, without delaying the webhook's answer) the message ids of each
-   * stored webhook that carried an inbound text message. Used by auto-replies.
+   * Registers a listener told (after its events are applied, without delaying the webhook's answer) the message
+   * ids of each webhook that carried an inbound text message. Used by auto-replies.
    */
   onInboundText(listener: (messageIds: string[]) => void): void {
     this.inboundListeners.push(listener);
   }
 
   /**
-   * Normalises and durably stores one webhook.
-   * @returns the stored raw event's id and state, and the ids of the message rows it holds.
+   * Normalises and durably stores one webhook (acknowledged once in the inbox; applied right after).
+   * @returns the stored raw event's id and state, and, when the call waited for its events to be applied
+   *   (`options.waitApplied`, INGEST_ACK=applied), the ids of the message rows it holds (otherwise `[]`).
    * @throws AppError 503 `SERVICE_UNAVAILABLE` when the database cannot store it (the provider should retry).
    */
-  async ingest(provider: Provider, normalizer: WebhookNormalizer, webhook: IncomingWebhook): Promise<IngestResult> {
+  async ingest(
+    provider: Provider,
+    normalizer: WebhookNormalizer,
+    webhook: IncomingWebhook,
+    options: IngestOptions = {},
+  ): Promise<IngestResult> {
     const receivedAt = new Date();
     let events: InboundEvent[];
     try {
@@ -74,49 +101,76 @@ export class IngestService {
       state,
       error,
     };
+    let ack: Ack;
     try {
-      const result = await this.committer.submit(job);
-      this.metrics.webhooks.inc({ provider, state: result.state });
-      if (result.duplicate) this.metrics.dedupeHits.inc({ provider });
-      if (
-        this.inboundListeners.length &&
-        result.messageIds.length &&
-        events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text' && !e.message.replayed)
-      ) {
-        for (const listener of this.inboundListeners) listener(result.messageIds);
-      }
-      return result;
+      ack = await this.committer.submit(job);
     } catch (e) {
       this.metrics.webhooks.inc({ provider, state: 'error' });
       // One line a second at most, with a count: an outage must not write a stack trace per request.
       this.failures.write('error', 'ingest-store', `could not store ${provider} webhooks: ${(e as Error).message}`, { provider });
       throw new AppError(HttpStatus.SERVICE_UNAVAILABLE, 'SERVICE_UNAVAILABLE', 'Webhook could not be stored; retry later');
     }
-  }
-
-  /** Applies a batch; if the batch fails, each job is retried alone so one bad webhook cannot sink the others. */
-  private async applyBatch(jobs: IngestJob[]): Promise<IngestResult[]> {
-    const started = performance.now();
-    try {
-      const results = await this.repository.applyBatch(jobs);
-      this.metrics.ingestBatchSize.observe(jobs.length);
-      this.metrics.ingestBatchDuration.observe((performance.now() - started) / 1000);
-      return results;
-    } catch (e) {
-      if (jobs.length > 1) this.logger.warn(`batch of ${jobs.length} failed (${(e as Error).message}); applying one by one`);
-      else if (!isClientDataError(e)) throw e;
-    }
-    const results: IngestResult[] = [];
-    for (const job of jobs) {
-      try {
-        results.push((await this.repository.applyBatch([job]))[0]);
-      } catch (e) {
-        if (!isClientDataError(e)) throw e;
-        this.logger.warn(`${job.provider} webhook could not be applied: ${(e as Error).message}`);
-        results.push(await this.repository.storeFailed(job, `could not be applied: ${(e as Error).message}`));
+    this.metrics.webhooks.inc({ provider, state: ack.state });
+    if (ack.duplicate) this.metrics.dedupeHits.inc({ provider });
+    let applied: Promise<string[]> | undefined;
+    if (ack.inboxId) {
+      applied = this.applier.enqueue({ inboxId: ack.inboxId, webhookEventId: ack.webhookEventId, ackedAt: new Date(), job });
+      if (
+        this.inboundListeners.length &&
+        events.some((e) => e.kind === 'message' && e.message.direction === 'in' && e.message.type === 'text' && !e.message.replayed)
+      ) {
+        void applied.then((ids) => {
+          if (ids.length) for (const listener of this.inboundListeners) listener(ids);
+        });
       }
     }
-    return results;
+    const wait = options.waitApplied === true || this.config.INGEST_ACK === 'applied';
+    let messageIds: string[] = [];
+    if (wait && (applied || ack.duplicate)) {
+      // A retry of the same bytes answers with the original's rows, once they are applied.
+      const own = applied ?? this.applier.pendingFor(ack.webhookEventId) ?? this.repository.messageIdsOf(ack.webhookEventId);
+      messageIds = (await within(own, this.config.INGEST_APPLY_WAIT_MS)) ?? [];
+    }
+    return { webhookEventId: ack.webhookEventId, state: ack.state, error: ack.error, messageIds, duplicate: ack.duplicate };
+  }
+
+  /**
+   * Acknowledges a batch; if the batch fails, each job is retried alone so one bad webhook cannot sink the
+   * others (one the database refuses is stored raw as `failed`).
+   */
+  private async acknowledgeBatch(jobs: IngestJob[]): Promise<Ack[]> {
+    try {
+      const acks = await this.repository.acknowledge(jobs);
+      return acks.map((a, i) => ({ ...a, state: jobs[i].state, error: jobs[i].error }));
+    } catch (e) {
+      if (jobs.length > 1) this.logger.warn(`batch of ${jobs.length} failed (${(e as Error).message}); storing one by one`);
+      else if (!isClientDataError(e)) throw e;
+    }
+    const acks: Ack[] = [];
+    for (const job of jobs) {
+      try {
+        const [a] = await this.repository.acknowledge([job]);
+        acks.push({ ...a, state: job.state, error: job.error });
+      } catch (e) {
+        if (!isClientDataError(e)) throw e;
+        this.logger.warn(`${job.provider} webhook could not be stored: ${(e as Error).message}`);
+        const failed = await this.repository.storeFailed(job, `could not be applied: ${(e as Error).message}`);
+        acks.push({ webhookEventId: failed.webhookEventId, inboxId: null, duplicate: false, state: 'failed', error: failed.error });
+      }
+    }
+    return acks;
+  }
+}
+
+/** `p`'s value, or undefined when it takes longer than `ms` (or fails). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -148,13 +202,4 @@ function bodyAsJson(webhook: IncomingWebhook): string {
     return jsonHasNul(text) ? JSON.stringify(replaceNul(webhook.body)) : text;
   }
   return JSON.stringify(replaceNul(webhook.body ?? null));
-}
-
-/**
- * Errors caused by the data of a webhook (PostgreSQL SQLSTATE classes 22 data exception and 23 integrity
- * violation), as opposed to the database being unavailable.
- */
-function isClientDataError(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }

@@ -33,14 +33,32 @@ export class Metrics {
   });
   readonly ingestBatchSize = new Histogram({
     name: 'wahub_ingest_batch_size',
-    help: 'Webhooks applied per ingest transaction (group commit)',
+    help: "Acknowledged webhooks applied per ingest transaction (the applier's batches)",
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [this.registry],
   });
   readonly ingestBatchDuration = new Histogram({
     name: 'wahub_ingest_batch_duration_seconds',
-    help: 'Time one ingest transaction took, in seconds',
+    help: 'Time one apply transaction of the ingest applier took, in seconds',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** Acknowledged (2xx) → applied, i.e. visible in /v1/messages, per webhook (issue 16's inbox). */
+  readonly ingestLag = new Histogram({
+    name: 'wahub_ingest_lag_seconds',
+    help: 'Time from a webhook acknowledged (inbox committed) to its events applied (visible in /v1/messages), in seconds',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  /** Acknowledged webhooks not applied yet, and the age of the oldest (read from the inbox at scrape time). */
+  readonly ingestPending = new Gauge({
+    name: 'wahub_ingest_inbox_pending',
+    help: 'Acknowledged webhooks waiting in the inbox to be applied',
+    registers: [this.registry],
+  });
+  readonly ingestOldest = new Gauge({
+    name: 'wahub_ingest_inbox_oldest_seconds',
+    help: 'Age of the oldest acknowledged webhook not applied yet, in seconds (0 when none)',
     registers: [this.registry],
   });
   readonly dedupeHits = new Counter({

@@ -58,12 +58,15 @@ export class MetricsController {
     const pool = this.repository.pool();
     if (pool) for (const [state, n] of Object.entries(pool)) m.dbPool.set({ state }, n);
     try {
-      const [outbox, sessions, held, deliveries] = await Promise.all([
+      const [outbox, sessions, held, deliveries, inbox] = await Promise.all([
         this.repository.outbox(),
         this.repository.sessionsByStatus(),
         this.repository.heldLeases(`${hostname().slice(0, 40)}:${process.pid}:`),
         this.repository.deliveries(),
+        this.repository.ingestInbox(),
       ]);
+      m.ingestPending.set(inbox.pending);
+      m.ingestOldest.set(inbox.oldest);
       m.outboxDepth.reset();
       m.outboxOldest.reset();
       for (const o of outbox) {

@@ -41,6 +41,18 @@ export class MetricsRepository {
     return { pending: Number(row.pending), failed: Number(row.failed), lag: Number(row.lag ?? 0) };
   }
 
+  /**
+   * The ingest inbox: acknowledged webhooks not applied yet, and the age of the oldest in seconds (0 when none).
+   * The oldest is found through the primary key (rows are applied roughly in id order).
+   */
+  async ingestInbox(): Promise<{ pending: number; oldest: number }> {
+    const [row]: { pending: string; oldest: string | null }[] = await this.db.query(
+      `SELECT (SELECT count(*) FROM ingest_inbox) AS pending,
+              (SELECT EXTRACT(EPOCH FROM now() - acked_at) FROM ingest_inbox ORDER BY id LIMIT 1) AS oldest`,
+    );
+    return { pending: Number(row.pending), oldest: Math.max(0, Number(row.oldest ?? 0)) };
+  }
+
   /** Whether every migration wa-hub knows has been applied. */
   async migrationsApplied(): Promise<boolean> {
     return !(await this.db.showMigrations());

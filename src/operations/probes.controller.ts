@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { Public } from '../auth/api-key.guard';
 import { MetricsRepository } from './metrics.repository';
 import { Readiness } from '../observability/readiness';
+import { AppConfig } from '../config/app-config';
 
 /** Kubernetes-style probes beside `/health` (which stays as it was for terminus clients). No key needed. */
 @ApiTags('health')
@@ -13,6 +14,7 @@ export class ProbesController {
   constructor(
     private readonly readiness: Readiness,
     private readonly repository: MetricsRepository,
+    private readonly config: AppConfig,
   ) {}
 
   /** 200 `{ status: "ok" }` while the process runs and its event loop answers; it checks nothing else. */
@@ -24,24 +26,34 @@ export class ProbesController {
   }
 
   /**
-   * 200 `{ status: "ok", checks: { database: "up", migrations: "applied", shutdown: false } }` when this process
-   * should get traffic; 503 with the failing check otherwise: database down (3 s timeout), migrations pending,
-   * or shutting down (SIGTERM received).
+   * 200 `{ status: "ok", checks: { database: "up", migrations: "applied", ingest: "ok", ingestLagSeconds: 0,
+   * shuttingDown: false } }` when this process should get traffic; 503 with the failing check otherwise: database
+   * down (3 s timeout), migrations pending, ingest `lagging` (the oldest acknowledged webhook not applied yet is
+   * older than INGEST_READY_MAX_LAG_SECONDS; `ingestLagSeconds` is its age), or shutting down (SIGTERM received).
    */
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: database up, migrations applied, not shutting down' })
+  @ApiOperation({ summary: 'Readiness: database up, migrations applied, ingest not lagging, not shutting down' })
   @ApiResponse({
     status: 200,
-    schema: { example: { status: 'ok', checks: { database: 'up', migrations: 'applied', shuttingDown: false } } },
+    schema: {
+      example: { status: 'ok', checks: { database: 'up', migrations: 'applied', ingest: 'ok', ingestLagSeconds: 0, shuttingDown: false } },
+    },
   })
   @ApiResponse({
     status: 503,
-    schema: { example: { status: 'unavailable', checks: { database: 'down', migrations: 'unknown', shuttingDown: false } } },
+    schema: {
+      example: {
+        status: 'unavailable',
+        checks: { database: 'down', migrations: 'unknown', ingest: 'unknown', ingestLagSeconds: null, shuttingDown: false },
+      },
+    },
   })
   async ready(@Res({ passthrough: true }) res: Response): Promise<object> {
     const checks = {
       database: 'up' as 'up' | 'down',
       migrations: 'unknown' as 'applied' | 'pending' | 'unknown',
+      ingest: 'unknown' as 'ok' | 'lagging' | 'unknown',
+      ingestLagSeconds: null as number | null,
       shuttingDown: this.readiness.shuttingDown,
     };
     try {
@@ -50,7 +62,14 @@ export class ProbesController {
     } catch {
       checks.database = 'down';
     }
-    const ok = checks.database === 'up' && checks.migrations === 'applied' && !checks.shuttingDown;
+    if (checks.migrations === 'applied') {
+      const lag = await withTimeout(this.repository.ingestInbox(), 3000).catch(() => null);
+      if (lag) {
+        checks.ingestLagSeconds = Math.round(lag.oldest * 1000) / 1000;
+        checks.ingest = lag.oldest > this.config.INGEST_READY_MAX_LAG_SECONDS ? 'lagging' : 'ok';
+      }
+    }
+    const ok = checks.database === 'up' && checks.migrations === 'applied' && checks.ingest === 'ok' && !checks.shuttingDown;
     res.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     if (!ok) res.setHeader('Retry-After', '5');
     return { status: ok ? 'ok' : 'unavailable', checks };

@@ -1,28 +1,45 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { createHmac } from 'node:crypto';
+import type { Response, Test } from 'supertest';
+import { IngestApplier } from '../../src/ingest/ingest-applier';
 import { metaSignature, metaWireBytes } from './signing';
 import { TEST_ENV } from './test-app';
+
+/**
+ * The webhook's answer, and after a 2xx the applier's signal that everything this app acknowledged is applied
+ * (issue 16: webhooks are answered from the inbox, their rows written right after): tests then read what an
+ * integrator sees a moment later, without polling.
+ */
+export async function applied(app: NestExpressApplication, req: Test): Promise<Response> {
+  const res = await req;
+  if (res.status < 300) await app.get(IngestApplier, { strict: false }).settled();
+  return res;
+}
 
 /** POSTs `body` to /webhooks/meta exactly as Meta would: escaped wire bytes, signed with the app secret. */
 export function postMeta(app: NestExpressApplication, body: unknown, path = '/webhooks/meta') {
   const bytes = metaWireBytes(body);
-  return request(app.getHttpServer())
-    .post(path)
-    .set('Content-Type', 'application/json')
-    .set('X-Hub-Signature-256', metaSignature(TEST_ENV.META_APP_SECRET, bytes))
-    .send(bytes.toString('utf8'));
+  return applied(
+    app,
+    request(app.getHttpServer())
+      .post(path)
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', metaSignature(TEST_ENV.META_APP_SECRET, bytes))
+      .send(bytes.toString('utf8')),
+  );
 }
 
 /** POSTs a Wablas body as JSON (or form-urlencoded) with the shared secret in the query. */
 export function postWablas(app: NestExpressApplication, body: Record<string, unknown>, opts: { form?: boolean; path?: string } = {}) {
   const req = request(app.getHttpServer()).post(`${opts.path ?? '/webhooks/wablas'}?secret=${TEST_ENV.WABLAS_WEBHOOK_SECRET}`);
   if (opts.form) {
-    return req
-      .set('Content-Type', 'application/x-www-form-urlencoded')
-      .send(new URLSearchParams(body as Record<string, string>).toString());
+    return applied(
+      app,
+      req.set('Content-Type', 'application/x-www-form-urlencoded').send(new URLSearchParams(body as Record<string, string>).toString()),
+    );
   }
-  return req.set('Content-Type', 'application/json').send(JSON.stringify(body));
+  return applied(app, req.set('Content-Type', 'application/json').send(JSON.stringify(body)));
 }
 
 /** GET with the admin key. */
@@ -45,11 +62,14 @@ export function withFreshIds<T>(body: T, suffix: string): T {
 
 /** A native wwebjs-api body as the server sends it: `x-api-key` header, no signature. */
 export function postWwebjsNative(app: NestExpressApplication, body: unknown, path = '/webhooks/wwebjs') {
-  return request(app.getHttpServer())
-    .post(path)
-    .set('Content-Type', 'application/json')
-    .set('x-api-key', TEST_ENV.WWEBJS_API_KEY)
-    .send(JSON.stringify(body));
+  return applied(
+    app,
+    request(app.getHttpServer())
+      .post(path)
+      .set('Content-Type', 'application/json')
+      .set('x-api-key', TEST_ENV.WWEBJS_API_KEY)
+      .send(JSON.stringify(body)),
+  );
 }
 
 /** Seed s1's universal body `{ sessionId, event, data }`, signed as its triggerWebhook does (HMAC of JSON.stringify). */
@@ -60,7 +80,10 @@ export function postWwebjsSeed(
 ) {
   const bytes = JSON.stringify(body);
   const signature = `sha256=${createHmac('sha256', TEST_ENV.WWEBJS_WEBHOOK_SECRET).update(bytes).digest('hex')}`;
-  return request(app.getHttpServer()).post(path).set('Content-Type', 'application/json').set('X-Webhook-Signature', signature).send(bytes);
+  return applied(
+    app,
+    request(app.getHttpServer()).post(path).set('Content-Type', 'application/json').set('X-Webhook-Signature', signature).send(bytes),
+  );
 }
 
 /** Native `{ dataType, data, sessionId }` → seed `{ sessionId, event, data }` (data omitted when absent, as axios drops it). */

@@ -5,7 +5,6 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { AppModule } from '../../src/app.module';
-import { BaileysEngine } from '../../src/providers/baileys/baileys-engine';
 import { APP_OPTIONS, configureApp } from '../../src/configure-app';
 
 /** Secrets the test environment is configured with (vitest.config.mts `test.env`). */
@@ -58,13 +57,6 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     db,
     openapi,
     async reset() {
-      // Baileys sessions this app claimed at boot (left in the schema by an earlier test file) would keep
-      // reconnecting and, through ingest, write their session back after the TRUNCATE: stop them first.
-      const engine = app.get(BaileysEngine, { strict: false }) as unknown as {
-        connections: Map<string, unknown>;
-        stop(id: string): Promise<void>;
-      };
-      for (const id of [...engine.connections.keys()]) await engine.stop(id);
       // The app's background work (outbox worker, stats compaction) may hold a lock the TRUNCATE needs in the
       // other order; PostgreSQL then aborts one side with a deadlock: try again.
       for (let attempt = 1; ; attempt++) {

@@ -53,7 +53,8 @@ export class MetaWebhookController {
 
   /**
    * Receives a signed notification batch. Every entry × change × message/status/error is stored; the answer is
-   * sent only after the raw event and its rows are committed. Unknown shapes are stored as `failed`, still 200.
+   * sent once the raw event and its canonical events are committed to the ingest inbox (its rows are written by
+   * the applier right after, INGEST_ACK). Unknown shapes are stored as `failed`, still 200.
    */
   @Post()
   @HttpCode(200)

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import type { InboundEvent, WebhookNormalizer } from '../../domain/inbound-event';
 import { IncomingWebhook } from '../../ingest/incoming-webhook';
 import type { IngestResult } from '../../ingest/ingest.types';
-import { IngestService } from '../../ingest/ingest.service';
+import { IngestService, type IngestOptions } from '../../ingest/ingest.service';
 import { SessionsService } from '../../sessions/sessions.service';
 import { WablasNormalizer, wablasIdentifiers } from './wablas.normalizer';
 
@@ -42,8 +42,8 @@ export class WablasIngest {
     private readonly sessions: SessionsService,
   ) {}
 
-  /** @returns what became of the webhook (IngestService.ingest). */
-  async receive(req: Request & { rawBody?: Buffer }): Promise<IngestResult> {
+  /** @returns what became of the webhook (IngestService.ingest, with `options`). */
+  async receive(req: Request & { rawBody?: Buffer }, options: IngestOptions = {}): Promise<IngestResult> {
     const webhook = IncomingWebhook.fromRequest(req);
     const ids = wablasIdentifiers(webhook.body);
     const candidates = [ids.deviceId, ids.number].filter((x): x is string => x !== null);
@@ -53,7 +53,7 @@ export class WablasIngest {
       externalId === undefined
         ? this.normalizer
         : { normalize: (body, receivedAt) => this.normalizer.normalize(body, receivedAt).map((e) => onSession(e, externalId)) };
-    return this.ingest.ingest('wablas', normalizer, webhook);
+    return this.ingest.ingest('wablas', normalizer, webhook, options);
   }
 }
 
