@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures';
-import { apiGet, postMeta, postWwebjsSeed } from './helpers/http';
+import { apiGet, postMeta, postWwebjsSeed, withFreshIds } from './helpers/http';
+import { until } from './helpers/until';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 
 /** Issue 15's numbers that used to be stored: libphonenumber-js calls none of them valid. */
@@ -73,6 +74,26 @@ describe('phone numbers: what libphonenumber-js rejects is rejected (e2e)', () =
       const [out] = await t.db.query(`SELECT count(*)::int AS n FROM messages WHERE direction = 'out'`);
       expect(out.n).toBe(0);
       expect((await apiGet(t.app, '/v1/messages?phone=%2B1%20650%20253%200000')).status).toBe(200);
+    });
+
+    it('a number libphonenumber-js rejects but that already wrote to the session can be answered (`to`), by that session only', async () => {
+      const sessionId = await metaSession(t);
+      const inbound = withFreshIds(loadFixture<any>('meta/inbound/text.json'), 'odd-number');
+      inbound.entry[0].changes[0].value.contacts[0].wa_id = '99999999999';
+      inbound.entry[0].changes[0].value.messages[0].from = '99999999999';
+      expect((await postMeta(t.app, inbound)).status).toBe(200); // provider numbers are never refused
+      await until(
+        'the conversation of 99999999999',
+        async () =>
+          (await apiGet(t.app, '/v1/conversations?limit=100')).body.data.some((c: { chatId: string }) => c.chatId === '99999999999') ||
+          undefined,
+      );
+      const reply = await as(t).post('/v1/messages', { sessionId, to: '+99999999999', type: 'text', text: { body: 'hi back' } });
+      expect(reply.status).toBe(202);
+      expect(reply.body.chatId).toBe('99999999999');
+      // Still refused when it is not a chat of the session.
+      const other = await as(t).post('/v1/messages', { sessionId, to: '88888888888', type: 'text', text: { body: 'hi' } });
+      expect(other.status).toBe(400);
     });
 
     it('seed s0 keeps its words ("Phone number format invalid"); seed s3 answers 400 naming DEFAULT_PHONE_REGION', async () => {

@@ -92,6 +92,19 @@ export class SendingRepository {
   }
 
   /**
+   * Whether `chatId` (E.164 digits) is already a conversation of the session: someone who wrote to it, or was
+   * written to, is reachable even when libphonenumber-js' metadata does not know the number's range.
+   * @throws the database's error.
+   */
+  async isKnownChat(sessionId: string, chatId: string): Promise<boolean> {
+    const rows = (await this.db.query(`SELECT 1 FROM conversations WHERE session_id = $1 AND chat_id = $2 LIMIT 1`, [
+      sessionId,
+      chatId,
+    ])) as unknown[];
+    return rows.length > 0;
+  }
+
+  /**
    * @param messageId a wa-hub message id (digits).
    * @returns `{ external_id }` of that message of the session (null while it has no provider id), or null when the
    *   session has no such message.

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { stringify as stableJson } from 'safe-stable-stringify';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
-import { requirePhone } from '../common/phone';
+import { requirePhone, waIdToDigits } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { MessageWithRawResponseDto } from '../messages/message.dto';
 import { MediaService } from '../media/media.service';
@@ -122,6 +122,21 @@ export class SendingService {
     throw new AppError(HttpStatus.UNPROCESSABLE_ENTITY, 'SESSION_REQUIRED', why, [{ field: 'sessionId', errors: [why] }]);
   }
 
+  /**
+   * E.164 digits of `to`: what libphonenumber-js calls valid, or a number that is already a chat of the session
+   * (it wrote to us through a provider, whose numbers are stored as sent: replying to it must work).
+   * @throws AppError 400 `VALIDATION_FAILED` naming DEFAULT_PHONE_REGION otherwise.
+   */
+  private async recipient(to: string, session: SessionRow): Promise<string> {
+    try {
+      return requirePhone(to, 'to', this.config.DEFAULT_PHONE_REGION);
+    } catch (e) {
+      const digits = waIdToDigits(to);
+      if (digits && (await this.repo.isKnownChat(session.id, digits))) return digits;
+      throw e;
+    }
+  }
+
   /** @throws AppError 400 / 422 as described on {@link send}. */
   private async toRequest(dto: SendMessageDto, session: SessionRow): Promise<OutboundRequest> {
     const sender = this.senders.get(session.provider);
@@ -139,7 +154,7 @@ export class SendingService {
         { field: dto.type, errors: ['required for this type'] },
       ]);
     const isGroup = dto.to.trim().endsWith('@g.us');
-    const to = isGroup ? dto.to.trim() : requirePhone(dto.to, 'to', this.config.DEFAULT_PHONE_REGION);
+    const to = isGroup ? dto.to.trim() : await this.recipient(dto.to, session);
     const request: OutboundRequest = { type: dto.type, to, isGroup };
     if (dto.type === 'text') request.text = dto.text;
     else if (dto.type === 'location') request.location = dto.location;
