@@ -83,7 +83,11 @@ describe.skipIf(!process.env.DATABASE_URL)('several wa-hub processes on one Post
       body: bytes,
     });
     expect(hook.status).toBe(200);
-    const [{ id: sessionId }] = await t.db.query(`SELECT id FROM sessions WHERE provider = 'meta'`);
+    // Acknowledged from the inbox: the session row follows when process A has applied the webhook.
+    const sessionId = await until('the Meta session applied', async () => {
+      const rows = (await t.db.query(`SELECT id FROM sessions WHERE provider = 'meta'`)) as { id: string }[];
+      return rows[0]?.id;
+    });
     const key = TEST_ENV.ADMIN_API_KEY;
     const TOTAL = 8;
     for (let i = 0; i < TOTAL; i++) {
