@@ -197,12 +197,17 @@ for (const [name, kind, worker] of [
   await drive(url, WARMUP, kind);
   const before = await count('messages');
   const r = await drive(url, SECONDS, kind);
+  // Acknowledged from the ingest inbox: wait until the applier has written every acknowledged webhook.
+  const drainStart = performance.now();
+  while ((await count('ingest_inbox')) > 0 && performance.now() - drainStart < 120_000) await new Promise((res) => setTimeout(res, 50));
+  const drain = (performance.now() - drainStart) / 1000;
   const stored = (await count('messages')) - before;
   const jobs = kind === 'image' ? await count(`media WHERE state = 'stored'`) : 0;
   await stop(child);
   ingest[name] = r.rps;
   console.log(
     `ingest ${name.padEnd(18)} ${r.rps.toFixed(0).padStart(6)} webhooks/s  p99 ${r.p99.toFixed(1)} ms  acknowledged ${r.ok}  rows ${stored}` +
+      `  drain ${drain.toFixed(2)} s` +
       (kind === 'image' ? `  files stored meanwhile ${jobs}` : '') +
       `  ratio ${(r.rps / ingest.text).toFixed(2)}  (load ${load()})`,
   );
