@@ -36,7 +36,7 @@ export interface TailRead {
   rows: EventRow[];
   /** `pg_snapshot_xmin` of the read's snapshot: every transaction below it had ended (decimal xid8). */
   xmin: string;
-  /** `pg_snapshot_xmax` of the read's snapshot: every transaction at or above it had not started (decimal xid8). */
+  /** The next xid when the read ran (`pg_current_xact_id()`, the read's own): every transaction that had an xid by then is below it (decimal xid8). See GapTracker. */
   xmax: string;
 }
 
@@ -123,7 +123,7 @@ export class EventsRepository {
          SELECT COALESCE(seq.prev, s.base) + 1 AS gfrom, seq.id AS gto, seq.xid FROM seq, s
          WHERE seq.id <> COALESCE(seq.prev, s.base) + 1 ORDER BY seq.id LIMIT ${GAP_SCAN}
        )
-       SELECT pg_snapshot_xmin(s.snap)::text AS xmin, pg_snapshot_xmax(s.snap)::text AS xmax,
+       SELECT pg_snapshot_xmin(s.snap)::text AS xmin, pg_current_xact_id()::text AS xmax,
          (SELECT COALESCE(json_agg(json_build_object('from', gfrom::text, 'to', gto::text, 'toXid', xid::text) ORDER BY gto), '[]'::json)
           FROM gaps) AS gaps,
          p.id::text AS id, p.xid::text AS xid, p.type, p.occurred_at, p.session_id, p.data
@@ -150,7 +150,7 @@ export class EventsRepository {
   async tail(after: string, limit: number): Promise<TailRead> {
     const rows = (await this.db.query(
       `WITH s AS (SELECT pg_current_snapshot() AS snap)
-       SELECT pg_snapshot_xmin(s.snap)::text AS xmin, pg_snapshot_xmax(s.snap)::text AS xmax,
+       SELECT pg_snapshot_xmin(s.snap)::text AS xmin, pg_current_xact_id()::text AS xmax,
          e.id::text AS id, e.xid::text AS xid, e.type, e.occurred_at, e.session_id, e.data
        FROM s LEFT JOIN LATERAL (
          SELECT id, xid, type, occurred_at, session_id, data FROM events WHERE id > $1::bigint ORDER BY id LIMIT $2

@@ -1,10 +1,16 @@
 import { Injectable } from '@nestjs/common';
 
-/** The bounds of one snapshot the event log was read in (`pg_snapshot_xmin` / `pg_snapshot_xmax`, xid8). */
+/** The bounds of one read of the event log (xid8). */
 export interface SnapshotBounds {
-  /** Every transaction below it had ended. */
+  /** `pg_snapshot_xmin` of the read's snapshot: every transaction below it had ended. */
   xmin: bigint;
-  /** Every transaction at or above it had not started. */
+  /**
+   * The next xid when the read ran (`pg_current_xact_id()`, which gives the read an xid of its own): every
+   * transaction that had an xid by then is below it. Not `pg_snapshot_xmax`: that is latestCompletedXid + 1, so a
+   * running transaction younger than every completed one is at or above it and in no snapshot's xip (it took the
+   * lower id while an older transaction wrote the higher one and committed): bounded by it, the gap would be passed
+   * while still held.
+   */
   xmax: bigint;
 }
 
@@ -33,9 +39,9 @@ const MAX_GAPS = 10_000;
  * of missing ids between two visible ones (a gap) is held by transactions still running, or lost for good (rolled
  * back, deleted by retention, or the identity cache after a crash). Every transaction that held a gap id when the
  * gap was first seen had its xid by then (`events.xid` defaults to `pg_current_xact_id()` in the same insert,
- * evaluated right after the identity), so its xid is below that snapshot's xmax. Once a later snapshot's xmin
- * reaches that xmax every such transaction has ended, and ids still missing never come: the gap is settled. In the
- * snapshot a gap is first seen in, it is settled at once when no transaction was running (xmin = xmax).
+ * evaluated right after the identity), so its xid is below that read's next xid ({@link SnapshotBounds.xmax}).
+ * Once a later snapshot's xmin reaches that bound every such transaction has ended, and ids still missing never
+ * come: the gap is settled (at the earliest on the read after the one that first saw it).
  *
  * A gap is remembered by the visible row right after it (its id and xid, so a log emptied and refilled with
  * RESTART IDENTITY is not mistaken for the old one). The contiguous case (no gap) never waits, whatever runs

@@ -289,13 +289,13 @@ export class ForwardingRepository {
   /**
    * Up to `limit` committed events after `after` (oldest first, with their writer's `xid`), every transaction's:
    * the gaps in the ids are the caller's (GapTracker). With the bounds of the same snapshot: `xmin` (every
-   * transaction below it has ended) and `xmax` (every transaction that had an id when the snapshot was taken is
-   * below it).
+   * transaction below it has ended) and `xmax`, the next xid (`pg_current_xact_id()`: every transaction that had an
+   * xid by then is below it; see GapTracker's SnapshotBounds).
    */
   async visibleEvents(after: string, limit: number): Promise<{ rows: FanOutEvent[]; xmin: bigint; xmax: bigint }> {
     const rows = (await this.db.query(
       `SELECT e.id::text AS id, e.xid::text AS xid, e.type, e.occurred_at, e.session_id,
-         pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax
+         pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_current_xact_id()::text AS xmax
        FROM events e WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2`,
       [after, limit],
     )) as (FanOutEvent & { xmin: string; xmax: string })[];
