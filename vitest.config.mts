@@ -6,8 +6,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * with nothing else running. sending-rate asserts per-second send counts and spacing; sending-crash kills a
  * child process mid-delivery and bounds how many sends were in doubt at that moment.
  */
-// events-paging holds transactions open on purpose and asserts on the cluster's snapshot bounds: alone, no other
-// file's transactions move them (it failed once in CI beside another worker and never alone; see the closing note).
+// events-paging holds transactions open on purpose (they hold back every other file's event tail and fan-out on
+// the cluster while they run) and asserts on the cluster's snapshot bounds: alone.
 const RUN_ALONE = [
   'test/sending-rate.e2e-spec.ts',
   'test/sending-crash.e2e-spec.ts',
