@@ -197,6 +197,14 @@ describe('outgoing webhooks: a process killed mid-delivery (e2e, separate proces
     child = await startHub(main, port, env);
     rx.secret = await subscribe(port, `http://127.0.0.1:${rx.port}/hook`);
     // Ingest is much faster than 4 calls at a time of 30 ms each: most events are still queued when the kill comes.
+    // Once 20 have arrived the receiver holds further calls (set before the first webhook: on the embedded database
+    // all 120 were sometimes delivered while the test was still posting), so the kill surely finds deliveries in
+    // flight and others queued however fast the first 20 went.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    rx.beforeAnswer = async () => {
+      if (rx.got.length >= 20) await held;
+    };
     for (let i = 0; i < TOTAL; i++) await postMessage(port, `fwcrash-${i}`);
     // A 200 means the bytes are stored; the events are written when the webhook is applied, just after.
     const ids = await waitFor(async () => {
@@ -205,13 +213,6 @@ describe('outgoing webhooks: a process killed mid-delivery (e2e, separate proces
     }, 30_000);
     expect(ids).toHaveLength(TOTAL);
 
-    // Once 20 are answered the receiver holds further calls, so the kill surely finds deliveries in flight and
-    // others queued however fast the first 20 went.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    rx.beforeAnswer = async () => {
-      if (rx.got.length >= 20) await held;
-    };
     await waitFor(async () => rx.got.length >= 20, 30_000);
     child.kill('SIGKILL');
     await exited(child);
