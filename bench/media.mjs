@@ -43,6 +43,7 @@ const load = () =>
     .join(' ');
 
 // ---------------------------------------------------------------- the fake Graph API and its CDN
+// Shapes from Meta's media reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
 const file = randomBytes(FILE_BYTES);
 file.set([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]); // JPEG/JFIF magic for file-type
 const fileSha256 = createHash('sha256').update(file).digest('base64');

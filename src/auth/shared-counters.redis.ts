@@ -72,6 +72,11 @@ export class RedisCountersStore extends SharedCountersStore {
     return new RedisCountersStore(redis, prefix);
   }
 
+  /**
+   * Adds each delta's hits to its window key and reads the window's total, all in one pipeline (one round trip).
+   * @returns the totals (hits in the window across every process), in the order of `deltas`.
+   * @throws Error when Redis does not answer or a script fails (the caller keeps counting locally and retries).
+   */
   async addAndRead(deltas: CounterDelta[]): Promise<number[]> {
     if (deltas.length === 0) return [];
     const pipeline = this.redis.pipeline();

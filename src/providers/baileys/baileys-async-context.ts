@@ -27,6 +27,7 @@ export class ScopedStorage<T> extends Original<T> {
   private inFlight = 0;
   private ended = false;
 
+  /** AsyncLocalStorage.run, counted: enabled while any run (or the promise it returns) is in flight. @returns `callback`'s result; rethrows its error. */
   override run<R, A extends unknown[]>(store: T, callback: (...args: A) => R, ...args: A): R {
     if (this.ended) return callback(...args);
     this.inFlight++;
