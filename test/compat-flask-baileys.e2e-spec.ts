@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeWhatsApp, type FakePeer, type FakeWhatsApp } from './fakes/whatsapp-web';
 import { expectSameShape, seedExample } from './fixtures/seeds/seeds';
 import { loadFixture } from './helpers/fixtures';
+import { applied } from './helpers/http';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
@@ -155,7 +156,8 @@ describe('compat seed s2: Flask/Baileys gateway on the in-process Baileys sessio
 
   it('5. Webhook Endpoint: Request Body → { status: "success", message: "Webhook received" }, stored once, in /v1/messages', async () => {
     const body = { from: '6281234567890', message: 'Hello API', timestamp: 1623456789 };
-    const post = () => http().post('/api/webhook').set('X-API-Key', sendKey).send(body);
+    // Acknowledged from the ingest inbox: wait for the applier before reading it back.
+    const post = () => applied(t.app, http().post('/api/webhook').set('X-API-Key', sendKey).send(body));
     const res = await post();
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'success', message: 'Webhook received' });
