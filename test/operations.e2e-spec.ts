@@ -139,6 +139,32 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
     expect(await stopGracefully(r)).toBe(0);
   }, 90_000);
 
+  it('at LOG_LEVEL=warn a 2xx writes no line and a 4xx the same line as at info', async () => {
+    const lineFor = async (r: Running, id: string) => {
+      const res = await fetch(`${r.url}/v1/messages?limit=1&secret=hunter2-secret-value`, {
+        headers: { 'X-API-Key': TEST_ENV.ADMIN_API_KEY, 'X-Request-Id': id },
+      });
+      expect(res.status).toBe(400);
+      return until(`the request line of ${id}`, async () => r.lines.find((l) => l.req?.id === id));
+    };
+    const info = await start();
+    const atInfo = await lineFor(info, 'ops-info-400');
+    expect(await stopGracefully(info)).toBe(0);
+
+    const warn = await start({ LOG_LEVEL: 'warn' });
+    const ok = await fetch(`${warn.url}/v1/messages?limit=1`, { headers: { 'X-API-Key': TEST_ENV.ADMIN_API_KEY, 'X-Request-Id': 'ops-warn-200' } });
+    expect(ok.status).toBe(200);
+    const atWarn = await lineFor(warn, 'ops-warn-400');
+    // Lines are written in order: the 2xx before it would be there by now.
+    expect(warn.lines.find((l) => l.req?.id === 'ops-warn-200')).toBeUndefined();
+    const shape = (l: Record<string, any>) => ({ keys: Object.keys(l).sort(), req: Object.keys(l.req).sort(), res: l.res });
+    expect(shape(atWarn)).toEqual(shape(atInfo));
+    expect(atWarn).toMatchObject({ level: 'warn', route: '/v1/messages', msg: 'GET /v1/messages 400', ip: atInfo.ip, apiKeyId: atInfo.apiKeyId });
+    expect(atWarn.req.url).toContain('secret=[redacted]');
+    expect(warn.raw.join('\n')).not.toContain('hunter2-secret-value');
+    expect(await stopGracefully(warn)).toBe(0);
+  }, 90_000);
+
   it('rejected webhooks: a warn line with provider, route and reason; a flood collapses to about one line a second', async () => {
     const r = await start();
     const body = metaWireBytes(loadFixture('meta/inbound/text.json'));
