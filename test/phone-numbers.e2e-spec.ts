@@ -94,12 +94,26 @@ describe('phone numbers: what libphonenumber-js rejects is rejected (e2e)', () =
       // Still refused when it is not a chat of the session.
       const other = await as(t).post('/v1/messages', { sessionId, to: '88888888888', type: 'text', text: { body: 'hi' } });
       expect(other.status).toBe(400);
+      // And its history can be read by that number on every route that filters by phone (an unknown one stays a 400).
+      const listed = await apiGet(t.app, '/v1/messages?phone=%2B99999999999');
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.map((m: { chatId: string }) => m.chatId)).toEqual(['99999999999', '99999999999']);
+      expect((await apiGet(t.app, '/v1/messages?phone=88888888888')).status).toBe(400);
+      const s0 = await apiGet(t.app, '/api/wa/get_history?phone=99999999999');
+      expect(s0.status).toBe(200);
+      expect(s0.body.data ?? s0.body.messages ?? s0.body).not.toHaveLength(0);
+      const s0Conversation = await apiGet(t.app, '/api/wa/conversation/99999999999');
+      expect(s0Conversation.body).toMatchObject({ status: 'success', phone: '99999999999', count: 2 });
+      expect((await apiGet(t.app, '/api/wa/conversation/88888888888')).body).toEqual({ status: 'error', message: 'Phone number format invalid' });
+      const s3 = await apiGet(t.app, '/api/whatsapp/messages/?phone=99999999999');
+      expect(s3.status).toBe(200);
+      expect(s3.body).toHaveLength(2);
     });
 
     it('seed s0 keeps its words ("Phone number format invalid"); seed s3 answers 400 naming DEFAULT_PHONE_REGION', async () => {
       for (const res of [
         await as(t).post('/api/wa/send_message', { phone: '12345678', message: 'Hello' }),
-        await apiGet(t.app, '/api/wa/conversation/99999999999'),
+        await apiGet(t.app, '/api/wa/conversation/88888888888'),
         await apiGet(t.app, `/api/wa/get_history?phone=${encodeURIComponent('(415) 555-0100')}`),
       ]) {
         expect(res.status).toBe(400);

@@ -97,7 +97,7 @@ export class OdooWablasCompatController {
   async history(@Query() q: Record<string, string>, @Req() req: Request): Promise<OdooHistoryDto> {
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
     const offset = intParam(q.offset, 0, 'offset');
-    const phone = q.phone !== undefined && q.phone !== '' ? this.phoneParam(q.phone) : undefined;
+    const phone = q.phone !== undefined && q.phone !== '' ? await this.chatParam(q.phone) : undefined;
     const total = await this.messages.countInConversations({ phone }, apiKeyOf(req));
     const rows = await this.historyRows.history(phone, limit, offset, apiKeyOf(req));
     const data = rows.map(toOdooMessage);
@@ -164,11 +164,22 @@ export class OdooWablasCompatController {
   @ApiQuery({ name: 'limit', required: false, example: 100 })
   @ApiOkResponse({ type: OdooConversationDto })
   async conversation(@Param('phone') phone: string, @Query() q: Record<string, string>, @Req() req: Request): Promise<OdooConversationDto> {
-    const digits = this.phoneParam(phone);
+    const digits = await this.chatParam(phone);
     const limit = Math.min(intParam(q.limit, 100, 'limit'), 1000);
     const rows = await this.historyRows.history(digits, limit, 0, apiKeyOf(req));
     const messages = rows.map(toOdooMessage);
     return { status: 'success', phone: digits, count: messages.length, messages };
+  }
+
+  /**
+   * A number to read a stored chat by: as {@link phoneParam}, or the digits of a chat whose number
+   * libphonenumber-js does not know (`MessagesService.chatPhone`).
+   * @throws AppError 400 "Phone number format invalid".
+   */
+  private async chatParam(value: string): Promise<string> {
+    const digits = await this.messages.chatPhone(value);
+    if (!digits) throw AppError.badRequest('Phone number format invalid');
+    return digits;
   }
 
   /**

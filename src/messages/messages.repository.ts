@@ -214,6 +214,12 @@ export class MessagesRepository {
     });
   }
 
+  /** Whether `phone` (E.164 digits) has a contact row: it wrote to (or was written from) a session. */
+  async isKnownNumber(phone: string): Promise<boolean> {
+    const rows = (await this.db.query('SELECT 1 FROM contacts WHERE phone = $1 LIMIT 1', [phone])) as unknown[];
+    return rows.length > 0;
+  }
+
   /**
    * One message with its raw provider object, if it exists and `key` may see its session.
    * @param id decimal text of a bigint (the caller checks the format).

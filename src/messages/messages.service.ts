@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import type { Page } from '../common/page-query.dto';
-import { requirePhone } from '../common/phone';
+import { invalidPhoneReason, normalizePhone, waIdToDigits } from '../common/phone';
+import type { CountryCode } from 'libphonenumber-js';
 import { AppConfig } from '../config/app-config';
 import type { ListMessagesQueryDto, MessageMediaDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
 import { toIso as iso } from '../common/sql-text';
@@ -26,7 +27,7 @@ export class MessagesService {
    * @throws AppError 400 for an unparseable `phone` or `cursor`.
    */
   async list(query: ListMessagesQueryDto, key?: AuthenticatedKey): Promise<Page<MessageResponseDto>> {
-    const phone = this.phoneOf(query);
+    const phone = await this.phoneOf(query);
     const page = await this.repo.list({ ...query, phone }, query, key);
     return { ...page, data: page.data.map(toMessageDto) };
   }
@@ -61,10 +62,27 @@ export class MessagesService {
     return this.repo.recentSummaries(f, limit, key);
   }
 
-  /** @throws AppError 400 for an unparseable `phone`. */
-  private phoneOf(q: ListMessagesQueryDto): string | undefined {
+  /**
+   * The E.164 digits to look a stored chat up by: the number normalised when libphonenumber-js calls it valid
+   * (`normalizePhone`, DEFAULT_PHONE_REGION for local forms), else its plain digits when that number already has
+   * a contact (provider numbers are never checked at ingest, so a chat with a number libphonenumber-js does not
+   * know, a new range or a test number, must stay findable; `POST /v1/messages` answers such chats the same way).
+   * @returns the digits, or null for anything else.
+   */
+  async chatPhone(input: string): Promise<string | null> {
+    const valid = normalizePhone(input, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
+    if (valid) return valid;
+    const digits = waIdToDigits(input);
+    return digits && (await this.repo.isKnownNumber(digits)) ? digits : null;
+  }
+
+  /** @throws AppError 400 `VALIDATION_FAILED` for a `phone` that {@link chatPhone} does not take, naming DEFAULT_PHONE_REGION. */
+  private async phoneOf(q: ListMessagesQueryDto): Promise<string | undefined> {
     if (q.phone === undefined) return undefined;
-    return requirePhone(q.phone, 'phone', this.config.DEFAULT_PHONE_REGION);
+    const digits = await this.chatPhone(q.phone);
+    if (digits) return digits;
+    const reason = invalidPhoneReason(this.config.DEFAULT_PHONE_REGION);
+    throw AppError.badRequest(`phone is ${reason}`, [{ field: 'phone', errors: [reason] }]);
   }
 }
 
