@@ -136,6 +136,17 @@ export class AppConfig {
   INGEST_APPLY_BATCH_MAX: number = 1000;
 
   /**
+   * Backpressure (issue 16): while this process holds more acknowledged webhooks than this waiting to be applied,
+   * a new webhook's answer also waits (at most INGEST_APPLY_WAIT_MS) until its own events are applied. Webhooks
+   * arriving faster than they can be applied then slow the answers down (senders retry or queue on their side)
+   * instead of growing the ingest lag without bound; below it answers never wait for the applier. 0: always wait.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  INGEST_APPLY_BACKLOG_MAX: number = 2000;
+
+  /**
    * How often the applier looks for inbox rows no process is applying (acknowledged by a process that crashed or
    * stopped), in ms; rows younger than 5 s are left to the process that acknowledged them.
    */

@@ -88,6 +88,11 @@ export class IngestApplier implements OnApplicationBootstrap, OnModuleDestroy {
     return promise;
   }
 
+  /** Acknowledged webhooks this process holds that are not applied yet (queued or being applied). */
+  get backlog(): number {
+    return this.held.size;
+  }
+
   /** The pending apply of raw event `webhookEventId`, when this process holds it. */
   pendingFor(webhookEventId: string): Promise<string[]> | undefined {
     return this.byEvent.get(webhookEventId);

@@ -124,7 +124,11 @@ export class IngestService {
         });
       }
     }
-    const wait = options.waitApplied === true || this.config.INGEST_ACK === 'applied';
+    // Backpressure: past INGEST_APPLY_BACKLOG_MAX unapplied webhooks, answers wait for their own apply.
+    const wait =
+      options.waitApplied === true ||
+      this.config.INGEST_ACK === 'applied' ||
+      (applied !== undefined && this.applier.backlog > this.config.INGEST_APPLY_BACKLOG_MAX);
     let messageIds: string[] = [];
     if (wait && (applied || ack.duplicate)) {
       // A retry of the same bytes answers with the original's rows, once they are applied.
