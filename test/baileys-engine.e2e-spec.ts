@@ -97,13 +97,13 @@ describe.runIf(process.env.DATABASE_URL)('Baileys lease takeover between two pro
   let wa: FakeWhatsApp;
   let a: TestApp;
   let b: TestApp;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     wa = await startFakeWhatsApp();
-    const env = { BAILEYS_WA_WS_URL: wa.url, BAILEYS_LEASE_SECONDS: '3' };
+    env = { BAILEYS_WA_WS_URL: wa.url, BAILEYS_LEASE_SECONDS: '3' };
     a = await createTestApp(env);
     await a.reset();
-    b = await createTestApp(env);
   }, 60_000);
   afterAll(async () => {
     await b?.close();
@@ -113,6 +113,9 @@ describe.runIf(process.env.DATABASE_URL)('Baileys lease takeover between two pro
 
   it('the holder dies without releasing: the other process takes the session within the lease time; the dead one cannot write', async () => {
     const id = await linkedSession(a, wa, 'takeover');
+    // B starts once A holds the session: a B already running could claim it with its own tick (every second)
+    // between the session's creation (wanted, no lease yet) and A's claim right after.
+    b = await createTestApp(env);
     const engineA = a.app.get(BaileysEngine);
     const [{ lease_owner: ownerA, lease_token: tokenA }] = await a.db.query(
       `SELECT lease_owner, lease_token::text FROM baileys_sessions WHERE session_id = $1`,

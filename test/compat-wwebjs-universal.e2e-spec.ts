@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedExample } from './fixtures/seeds/seeds';
-import { apiGet, postWwebjsSeed } from './helpers/http';
+import { apiGet, applied, postWwebjsSeed } from './helpers/http';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
 type Universal = { sessionId: string; event: string; data?: unknown };
@@ -56,12 +56,16 @@ describe('compat: seed s1 wwebjs universal webhook (e2e)', () => {
       const payload = ex(section);
       const payloadString = JSON.stringify(payload);
       const signature = createHmac('sha256', TEST_ENV.WWEBJS_WEBHOOK_SECRET).update(payloadString).digest('hex');
-      const res = await http()
-        .post('/api/whatsapp/webhook')
-        .set('Content-Type', 'application/json')
-        .set('User-Agent', 'WhatsApp-Server/1.0')
-        .set('X-Webhook-Signature', `sha256=${signature}`)
-        .send(payloadString);
+      // Acknowledged from the ingest inbox: wait for the applier before the status is read below.
+      const res = await applied(
+        t.app,
+        http()
+          .post('/api/whatsapp/webhook')
+          .set('Content-Type', 'application/json')
+          .set('User-Agent', 'WhatsApp-Server/1.0')
+          .set('X-Webhook-Signature', `sha256=${signature}`)
+          .send(payloadString),
+      );
       expect(res.status, section).toBe(200);
       expect(res.body).toEqual(ACK(payload.event, 'test-session')); // `response.ok` → `await response.json()`
     }

@@ -3,9 +3,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiKeysService } from '../src/auth/api-keys.service';
 import { loadForwardingConfig } from '../src/forwarding/forwarding.config';
+import { ForwardingRepository } from '../src/forwarding/forwarding.repository';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta, withFreshIds } from './helpers/http';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
@@ -129,6 +130,9 @@ describe('outgoing webhooks (e2e)', () => {
     await t.reset();
     path = `/hook/${++n}`;
     rx.answer = () => ({ status: 200, body: 'ok' });
+    // An answer of the previous test may still be pending (the redirect test's slow one outlives the call it timed
+    // out): counted in `open`, it would count towards this test's maxOpen.
+    await until('the receiver has answered every request', async () => (rx.open === 0 ? true : undefined));
     rx.maxOpen = 0;
   });
 
@@ -336,7 +340,19 @@ describe('outgoing webhooks (e2e)', () => {
     rx.answer = () => new Promise((r) => held.push(() => r({ status: 200 })));
     for (const k of [1, 2, 3, 4]) await postMeta(t.app, metaText(`f9-${k}`));
     await rx.wait(path, 2);
-    await new Promise((r) => setTimeout(r, 700)); // a third would have been claimed by now (250 ms ticks)
+    // Instead of a fixed sleep: all four deliveries are queued, and the worker has claimed since (it claims every
+    // 100 ms tick, one claim at a time, so the first claim counted here has ended once a second one starts): a
+    // third delivery would have been claimed (leased) by then.
+    await until('four deliveries queued', async () =>
+      Number((await t.db.query(`SELECT count(*) AS n FROM webhook_deliveries`))[0].n) === 4 ? true : undefined,
+    );
+    const claims = vi.spyOn(t.app.get(ForwardingRepository), 'claim');
+    try {
+      await until('two claims since', async () => (claims.mock.calls.length >= 2 ? true : undefined));
+    } finally {
+      claims.mockRestore();
+    }
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE locked_by IS NOT NULL`))[0].n).toBe(2);
     expect(rx.requests.filter((r) => r.path === path)).toHaveLength(2);
     rx.answer = () => ({ status: 200 });
     held.splice(0).forEach((release) => release());
@@ -350,11 +366,19 @@ describe('outgoing webhooks (e2e)', () => {
     await postMeta(t.app, metaText('f10'));
     await rx.wait(path, 1);
     await until('first attempt recorded', async () => ((await deliveries(sub.id))[0]?.attempts === 1 ? true : undefined));
-    await t.db.query(`UPDATE webhook_deliveries SET created_at = now() - interval '73 hours'`);
-    await t.db.query(`UPDATE webhook_subscriptions SET failing_since = now() - interval '121 hours'`);
+    // One statement: a retry claimed between two would find the delivery past its retry window but the
+    // subscription not failing for long enough, and fail it without disabling the subscription.
+    await t.db.query(
+      `WITH d AS (UPDATE webhook_deliveries SET created_at = now() - interval '73 hours' RETURNING 1)
+       UPDATE webhook_subscriptions SET failing_since = now() - interval '121 hours'`,
+    );
     await rx.wait(path, 2);
     await until('failed', async () => ((await deliveries(sub.id))[0]?.state === 'failed' ? true : undefined));
-    const w = (await api().get(`/v1/webhooks/${sub.id}`).set(ADMIN)).body;
+    // The worker disables the subscription after it has written the delivery's outcome (a statement of its own).
+    const w = await until('disabled', async () => {
+      const res = await api().get(`/v1/webhooks/${sub.id}`).set(ADMIN);
+      return res.body.enabled === false ? res.body : undefined;
+    });
     expect(w).toMatchObject({ enabled: false });
     expect(w.disabledReason).toMatch(/failing for more than 120 h/);
     const audit = await t.db.query(`SELECT target_id, details FROM audit_log WHERE action = 'webhook.disabled'`);

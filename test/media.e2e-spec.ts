@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MediaFetchError } from '../src/domain/media-fetcher';
 import { GuardedMediaHttp } from '../src/media/media-http';
+import { MediaRepository } from '../src/media/media.repository';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta, postWablas, postWwebjsNative } from './helpers/http';
 import { until } from './helpers/until';
@@ -281,8 +282,20 @@ describe('media: download, store, serve (e2e)', () => {
     await postMeta(t.app, body);
     const row = await settled(t.db, wamid);
     expect(Number((await t.db.query(`SELECT count(*) AS n FROM media_chunks`))[0].n)).toBe(2);
+    const expire = vi.spyOn(t.app.get(MediaRepository), 'expire');
     t.clock.offset = 29 * 86_400_000;
-    await new Promise((r) => setTimeout(r, 200)); // several worker ticks: nothing is old enough yet
+    // A retention pass on the moved clock has run (waited for, not slept through): nothing is old enough yet.
+    try {
+      await until('a retention pass at day 29', async () =>
+        expire.mock.settledResults.some(
+          (r, i) => r.type === 'fulfilled' && expire.mock.calls[i][1].getTime() > Date.now() + 28 * 86_400_000,
+        )
+          ? true
+          : undefined,
+      );
+    } finally {
+      expire.mockRestore();
+    }
     expect((await t.db.query(`SELECT state FROM media`))[0].state).toBe('stored');
     t.clock.offset = 31 * 86_400_000;
     await settled(t.db, wamid, 'deleted');

@@ -6,7 +6,7 @@ import { FakeProvider } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { metaSignature, metaWireBytes } from './helpers/signing';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
-import { until } from './helpers/until';
+import { until, windowLeft } from './helpers/until';
 import { freePort } from './helpers/child-process';
 
 const RATE_LIMIT = 20;
@@ -107,6 +107,8 @@ describe.skipIf(!process.env.DATABASE_URL)('several wa-hub processes on one Post
   }, 60_000);
 
   it('the API rate limit counts the requests of both processes', async () => {
+    // Counted per fixed minute: a test straddling two windows would start counting again in the second.
+    await windowLeft(10_000);
     const created = await fetch(`${a}/v1/api-keys`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'X-API-Key': TEST_ENV.ADMIN_API_KEY },
@@ -129,6 +131,7 @@ describe.skipIf(!process.env.DATABASE_URL)('several wa-hub processes on one Post
   });
 
   it('failed authentications from one address count on both processes', async () => {
+    await windowLeft(10_000); // per fixed minute, as above
     const wrong = 'wrong-key-0123456789abcdef';
     for (let i = 0; i < 3; i++) expect((await get(a, wrong)).status).toBe(401);
     await until('A has shared its failures', async () => ((await counter('auth-failures:')) === 3 ? true : undefined));

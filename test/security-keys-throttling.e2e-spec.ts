@@ -5,6 +5,7 @@ import { waitFor } from './helpers/fake-provider';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta, postWablas, withFreshIds } from './helpers/http';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
+import { until, windowLeft } from './helpers/until';
 
 const admin = (t: TestApp) => ({
   get: (path: string) => request(t.app.getHttpServer()).get(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY),
@@ -40,8 +41,13 @@ describe('API keys and audit log (e2e)', () => {
 
     expect((await request(t.app.getHttpServer()).get('/v1/messages').set('X-API-Key', secret)).status).toBe(200);
     expect((await request(t.app.getHttpServer()).get('/v1/messages').set('X-API-Key', secret)).body.error).toBeUndefined();
-    const lastUsed = await t.db.query(`SELECT last_used_at FROM api_keys WHERE id = $1`, [created.body.id]);
-    expect(lastUsed[0].last_used_at).not.toBeNull();
+    // last_used_at is written in the background (not awaited by the request): on PostgreSQL's pool it may land
+    // after the answer, so it is polled for.
+    const lastUsed = await until('last_used_at written', async () => {
+      const [row] = await t.db.query(`SELECT last_used_at FROM api_keys WHERE id = $1`, [created.body.id]);
+      return row?.last_used_at ?? undefined;
+    });
+    expect(lastUsed).not.toBeNull();
 
     expect((await admin(t).delete(`/v1/api-keys/${created.body.id}`)).body.revokedAt).toEqual(expect.any(String));
     expect((await request(t.app.getHttpServer()).get('/v1/messages').set('X-API-Key', secret)).status).toBe(401);
@@ -91,6 +97,8 @@ describe('rate limits at their defaults (e2e)', () => {
   afterAll(async () => t?.close());
 
   it('the 101st API request in a minute from one key gets 429 with Retry-After and our error shape', async () => {
+    // Counted per fixed minute: requests straddling two windows would start counting again in the second.
+    await windowLeft(10_000);
     for (let i = 0; i < 100; i++) expect((await admin(t).get('/v1/sessions')).status, `request ${i + 1}`).toBe(200);
     const res = await admin(t).get('/v1/sessions');
     expect(res.status).toBe(429);
@@ -117,6 +125,7 @@ describe('rate limits at their defaults (e2e)', () => {
   }, 120_000);
 
   it('failed verifications are limited per IP: past 30 a minute, 429 even for a bad guess', async () => {
+    await windowLeft(10_000); // per fixed minute, as above
     const codes: number[] = [];
     for (let i = 0; i < 35; i++) {
       codes.push(

@@ -131,8 +131,12 @@ describe.runIf(process.env.DATABASE_URL)('ingest inbox: backpressure past INGEST
       .send(bytes.toString('utf8'))
       .then((res) => res);
     const blocked = until('the apply waiting for the lock', async () => {
+      // This schema's `messages` in this database: pg_locks is the cluster's, and the other test workers' schemas
+      // have a `messages` table too (a TRUNCATE of theirs waiting would look like this apply waiting).
       const [{ n }] = await t.db.query(
-        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'messages' AND NOT l.granted`,
+        `SELECT count(*)::int AS n FROM pg_locks l
+         WHERE l.relation = 'messages'::regclass AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND NOT l.granted`,
       );
       return n > 0 ? 'blocked' : undefined;
     });
