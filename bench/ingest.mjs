@@ -11,6 +11,7 @@
 // run also measures: apply lag (webhook received → its message row written: messages.created_at − webhook_events.
 // received_at, p50/p99), drain time (load stopped → inbox empty), effective throughput = acknowledged ÷ (load s +
 // drain s), and afterwards that every acknowledged webhook is visible (a message row, or a status event, for each).
+// The realistic pair runs BENCH_ROUNDS (3) times, the order swapped each round; the median round's ratio is the figure.
 // BENCH_COSTS=1 adds the per-write cost table: the realistic run again on scratch schemas, each with one index
 // dropped or one write turned off, effective throughput compared with the full run.
 import autocannon from 'autocannon';
@@ -302,27 +303,30 @@ if (WORKLOAD === 'classic' || WORKLOAD === 'both') {
 
 if (WORKLOAD === 'realistic' || WORKLOAD === 'both') {
   console.log('— realistic workload: 10,000 senders, mixed lengths, 10 % statuses, 5 % media; baseline: the yardstick');
-  await db.query('DROP SCHEMA IF EXISTS bench_yardstick CASCADE');
-  const yard = await start(
-    join(root, 'bench/baseline-server.mjs'),
-    {
-      DATABASE_URL,
-      META_APP_SECRET: SECRET,
-      PORT: '3102',
-      BASELINE_SCHEMA: 'bench_yardstick',
-      BASELINE_MODE: 'yardstick',
-      YARDSTICK_SEED: `wamid.out.${runId}.:${OUTBOUND}`,
-    },
-    '/',
-  );
-  statusSequence = 0;
-  const base = await measure('yardstick', 'http://127.0.0.1:3102/', realisticBody, {
-    visible: () =>
-      count(
-        `SELECT (SELECT count(*) FROM bench_yardstick.messages WHERE direction = 'in') + (SELECT COALESCE(sum(status_updates), 0) FROM bench_yardstick.messages) AS n`,
-      ),
-  });
-  yard.kill();
+  const runYard = async () => {
+    await db.query('DROP SCHEMA IF EXISTS bench_yardstick CASCADE');
+    const yard = await start(
+      join(root, 'bench/baseline-server.mjs'),
+      {
+        DATABASE_URL,
+        META_APP_SECRET: SECRET,
+        PORT: '3102',
+        BASELINE_SCHEMA: 'bench_yardstick',
+        BASELINE_MODE: 'yardstick',
+        YARDSTICK_SEED: `wamid.out.${runId}.:${OUTBOUND}`,
+      },
+      '/',
+    );
+    statusSequence = 0;
+    const base = await measure('yardstick', 'http://127.0.0.1:3102/', realisticBody, {
+      visible: () =>
+        count(
+          `SELECT (SELECT count(*) FROM bench_yardstick.messages WHERE direction = 'in') + (SELECT COALESCE(sum(status_updates), 0) FROM bench_yardstick.messages) AS n`,
+        ),
+    });
+    yard.kill();
+    return base;
+  };
   const runHub = (schema, label, variant) => {
     statusSequence = 0;
     return withWaHub(
@@ -340,7 +344,30 @@ if (WORKLOAD === 'realistic' || WORKLOAD === 'both') {
       },
     );
   };
-  const hub = await runHub('bench_wahub_real', 'wa-hub');
+  // BENCH_ROUNDS (3) rounds of the pair, the order swapped every round (whichever runs second meets a fuller
+  // database and the first's checkpoint: one pair's ratio swung from 0.84 to 1.24 on this machine); each round's
+  // ratio is its own, the figure to compare with the target is their median (the round printed last in the summary).
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let base, hub;
+    if (round % 2 === 0) {
+      base = await runYard();
+      hub = await runHub('bench_wahub_real', 'wa-hub');
+    } else {
+      hub = await runHub('bench_wahub_real', 'wa-hub');
+      base = await runYard();
+    }
+    rounds.push({ base, hub, ratio: hub.effective / base.effective });
+    console.log(`round ${round + 1}: effective ${rounds.at(-1).ratio.toFixed(2)}x, ack ${(hub.rps / base.rps).toFixed(2)}x`);
+  }
+  const byRatio = [...rounds].sort((a, b) => a.ratio - b.ratio);
+  const { base, hub } = byRatio[Math.floor(byRatio.length / 2)];
+  if (ROUNDS > 1)
+    console.log(
+      `realistic rounds (effective ratio): ${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; median ${byRatio[Math.floor(byRatio.length / 2)].ratio.toFixed(2)}x` +
+        `; every round nothing lost: ${rounds.every((r) => r.base.stored >= r.base.ok && r.hub.stored >= r.hub.ok)}`,
+    );
   results.realistic = { base, hub };
 
   if (process.env.BENCH_COSTS === '1') {
