@@ -12,7 +12,8 @@
 //   2. downloads: BENCH_DOWNLOADS (200) image webhooks at once with MEDIA_CONCURRENCY = BENCH_DOWNLOADS, for the
 //      `postgres` and the `filesystem` driver: time until every item is `stored`, files/s, MB/s, and wa-hub's RSS
 //      (VmRSS sampled every 20 ms, peak minus the value before) — a driver that buffered whole files would grow by
-//      BENCH_DOWNLOADS × the file size.
+//      BENCH_DOWNLOADS × the file size. Then BENCH_BIG_DOWNLOADS (20) × BENCH_BIG_FILE_BYTES (32 MiB) the same way: a
+//      whole-file buffer would grow RSS by 640 MiB, a streaming driver by its chunks in flight.
 // The machine may be shared: each figure is printed with the load average when it was taken.
 import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -45,9 +46,15 @@ const load = () =>
 
 // ---------------------------------------------------------------- the fake Graph API and its CDN
 // Shapes from Meta's media reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
-const file = randomBytes(FILE_BYTES);
-file.set([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]); // JPEG/JFIF magic for file-type
-const fileSha256 = createHash('sha256').update(file).digest('base64');
+/** The file the fake CDN serves (switched by {@link useFile}), with its SHA-256 (base64 for webhooks, hex for the lookup). */
+let file, fileSha256, fileHex;
+function useFile(bytes) {
+  file = randomBytes(bytes);
+  file.set([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]); // JPEG/JFIF magic for file-type
+  fileSha256 = createHash('sha256').update(file).digest('base64');
+  fileHex = createHash('sha256').update(file).digest('hex');
+}
+useFile(FILE_BYTES);
 let served = 0;
 const graph = createServer((req, res) => {
   if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end();
@@ -58,8 +65,8 @@ const graph = createServer((req, res) => {
       JSON.stringify({
         url: `http://127.0.0.1:${graph.address().port}/cdn/${lookup[1]}`,
         mime_type: 'image/jpeg',
-        sha256: createHash('sha256').update(file).digest('hex'),
-        file_size: FILE_BYTES,
+        sha256: fileHex,
+        file_size: file.length,
         id: lookup[1],
         messaging_product: 'whatsapp',
       }),
@@ -67,11 +74,12 @@ const graph = createServer((req, res) => {
   }
   if (req.url.startsWith('/cdn/')) {
     served++;
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': FILE_BYTES });
+    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': file.length });
     let at = 0;
+    const bytes = file;
     const pump = () => {
-      while (at < FILE_BYTES) {
-        const chunk = file.subarray(at, at + 65536);
+      while (at < bytes.length) {
+        const chunk = bytes.subarray(at, at + 65536);
         at += chunk.length;
         if (!res.write(chunk)) return void res.once('drain', pump);
       }
@@ -224,51 +232,64 @@ for (let round = 0; round < ROUNDS; round++) {
     if (stored < r.ok) throw new Error(`${name}: ${r.ok} acknowledged but ${stored} rows`);
   }
   for (const name of Object.keys(ratios)) ratios[name].push(ingest[name].rps / ingest.text.rps);
-  console.log(`round ${round + 1} ratios: ${Object.keys(ratios).map((n) => `${n} ${ratios[n].at(-1).toFixed(2)}`).join(', ')}`);
+  console.log(
+    `round ${round + 1} ratios: ${Object.keys(ratios)
+      .map((n) => `${n} ${ratios[n].at(-1).toFixed(2)}`)
+      .join(', ')}`,
+  );
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [name, xs] of Object.entries(ratios))
   console.log(`ingest ${name} / text: median ${median(xs).toFixed(2)} of ${xs.map((x) => x.toFixed(2)).join(', ')}  (target >= 0.95)`);
 
-// 2. concurrent downloads
-for (const storage of ['postgres', 'filesystem']) {
-  await freshSchema();
-  const dir = mkdtempSync(join(tmpdir(), 'wahub-bench-media-store-'));
-  const child = await hub({ MEDIA_WORKER: 'true', MEDIA_CONCURRENCY: String(DOWNLOADS), MEDIA_STORAGE: storage, MEDIA_DIR: dir });
-  const rssBefore = rss(child.pid);
-  let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid))), 20);
-  served = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: DOWNLOADS }, async () => {
-      const body = metaBody('image');
-      const res = await fetch(url, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
-      });
-      if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
-    }),
-  );
-  let stored = 0;
-  let failed = 0;
-  while (stored + failed < DOWNLOADS && performance.now() - t0 < 300_000) {
-    await new Promise((r) => setTimeout(r, 25));
-    stored = await count(`media WHERE state = 'stored'`);
-    failed = await count(`media WHERE state = 'failed'`);
+// 2. concurrent downloads: BENCH_DOWNLOADS × the file, then BENCH_BIG_DOWNLOADS (20) × BENCH_BIG_FILE_BYTES (32 MiB),
+// where a driver that buffered whole files would grow by 640 MiB and a streaming one by its chunks in flight.
+const BIG_FILE_BYTES = Number(process.env.BENCH_BIG_FILE_BYTES ?? 32 * 1024 * 1024);
+const BIG_DOWNLOADS = Number(process.env.BENCH_BIG_DOWNLOADS ?? 20);
+for (const [count, bytes] of [
+  [DOWNLOADS, FILE_BYTES],
+  [BIG_DOWNLOADS, BIG_FILE_BYTES],
+]) {
+  for (const storage of ['postgres', 'filesystem']) {
+    if (file.length !== bytes) useFile(bytes);
+    await freshSchema();
+    const dir = mkdtempSync(join(tmpdir(), 'wahub-bench-media-store-'));
+    const child = await hub({ MEDIA_WORKER: 'true', MEDIA_CONCURRENCY: String(count), MEDIA_STORAGE: storage, MEDIA_DIR: dir });
+    const rssBefore = rss(child.pid);
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid))), 20);
+    served = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        const body = metaBody('image');
+        const res = await fetch(url, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body) },
+        });
+        if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+      }),
+    );
+    let stored = 0;
+    let failed = 0;
+    while (stored + failed < count && performance.now() - t0 < 300_000) {
+      await new Promise((r) => setTimeout(r, 25));
+      stored = await count(`media WHERE state = 'stored'`);
+      failed = await count(`media WHERE state = 'failed'`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+    console.log(
+      `downloads ${storage.padEnd(10)} ${count} × ${(bytes / 1048576).toFixed(2)} MiB at concurrency ${count}: ${seconds.toFixed(2)} s, ` +
+        `${(stored / seconds).toFixed(1)} files/s, ${((stored * bytes) / 1048576 / seconds).toFixed(1)} MiB/s, stored ${stored}, failed ${failed}, ` +
+        `served ${served}; RSS ${(rssBefore / 1048576).toFixed(0)} → peak ${(peak / 1048576).toFixed(0)} MiB (+${((peak - rssBefore) / 1048576).toFixed(0)} MiB; ` +
+        `${((peak - rssBefore) / (count * bytes)).toFixed(2)}× the bytes in flight)  (load ${load()})`,
+    );
+    if (failed) throw new Error(`${failed} downloads failed`);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
-  await stop(child);
-  rmSync(dir, { recursive: true, force: true });
-  console.log(
-    `downloads ${storage.padEnd(10)} ${DOWNLOADS} × ${(FILE_BYTES / 1048576).toFixed(2)} MiB at concurrency ${DOWNLOADS}: ${seconds.toFixed(2)} s, ` +
-      `${(stored / seconds).toFixed(1)} files/s, ${((stored * FILE_BYTES) / 1048576 / seconds).toFixed(1)} MiB/s, stored ${stored}, failed ${failed}, ` +
-      `served ${served}; RSS ${(rssBefore / 1048576).toFixed(0)} → peak ${(peak / 1048576).toFixed(0)} MiB (+${((peak - rssBefore) / 1048576).toFixed(0)} MiB; ` +
-      `${((peak - rssBefore) / (DOWNLOADS * FILE_BYTES)).toFixed(2)}× the bytes in flight)  (load ${load()})`,
-  );
-  if (failed) throw new Error(`${failed} downloads failed`);
 }
 
 await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
