@@ -152,14 +152,22 @@ describe('operations: logs, metrics, probes, .env, graceful shutdown (e2e, separ
     expect(await stopGracefully(info)).toBe(0);
 
     const warn = await start({ LOG_LEVEL: 'warn' });
-    const ok = await fetch(`${warn.url}/v1/messages?limit=1`, { headers: { 'X-API-Key': TEST_ENV.ADMIN_API_KEY, 'X-Request-Id': 'ops-warn-200' } });
+    const ok = await fetch(`${warn.url}/v1/messages?limit=1`, {
+      headers: { 'X-API-Key': TEST_ENV.ADMIN_API_KEY, 'X-Request-Id': 'ops-warn-200' },
+    });
     expect(ok.status).toBe(200);
     const atWarn = await lineFor(warn, 'ops-warn-400');
     // Lines are written in order: the 2xx before it would be there by now.
     expect(warn.lines.find((l) => l.req?.id === 'ops-warn-200')).toBeUndefined();
     const shape = (l: Record<string, any>) => ({ keys: Object.keys(l).sort(), req: Object.keys(l.req).sort(), res: l.res });
     expect(shape(atWarn)).toEqual(shape(atInfo));
-    expect(atWarn).toMatchObject({ level: 'warn', route: '/v1/messages', msg: 'GET /v1/messages 400', ip: atInfo.ip, apiKeyId: atInfo.apiKeyId });
+    expect(atWarn).toMatchObject({
+      level: 'warn',
+      route: '/v1/messages',
+      msg: 'GET /v1/messages 400',
+      ip: atInfo.ip,
+      apiKeyId: atInfo.apiKeyId,
+    });
     expect(atWarn.req.url).toContain('secret=[redacted]');
     expect(warn.raw.join('\n')).not.toContain('hunter2-secret-value');
     expect(await stopGracefully(warn)).toBe(0);

@@ -104,7 +104,10 @@ describe('phone numbers: what libphonenumber-js rejects is rejected (e2e)', () =
       expect(s0.body.data ?? s0.body.messages ?? s0.body).not.toHaveLength(0);
       const s0Conversation = await apiGet(t.app, '/api/wa/conversation/99999999999');
       expect(s0Conversation.body).toMatchObject({ status: 'success', phone: '99999999999', count: 2 });
-      expect((await apiGet(t.app, '/api/wa/conversation/88888888888')).body).toEqual({ status: 'error', message: 'Phone number format invalid' });
+      expect((await apiGet(t.app, '/api/wa/conversation/88888888888')).body).toEqual({
+        status: 'error',
+        message: 'Phone number format invalid',
+      });
       const s3 = await apiGet(t.app, '/api/whatsapp/messages/?phone=99999999999');
       expect(s3.status).toBe(200);
       expect(s3.body).toHaveLength(2);
