@@ -113,7 +113,7 @@ describe('ingest inbox (e2e)', () => {
 describe.runIf(process.env.DATABASE_URL)('ingest inbox: backpressure past INGEST_APPLY_BACKLOG_MAX (e2e, PostgreSQL)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ INGEST_APPLY_BACKLOG_MAX: '0', INGEST_SWEEP_MS: '3600000' });
+    t = await createTestApp({ INGEST_APPLY_BACKLOG_MAX: '0', INGEST_SWEEP_MS: '3600000', METRICS_TOKEN: 'inbox-metrics-token-0123456789' });
   });
   afterAll(() => t.close());
   beforeEach(() => t.reset());
@@ -151,6 +151,8 @@ describe.runIf(process.env.DATABASE_URL)('ingest inbox: backpressure past INGEST
     const res = await answer;
     expect(res.status).toBe(200);
     expect(await t.db.query(`SELECT external_id FROM messages`)).toEqual([{ external_id: expect.stringContaining('backpressure') }]);
+    const metrics = await request(t.app.getHttpServer()).get('/metrics').set('Authorization', 'Bearer inbox-metrics-token-0123456789');
+    expect(metrics.text).toMatch(/^wahub_ingest_backpressure_total\{provider="meta"\} 1$/m);
   });
 });
 

@@ -71,7 +71,8 @@ export class IngestService {
   /**
    * Normalises and durably stores one webhook (acknowledged once in the inbox; applied right after).
    * @returns the stored raw event's id and state, and, when the call waited for its events to be applied
-   *   (`options.waitApplied`, INGEST_ACK=applied), the ids of the message rows it holds (otherwise `[]`).
+   *   (`options.waitApplied`, INGEST_ACK=applied, or backpressure: more than INGEST_APPLY_BACKLOG_MAX webhooks of
+   *   this process waiting to be applied), the ids of the message rows it holds (otherwise `[]`).
    * @throws AppError 503 `SERVICE_UNAVAILABLE` when the database cannot store it (the provider should retry).
    */
   async ingest(
@@ -125,10 +126,9 @@ export class IngestService {
       }
     }
     // Backpressure: past INGEST_APPLY_BACKLOG_MAX unapplied webhooks, answers wait for their own apply.
-    const wait =
-      options.waitApplied === true ||
-      this.config.INGEST_ACK === 'applied' ||
-      (applied !== undefined && this.applier.backlog > this.config.INGEST_APPLY_BACKLOG_MAX);
+    const pushBack = applied !== undefined && this.applier.backlog > this.config.INGEST_APPLY_BACKLOG_MAX;
+    if (pushBack) this.metrics.ingestBackpressure.inc({ provider });
+    const wait = options.waitApplied === true || this.config.INGEST_ACK === 'applied' || pushBack;
     let messageIds: string[] = [];
     if (wait && (applied || ack.duplicate)) {
       // A retry of the same bytes answers with the original's rows, once they are applied.

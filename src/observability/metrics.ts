@@ -61,6 +61,13 @@ export class Metrics {
     help: 'Age of the oldest acknowledged webhook not applied yet, in seconds (0 when none)',
     registers: [this.registry],
   });
+  /** Webhook answers held for their own apply by backpressure (INGEST_APPLY_BACKLOG_MAX), by provider. */
+  readonly ingestBackpressure = new Counter({
+    name: 'wahub_ingest_backpressure_total',
+    help: 'Webhook answers that waited for their own apply because the applier backlog was past INGEST_APPLY_BACKLOG_MAX, by provider',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
   readonly dedupeHits = new Counter({
     name: 'wahub_ingest_duplicates_total',
     help: 'Webhooks whose exact bytes had been stored before (provider retries), by provider',
