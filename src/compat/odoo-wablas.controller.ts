@@ -176,8 +176,9 @@ export class OdooWablasCompatController {
    * libphonenumber-js does not know (`MessagesService.chatPhone`).
    * @throws AppError 400 "Phone number format invalid".
    */
-  private async chatParam(value: string): Promise<string> {
-    const digits = await this.messages.chatPhone(value);
+  private async chatParam(value: unknown): Promise<string> {
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    const digits = typeof text === 'string' ? await this.messages.chatPhone(text) : null;
     if (!digits) throw AppError.badRequest('Phone number format invalid');
     return digits;
   }
