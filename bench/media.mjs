@@ -240,13 +240,14 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [name, xs] of Object.entries(ratios))
-  console.log(`ingest ${name} / text: median ${median(xs).toFixed(2)} of ${xs.map((x) => x.toFixed(2)).join(', ')}  (target >= 0.95)`);
+  if (xs.length)
+    console.log(`ingest ${name} / text: median ${median(xs).toFixed(2)} of ${xs.map((x) => x.toFixed(2)).join(', ')}  (target >= 0.95)`);
 
 // 2. concurrent downloads: BENCH_DOWNLOADS × the file, then BENCH_BIG_DOWNLOADS (20) × BENCH_BIG_FILE_BYTES (32 MiB),
 // where a driver that buffered whole files would grow by 640 MiB and a streaming one by its chunks in flight.
 const BIG_FILE_BYTES = Number(process.env.BENCH_BIG_FILE_BYTES ?? 32 * 1024 * 1024);
 const BIG_DOWNLOADS = Number(process.env.BENCH_BIG_DOWNLOADS ?? 20);
-for (const [count, bytes] of [
+for (const [files, bytes] of [
   [DOWNLOADS, FILE_BYTES],
   [BIG_DOWNLOADS, BIG_FILE_BYTES],
 ]) {
@@ -254,14 +255,14 @@ for (const [count, bytes] of [
     if (file.length !== bytes) useFile(bytes);
     await freshSchema();
     const dir = mkdtempSync(join(tmpdir(), 'wahub-bench-media-store-'));
-    const child = await hub({ MEDIA_WORKER: 'true', MEDIA_CONCURRENCY: String(count), MEDIA_STORAGE: storage, MEDIA_DIR: dir });
+    const child = await hub({ MEDIA_WORKER: 'true', MEDIA_CONCURRENCY: String(files), MEDIA_STORAGE: storage, MEDIA_DIR: dir });
     const rssBefore = rss(child.pid);
     let peak = rssBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, rss(child.pid))), 20);
     served = 0;
     const t0 = performance.now();
     await Promise.all(
-      Array.from({ length: count }, async () => {
+      Array.from({ length: files }, async () => {
         const body = metaBody('image');
         const res = await fetch(url, {
           method: 'POST',
@@ -273,7 +274,7 @@ for (const [count, bytes] of [
     );
     let stored = 0;
     let failed = 0;
-    while (stored + failed < count && performance.now() - t0 < 300_000) {
+    while (stored + failed < files && performance.now() - t0 < 300_000) {
       await new Promise((r) => setTimeout(r, 25));
       stored = await count(`media WHERE state = 'stored'`);
       failed = await count(`media WHERE state = 'failed'`);
@@ -283,10 +284,10 @@ for (const [count, bytes] of [
     await stop(child);
     rmSync(dir, { recursive: true, force: true });
     console.log(
-      `downloads ${storage.padEnd(10)} ${count} × ${(bytes / 1048576).toFixed(2)} MiB at concurrency ${count}: ${seconds.toFixed(2)} s, ` +
+      `downloads ${storage.padEnd(10)} ${files} × ${(bytes / 1048576).toFixed(2)} MiB at concurrency ${files}: ${seconds.toFixed(2)} s, ` +
         `${(stored / seconds).toFixed(1)} files/s, ${((stored * bytes) / 1048576 / seconds).toFixed(1)} MiB/s, stored ${stored}, failed ${failed}, ` +
         `served ${served}; RSS ${(rssBefore / 1048576).toFixed(0)} → peak ${(peak / 1048576).toFixed(0)} MiB (+${((peak - rssBefore) / 1048576).toFixed(0)} MiB; ` +
-        `${((peak - rssBefore) / (count * bytes)).toFixed(2)}× the bytes in flight)  (load ${load()})`,
+        `${((peak - rssBefore) / (files * bytes)).toFixed(2)}× the bytes in flight)  (load ${load()})`,
     );
     if (failed) throw new Error(`${failed} downloads failed`);
   }
