@@ -36,16 +36,19 @@ export const COUNT_CAP = 10_000;
  */
 export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Promise<Page<T>> {
   const limit = o.query.limit ?? 100;
-  let total: number;
-  let totalExact = true;
-  if (o.total) total = await o.total();
-  else {
-    const counted = Number(
-      (await db.query(`SELECT count(*)::int AS n FROM (SELECT 1 ${o.from} ${o.where} LIMIT ${COUNT_CAP + 1}) x`, o.where.params))[0].n,
-    );
-    totalExact = counted <= COUNT_CAP;
-    total = Math.min(counted, COUNT_CAP);
-  }
+  // The count and the page are independent: both run at once (on PostgreSQL, two pool connections), so a list
+  // answers in about the longer of the two rather than their sum. The count's text and parameters are taken
+  // before the cursor's condition is added to the shared WHERE.
+  const countSql = `SELECT count(*)::int AS n FROM (SELECT 1 ${o.from} ${o.where} LIMIT ${COUNT_CAP + 1}) x`;
+  const countParams = [...o.where.params];
+  const totals: Promise<{ total: number; totalExact: boolean }> = o.total
+    ? o.total().then((total) => ({ total, totalExact: true }))
+    : (db.query(countSql, countParams) as Promise<{ n: number }[]>).then(([r]) => {
+        const counted = Number(r.n);
+        return { total: Math.min(counted, COUNT_CAP), totalExact: counted <= COUNT_CAP };
+      });
+  // Not left unhandled while the page is read; its error, if any, is thrown by the await below.
+  totals.catch(() => undefined);
   let offset = o.query.offset ?? 0;
   if (o.query.cursor) {
     const pos = decodeCursor(o.query.cursor);
@@ -56,6 +59,7 @@ export async function keysetPage<T>(db: DataSource, o: KeysetPageOptions<T>): Pr
     `${o.select} ${o.from} ${o.where} ORDER BY ${o.sortAt} DESC, ${o.id} DESC LIMIT ${o.where.param(limit + 1)} OFFSET ${o.where.param(offset)}`,
     o.where.params,
   )) as Row[];
+  const { total, totalExact } = await totals;
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
