@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './app-error';
-import { invalidPhoneReason, normalizePhone, requirePhone, waIdToDigits } from './phone';
+import { invalidPhoneReason, knownPhone, normalizePhone, requireKnownPhone, requirePhone, waIdToDigits } from './phone';
 
 describe('normalizePhone (libphonenumber-js isValid)', () => {
   it("rejects issue 15's three examples that used to be stored: 12345678, 99999999999, (415) 555-0100 without a region", () => {
@@ -79,5 +79,25 @@ describe('waIdToDigits (the lenient provider-ingest path)', () => {
     expect(waIdToDigits('12345678')).toBe('12345678');
     expect(waIdToDigits('200000000000002@lid')).toBeNull();
     expect(waIdToDigits('120363000000000001@g.us')).toBeNull();
+  });
+});
+
+describe('knownPhone / requireKnownPhone', () => {
+  const known = new Set(['99999999999']);
+  const isKnown = (asked: string[]) => async (digits: string) => (asked.push(digits), known.has(digits));
+
+  it('valid numbers without asking; invalid ones by their digits when known; else null / the requirePhone 400', async () => {
+    const asked: string[] = [];
+    expect(await knownPhone('+1 650 253 0000', undefined, isKnown(asked))).toBe('16502530000');
+    expect(asked).toEqual([]);
+    expect(await knownPhone('+99999999999', undefined, isKnown(asked))).toBe('99999999999');
+    expect(await knownPhone('99999999999@c.us', undefined, isKnown(asked))).toBe('99999999999');
+    expect(await knownPhone('88888888888', undefined, isKnown(asked))).toBeNull();
+    expect(await knownPhone('120363025246125486@g.us', undefined, isKnown(asked))).toBeNull();
+    expect(asked).toEqual(['99999999999', '99999999999', '88888888888']);
+    await expect(requireKnownPhone('88888888888', 'to', undefined, isKnown([]))).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/^to is not a valid phone number .*DEFAULT_PHONE_REGION is not set/),
+    });
   });
 });

@@ -60,6 +60,39 @@ export function requirePhone(input: string, field: string, defaultRegion: string
   throw AppError.badRequest(`${field} is ${reason}`, [{ field, errors: [reason] }]);
 }
 
+/**
+ * The E.164 digits of a number that may name an existing chat: {@link normalizePhone}'s digits when
+ * libphonenumber-js calls it valid, else its plain digits ({@link waIdToDigits}: 6–15 digits, or a `@c.us` /
+ * `@s.whatsapp.net` JID) when `known(digits)` says wa-hub already has that number. Provider numbers are stored
+ * unchecked at ingest, so a chat with a number libphonenumber-js does not know (a new range, a test number) must
+ * stay reachable: answered (`to`) and read back (`phone` filters).
+ * @param known e.g. "is a chat of this session", "has a contact row"; asked only for numbers that are not valid.
+ * @returns the digits, or null.
+ */
+export async function knownPhone(
+  input: string,
+  defaultRegion: string | undefined,
+  known: (digits: string) => Promise<boolean>,
+): Promise<string | null> {
+  const valid = normalizePhone(input, defaultRegion as CountryCode | undefined);
+  if (valid) return valid;
+  const digits = waIdToDigits(input);
+  return digits && (await known(digits)) ? digits : null;
+}
+
+/**
+ * {@link knownPhone} for a request field.
+ * @throws AppError 400 `VALIDATION_FAILED` as {@link requirePhone} does (naming `field` and DEFAULT_PHONE_REGION).
+ */
+export async function requireKnownPhone(
+  input: string,
+  field: string,
+  defaultRegion: string | undefined,
+  known: (digits: string) => Promise<boolean>,
+): Promise<string> {
+  return (await knownPhone(input, defaultRegion, known)) ?? requirePhone(input, field, defaultRegion);
+}
+
 function validE164(text: string, region?: CountryCode): string | null {
   const parsed = parsePhoneNumberFromString(text, region);
   return parsed?.isValid() ? parsed.number.slice(1) : null;

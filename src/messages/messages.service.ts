@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
 import type { Page } from '../common/page-query.dto';
-import { invalidPhoneReason, normalizePhone, waIdToDigits } from '../common/phone';
-import type { CountryCode } from 'libphonenumber-js';
+import { knownPhone, requireKnownPhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { ListMessagesQueryDto, MessageMediaDto, MessageResponseDto, MessageWithRawResponseDto } from './message.dto';
 import { toIso as iso } from '../common/sql-text';
@@ -63,26 +62,18 @@ export class MessagesService {
   }
 
   /**
-   * The E.164 digits to look a stored chat up by: the number normalised when libphonenumber-js calls it valid
-   * (`normalizePhone`, DEFAULT_PHONE_REGION for local forms), else its plain digits when that number already has
-   * a contact (provider numbers are never checked at ingest, so a chat with a number libphonenumber-js does not
-   * know, a new range or a test number, must stay findable; `POST /v1/messages` answers such chats the same way).
+   * The E.164 digits to look a stored chat up by (`knownPhone`, src/common/phone.ts): valid for libphonenumber-js
+   * (DEFAULT_PHONE_REGION for local forms), or the plain digits of a number that already has a contact.
    * @returns the digits, or null for anything else.
    */
-  async chatPhone(input: string): Promise<string | null> {
-    const valid = normalizePhone(input, this.config.DEFAULT_PHONE_REGION as CountryCode | undefined);
-    if (valid) return valid;
-    const digits = waIdToDigits(input);
-    return digits && (await this.repo.isKnownNumber(digits)) ? digits : null;
+  chatPhone(input: string): Promise<string | null> {
+    return knownPhone(input, this.config.DEFAULT_PHONE_REGION, (digits) => this.repo.isKnownNumber(digits));
   }
 
   /** @throws AppError 400 `VALIDATION_FAILED` for a `phone` that {@link chatPhone} does not take, naming DEFAULT_PHONE_REGION. */
   private async phoneOf(q: ListMessagesQueryDto): Promise<string | undefined> {
     if (q.phone === undefined) return undefined;
-    const digits = await this.chatPhone(q.phone);
-    if (digits) return digits;
-    const reason = invalidPhoneReason(this.config.DEFAULT_PHONE_REGION);
-    throw AppError.badRequest(`phone is ${reason}`, [{ field: 'phone', errors: [reason] }]);
+    return requireKnownPhone(q.phone, 'phone', this.config.DEFAULT_PHONE_REGION, (digits) => this.repo.isKnownNumber(digits));
   }
 }
 

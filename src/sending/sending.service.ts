@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { stringify as stableJson } from 'safe-stable-stringify';
 import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { AppError } from '../common/app-error';
-import { requirePhone, waIdToDigits } from '../common/phone';
+import { requireKnownPhone } from '../common/phone';
 import { AppConfig } from '../config/app-config';
 import type { MessageWithRawResponseDto } from '../messages/message.dto';
 import { MediaService } from '../media/media.service';
@@ -127,14 +127,8 @@ export class SendingService {
    * (it wrote to us through a provider, whose numbers are stored as sent: replying to it must work).
    * @throws AppError 400 `VALIDATION_FAILED` naming DEFAULT_PHONE_REGION otherwise.
    */
-  private async recipient(to: string, session: SessionRow): Promise<string> {
-    try {
-      return requirePhone(to, 'to', this.config.DEFAULT_PHONE_REGION);
-    } catch (e) {
-      const digits = waIdToDigits(to);
-      if (digits && (await this.repo.isKnownChat(session.id, digits))) return digits;
-      throw e;
-    }
+  private recipient(to: string, session: SessionRow): Promise<string> {
+    return requireKnownPhone(to, 'to', this.config.DEFAULT_PHONE_REGION, (digits) => this.repo.isKnownChat(session.id, digits));
   }
 
   /** @throws AppError 400 / 422 as described on {@link send}. */
