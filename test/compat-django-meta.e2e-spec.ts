@@ -4,7 +4,7 @@ import { seedExample } from './fixtures/seeds/seeds';
 import { loadFixture } from './helpers/fixtures';
 import { apiGet, postMeta, withFreshIds } from './helpers/http';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
-import { binary, createMediaApp, FakeGraph, jpeg, type MediaTestApp, settled, TOKEN } from './media-kit';
+import { binary, createMediaAppWithGraph, FakeGraph, jpeg, type MediaTestApp, settled } from './media-kit';
 
 const ex = <T = Record<string, unknown>>(section: string) => seedExample<T>('s3-django-meta', section);
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
@@ -260,16 +260,7 @@ describe('compat: seed s3 "Message Types Supported" stored data (e2e)', () => {
   };
 
   beforeAll(async () => {
-    graph = new FakeGraph();
-    const base = await graph.start();
-    t = await createMediaApp({
-      META_ACCESS_TOKEN: TOKEN,
-      META_GRAPH_BASE_URL: base,
-      META_API_VERSION: 'v21.0',
-      MEDIA_WORKER: 'true',
-      MEDIA_POLL_MS: '20',
-      MEDIA_URL_TTL_SECONDS: '600',
-    });
+    ({ t, graph } = await createMediaAppWithGraph({ META_API_VERSION: 'v21.0', MEDIA_URL_TTL_SECONDS: '600' }));
   });
   beforeEach(async () => {
     await t.reset();

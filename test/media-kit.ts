@@ -15,7 +15,7 @@ import { withFreshIds } from './helpers/http';
 import { TEST_ENV } from './helpers/test-app';
 import { until } from './helpers/until';
 
-// Shared by test/media.e2e-spec.ts and test/media-s3.e2e-spec.ts: an app with a movable clock, a fake Graph API
+// Shared by the media tests (test/media*.e2e-spec.ts, seed s3's media fields): an app with a movable clock, a fake Graph API
 // serving media, Meta media webhooks, and a wait on a media item's state.
 
 export const TOKEN = 'graph-test-token';
@@ -201,6 +201,29 @@ export class FakeGraph {
 }
 
 /** A JPEG-looking file (SOI + JFIF APP0 marker) of `n` bytes. */
+/**
+ * A {@link FakeGraph} and a media app that downloads from it: `META_ACCESS_TOKEN` = {@link TOKEN},
+ * `META_GRAPH_BASE_URL` = the fake's URL, the media worker on and polling every 20 ms, then `env` (which may
+ * override any of them).
+ */
+export async function createMediaAppWithGraph(env: Record<string, string> = {}): Promise<{ t: MediaTestApp; graph: FakeGraph }> {
+  const graph = new FakeGraph();
+  const base = await graph.start();
+  try {
+    const t = await createMediaApp({
+      META_ACCESS_TOKEN: TOKEN,
+      META_GRAPH_BASE_URL: base,
+      MEDIA_WORKER: 'true',
+      MEDIA_POLL_MS: '20',
+      ...env,
+    });
+    return { t, graph };
+  } catch (e) {
+    await graph.stop();
+    throw e;
+  }
+}
+
 export function jpeg(n: number): Buffer {
   const head = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
   return Buffer.concat([head, randomBytes(Math.max(0, n - head.length))]);

@@ -4,7 +4,7 @@ import { AdvisoryLocks } from '../src/database/advisory-locks';
 import { MEDIA_RETENTION_LOCK } from '../src/media/media.worker';
 import { postMeta } from './helpers/http';
 import { until } from './helpers/until';
-import { createMediaApp, FakeGraph, jpeg, type MediaTestApp, metaMedia, settled, TOKEN } from './media-kit';
+import { createMediaAppWithGraph, FakeGraph, jpeg, type MediaTestApp, metaMedia, settled } from './media-kit';
 
 /**
  * Media retention runs under its advisory lock like the other housekeeping: while another connection (another
@@ -17,17 +17,11 @@ describe.skipIf(!process.env.DATABASE_URL)('media retention under the advisory l
   let other: Client;
 
   beforeAll(async () => {
-    graph = new FakeGraph();
-    const base = await graph.start();
-    t = await createMediaApp({
-      META_ACCESS_TOKEN: TOKEN,
-      META_GRAPH_BASE_URL: base,
-      MEDIA_WORKER: 'true',
-      MEDIA_POLL_MS: '20',
+    ({ t, graph } = await createMediaAppWithGraph({
       MEDIA_ALLOW_HTTP: 'true',
       MEDIA_ALLOW_PRIVATE: 'true',
       MEDIA_RETENTION_DAYS: '30',
-    });
+    }));
     await t.reset();
     other = new Client({ connectionString: process.env.DATABASE_URL });
     await other.connect();

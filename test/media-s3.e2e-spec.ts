@@ -6,7 +6,7 @@ import { FakeS3Server } from './fakes/s3/fake-s3-server';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta, postWablas } from './helpers/http';
 import { until } from './helpers/until';
-import { ADMIN, binary, createMediaApp, FakeGraph, jpeg, type MediaTestApp, metaMedia, settled, TOKEN } from './media-kit';
+import { ADMIN, binary, createMediaAppWithGraph, FakeGraph, jpeg, type MediaTestApp, metaMedia, settled } from './media-kit';
 
 const BUCKET = 'wa-hub-media';
 const ACCESS_KEY = 'AKIAFAKEWAHUB0000001';
@@ -24,14 +24,9 @@ describe('media: s3 driver (e2e)', () => {
   const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    graph = new FakeGraph();
     s3 = new FakeS3Server(BUCKET, ACCESS_KEY);
-    const [base, endpoint] = await Promise.all([graph.start(), s3.start()]);
-    t = await createMediaApp({
-      META_ACCESS_TOKEN: TOKEN,
-      META_GRAPH_BASE_URL: base,
-      MEDIA_WORKER: 'true',
-      MEDIA_POLL_MS: '20',
+    const endpoint = await s3.start();
+    ({ t, graph } = await createMediaAppWithGraph({
       MEDIA_ALLOW_HTTP: 'true',
       MEDIA_ALLOW_PRIVATE: 'true',
       MEDIA_STORAGE: 's3',
@@ -43,7 +38,7 @@ describe('media: s3 driver (e2e)', () => {
       MEDIA_S3_FORCE_PATH_STYLE: 'true',
       MEDIA_RETENTION_DAYS: '7',
       MEDIA_DIR: dir,
-    });
+    }));
   });
   beforeEach(async () => {
     await t.reset();

@@ -9,7 +9,7 @@ import { MediaRepository } from '../src/media/media.repository';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta, postWablas, postWwebjsNative } from './helpers/http';
 import { until } from './helpers/until';
-import { ADMIN, binary, createMediaApp, FakeGraph, jpeg, type MediaTestApp, metaMedia, settled, TOKEN } from './media-kit';
+import { ADMIN, binary, createMediaAppWithGraph, FakeGraph, jpeg, type MediaTestApp, metaMedia, settled, TOKEN } from './media-kit';
 
 const MAX = 1024 * 1024;
 
@@ -19,21 +19,15 @@ describe('media: download, store, serve (e2e)', () => {
   const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    graph = new FakeGraph();
-    const base = await graph.start();
-    t = await createMediaApp({
-      META_ACCESS_TOKEN: TOKEN,
-      META_GRAPH_BASE_URL: base,
+    ({ t, graph } = await createMediaAppWithGraph({
       META_API_VERSION: 'v21.0',
-      MEDIA_WORKER: 'true',
-      MEDIA_POLL_MS: '20',
       MEDIA_RETRY_BASE_SECONDS: '0.05',
       MEDIA_MAX_BYTES: String(MAX),
       MEDIA_ALLOW_HTTP: 'true',
       MEDIA_ALLOW_PRIVATE: 'true',
       MEDIA_URL_TTL_SECONDS: '600',
       MEDIA_RETENTION_DAYS: '30',
-    });
+    }));
   });
   beforeEach(async () => {
     await t.reset();
@@ -328,16 +322,7 @@ describe('media: filesystem driver (e2e)', () => {
   const dir = join(__dirname, '..', 'test-artifacts', `media-fs-${process.pid}-${Date.now()}`);
 
   beforeAll(async () => {
-    graph = new FakeGraph();
-    const base = await graph.start();
-    t = await createMediaApp({
-      META_ACCESS_TOKEN: TOKEN,
-      META_GRAPH_BASE_URL: base,
-      MEDIA_WORKER: 'true',
-      MEDIA_POLL_MS: '20',
-      MEDIA_STORAGE: 'filesystem',
-      MEDIA_DIR: dir,
-    });
+    ({ t, graph } = await createMediaAppWithGraph({ MEDIA_STORAGE: 'filesystem', MEDIA_DIR: dir }));
   });
   afterAll(async () => {
     await t?.close();
