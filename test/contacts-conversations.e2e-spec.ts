@@ -1,19 +1,10 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures';
-import { apiGet, postMeta, postWablas, postWwebjsNative, withFreshIds } from './helpers/http';
+import { apiGet, asAdmin, postMeta, postWablas, postWwebjsNative, withFreshIds } from './helpers/http';
 import { createTestApp, TEST_ENV, TestApp } from './helpers/test-app';
 
-const as = (t: TestApp) => ({
-  post: (path: string, body: unknown, type = 'application/json') =>
-    request(t.app.getHttpServer())
-      .post(path)
-      .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
-      .set('Content-Type', type)
-      .send(typeof body === 'string' ? body : JSON.stringify(body)),
-  patch: (path: string, body: object) => request(t.app.getHttpServer()).patch(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send(body),
-  delete: (path: string) => request(t.app.getHttpServer()).delete(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY),
-});
+const as = (t: TestApp) => asAdmin(t.app);
 
 describe('contacts, conversations, search and seed s3 (e2e)', () => {
   let t: TestApp;

@@ -1,22 +1,13 @@
-import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadFixture } from './helpers/fixtures';
-import { apiGet, postMeta, postWwebjsSeed, withFreshIds } from './helpers/http';
+import { apiGet, asAdmin, postMeta, postWwebjsSeed, withFreshIds } from './helpers/http';
 import { until } from './helpers/until';
-import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { createTestApp, type TestApp } from './helpers/test-app';
 
 /** Issue 15's numbers that used to be stored: libphonenumber-js calls none of them valid. */
 const INVALID = ['12345678', '99999999999', '(415) 555-0100'];
 
-const as = (t: TestApp) => ({
-  post: (path: string, body: unknown, type = 'application/json') =>
-    request(t.app.getHttpServer())
-      .post(path)
-      .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
-      .set('Content-Type', type)
-      .send(typeof body === 'string' ? body : JSON.stringify(body)),
-  patch: (path: string, body: object) => request(t.app.getHttpServer()).patch(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send(body),
-});
+const as = (t: TestApp) => asAdmin(t.app);
 
 /** The Meta session the inbound fixture creates (a session to send from). */
 async function metaSession(t: TestApp): Promise<string> {

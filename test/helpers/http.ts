@@ -47,6 +47,24 @@ export function apiGet(app: NestExpressApplication, path: string) {
   return request(app.getHttpServer()).get(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY);
 }
 
+/**
+ * Writes with the admin key: `post` sends `body` as given when it is a string (CSV, malformed JSON), else as JSON,
+ * with Content-Type `type`; `patch` and `delete` as usual.
+ */
+export function asAdmin(app: NestExpressApplication) {
+  const server = () => request(app.getHttpServer());
+  return {
+    post: (path: string, body: unknown, type = 'application/json') =>
+      server()
+        .post(path)
+        .set('X-API-Key', TEST_ENV.ADMIN_API_KEY)
+        .set('Content-Type', type)
+        .send(typeof body === 'string' ? body : JSON.stringify(body)),
+    patch: (path: string, body: object) => server().patch(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY).send(body),
+    delete: (path: string) => server().delete(path).set('X-API-Key', TEST_ENV.ADMIN_API_KEY),
+  };
+}
+
 /** Gives every message and status id in a Meta body a suffix, so fixtures that share spec wamids stay distinct. */
 export function withFreshIds<T>(body: T, suffix: string): T {
   const copy = structuredClone(body) as {
