@@ -8,7 +8,7 @@
 // Child → parent: {ready}, then {result: {seconds, sent, acked, non2xx, errors, p50, p99, sendLagP99, sendTimes, ackTimes}}
 // once every request was answered (or 10 s after the last was due).
 // Env: BENCH_URL, BENCH_RATE, BENCH_COUNT, BENCH_SECRET, BENCH_PREFIX, BENCH_SENDERS (10000).
-import { createHmac } from 'node:crypto';
+import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -24,30 +24,15 @@ const now = () => performance.timeOrigin + performance.now();
 function metaBody(n) {
   const k = n % SENDERS;
   const from = '62813' + String(k).padStart(7, '0');
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
+  return metaEnvelope({
+    contacts: [{ profile: { name: `Sender ${k}` }, wa_id: from }],
+    messages: [
       {
-        id: '419561257915477',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-              contacts: [{ profile: { name: `Sender ${k}` }, wa_id: from }],
-              messages: [
-                {
-                  from,
-                  id: `${PREFIX}${n}`,
-                  timestamp: String(Math.floor(Date.now() / 1000)),
-                  type: 'text',
-                  text: { body: `Does it come in another color? #${n}` },
-                },
-              ],
-            },
-          },
-        ],
+        from,
+        id: `${PREFIX}${n}`,
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        type: 'text',
+        text: { body: `Does it come in another color? #${n}` },
       },
     ],
   });
@@ -74,7 +59,7 @@ function send(n, dueAt) {
       headers: {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(body),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+        'x-hub-signature-256': metaSignature(SECRET, body),
       },
     },
     (res) => {

@@ -16,7 +16,8 @@
 // each figure is printed with the load average when it was taken. Exit code 1 when an event was missed.
 import autocannon from 'autocannon';
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,35 +180,20 @@ async function collect(sendTimes, ackTimes, expected) {
 // ---------------------------------------------------------------- unpaced load (bench/ingest.mjs's)
 function ingestBody(prefix, n) {
   const from = String(16505550000 + (n % 500));
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
+  return metaEnvelope({
+    contacts: [{ profile: { name: `Bench ${n % 500}` }, wa_id: from }],
+    messages: [
       {
-        id: '419561257915477',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-              contacts: [{ profile: { name: `Bench ${n % 500}` }, wa_id: from }],
-              messages: [
-                {
-                  from,
-                  id: `${prefix}${n}`,
-                  timestamp: String(1750000000 + Math.floor(n / 100)),
-                  type: 'text',
-                  text: { body: `Does it come in another color? #${n}` },
-                },
-              ],
-            },
-          },
-        ],
+        from,
+        id: `${prefix}${n}`,
+        timestamp: String(1750000000 + Math.floor(n / 100)),
+        type: 'text',
+        text: { body: `Does it come in another color? #${n}` },
       },
     ],
   });
 }
-const sign = (body) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const sign = (body) => metaSignature(SECRET, body);
 
 /** Drives `seconds` of unpaced load with webhooks prefix+from..; returns the figures and how many wamids it used. */
 async function drive(prefix, from, seconds) {

@@ -17,7 +17,8 @@
 import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { databaseLabel, DATABASE_URL, root, start, startWaHub } from './process.mjs';
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -40,25 +41,7 @@ const outboundId = (k) => `wamid.out.${runId}.${k}`;
 let sequence = 0;
 let statusSequence = 0;
 
-const envelope = (value) =>
-  JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '419561257915477',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
-              ...value,
-            },
-          },
-        ],
-      },
-    ],
-  });
+const envelope = (value) => metaEnvelope(value, PHONE_NUMBER_ID);
 
 /** Shape of fixture meta.inbound.text; a unique wamid per request, 500 different senders. */
 function classicBody() {
@@ -129,7 +112,7 @@ function realisticBody() {
   return envelope({ contacts: [{ profile: { name: `Customer ${sender}` }, wa_id: from }], messages: [message] });
 }
 
-const sign = (body) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const sign = (body) => metaSignature(SECRET, body);
 
 async function requestFile(count, bodyOf) {
   const path = join(mkdtempSync(join(tmpdir(), 'wahub-bench-')), 'requests.tsv');

@@ -17,7 +17,8 @@
 // The machine may be shared: each figure is printed with the load average when it was taken.
 import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -102,27 +103,12 @@ function metaBody(kind) {
     kind === 'image'
       ? { type: 'image', image: { id: `bench.${runId}.${n}`, mime_type: 'image/jpeg', sha256: fileSha256, caption: `photo #${n}` } }
       : { type: 'text', text: { body: `Does it come in another color? #${n}` } };
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '419561257915477',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-              contacts: [{ profile: { name: `Bench ${n % 500}` }, wa_id: from }],
-              messages: [{ from, id: `wamid.media.${runId}.${n}`, timestamp: String(1750000000 + Math.floor(n / 100)), ...message }],
-            },
-          },
-        ],
-      },
-    ],
+  return metaEnvelope({
+    contacts: [{ profile: { name: `Bench ${n % 500}` }, wa_id: from }],
+    messages: [{ from, id: `wamid.media.${runId}.${n}`, timestamp: String(1750000000 + Math.floor(n / 100)), ...message }],
   });
 }
-const sign = (body) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const sign = (body) => metaSignature(SECRET, body);
 
 async function drive(url, seconds, kind) {
   if (!useWrk) {

@@ -8,7 +8,8 @@
 // child → parent {ready}, then {result: {seconds, due, acked, non2xx, errors, heldPerSecond, p50, p99}}.
 // Env: BENCH_INGEST_URL, BENCH_INGEST_RATE (webhooks/s), BENCH_INGEST_SECRET, BENCH_INGEST_SENDERS (10000),
 // BENCH_INGEST_PHONE_NUMBER_ID, BENCH_INGEST_SOCKETS (256).
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -52,33 +53,21 @@ function metaBody() {
   const n = sequence++;
   const k = 1 + Math.floor(rand() * SENDERS);
   const from = '62812' + String(k).padStart(7, '0');
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '419561257915477',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
-              contacts: [{ profile: { name: `Profile ${k}` }, wa_id: from }],
-              messages: [
-                {
-                  from,
-                  id: `wamid.benchread.${runId}.${n}`,
-                  timestamp: String(Math.floor(Date.now() / 1000)),
-                  type: 'text',
-                  text: { body: text(textLength()) },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  });
+  return metaEnvelope(
+    {
+      contacts: [{ profile: { name: `Profile ${k}` }, wa_id: from }],
+      messages: [
+        {
+          from,
+          id: `wamid.benchread.${runId}.${n}`,
+          timestamp: String(Math.floor(Date.now() / 1000)),
+          type: 'text',
+          text: { body: text(textLength()) },
+        },
+      ],
+    },
+    PHONE_NUMBER_ID,
+  );
 }
 
 let measuring = false;
@@ -103,7 +92,7 @@ function send(dueAt) {
       headers: {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(body),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+        'x-hub-signature-256': metaSignature(SECRET, body),
       },
     },
     (res) => {

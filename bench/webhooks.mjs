@@ -14,7 +14,8 @@
 // Keep runs short (BENCH_EVENTS, BENCH_SECONDS): the machine is shared, so figures carry its noise.
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -115,27 +116,9 @@ async function main() {
         text: { body: `Does it come in another color? #${n}` },
       });
     }
-    return JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: '419561257915477',
-          changes: [
-            {
-              field: 'messages',
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-                contacts,
-                messages,
-              },
-            },
-          ],
-        },
-      ],
-    });
+    return metaEnvelope({ contacts, messages });
   };
-  const sign = (body) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+  const sign = (body) => metaSignature(SECRET, body);
   const base = `http://127.0.0.1:${PORT}`;
   const postMeta = async (messages) => {
     const body = metaBody(messages);
