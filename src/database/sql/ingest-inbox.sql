@@ -1,7 +1,7 @@
 -- wa_ingest_inbox(rows, bodies) → jsonb: the acknowledgement write of the ingest inbox (issue 16; the apply is
 -- wa_ingest_apply, ingest-apply.sql). Each row is a raw event as wa_ingest_raw takes it plus `ev`, the webhook's
 -- canonical events (null when it has nothing to apply: ignored or not understood). The raw event is stored by
--- wa_ingest_raw (a retry of the same bytes counts an attempt, `dup`); every row with events to apply gets an
+-- wa_ingest_raw_rows (ingest-raw.sql) (a retry of the same bytes counts an attempt, `dup`); every row with events to apply gets an
 -- inbox row, repeats too: the same bytes may be a new event (a Baileys `connection.update` identical to an earlier
 -- one), and applying again is idempotent (messages by provider id, counters and `message.received` only for new
 -- rows, statuses by rank). Output: `[{ "id", "provider", "dedupe_key", "dup", "inbox" }]` (ids as text, `inbox` null
@@ -9,13 +9,10 @@
 CREATE OR REPLACE FUNCTION wa_ingest_inbox(rows jsonb, bodies bytea[]) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  raw_ids jsonb;
   acks jsonb;
 BEGIN
-  raw_ids := wa_ingest_raw(rows, bodies);
   WITH ins AS (
-    SELECT r.id::bigint AS id, r.provider, r.dedupe_key, r.dup
-    FROM jsonb_to_recordset(raw_ids) AS r(id text, provider text, dedupe_key text, dup boolean)
+    SELECT * FROM wa_ingest_raw_rows(rows, bodies)
   ), inbox AS (
     INSERT INTO ingest_inbox (webhook_event_id, events)
     SELECT ins.id, x.ev
