@@ -40,11 +40,7 @@ export class DjangoMetaCompatController {
   @ApiQuery({ name: 'limit', required: false, example: 50 })
   @ApiOkResponse({ type: [DjangoMessageDto] })
   async messages(@Query() q: Record<string, unknown>, @Req() req: Request): Promise<DjangoMessageDto[]> {
-    // A chat whose number libphonenumber-js does not know is still found; anything else gets contacts.phone's 400.
-    const phone =
-      typeof q.phone === 'string' && q.phone
-        ? ((await this.messagesService.chatPhone(q.phone)) ?? this.contacts.phone(q.phone))
-        : undefined;
+    const phone = typeof q.phone === 'string' && q.phone ? await this.messagesService.requireChatPhone(q.phone) : undefined;
     let type: string | undefined;
     if (q.type !== undefined) {
       if (typeof q.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(q.type))

@@ -70,10 +70,16 @@ export class MessagesService {
     return knownPhone(input, this.config.DEFAULT_PHONE_REGION, (digits) => this.repo.isKnownNumber(digits));
   }
 
-  /** @throws AppError 400 `VALIDATION_FAILED` for a `phone` that {@link chatPhone} does not take, naming DEFAULT_PHONE_REGION. */
+  /**
+   * {@link chatPhone} for a request field (`phone` filters).
+   * @throws AppError 400 `VALIDATION_FAILED` naming `field` and DEFAULT_PHONE_REGION for a number it does not take.
+   */
+  requireChatPhone(input: string, field = 'phone'): Promise<string> {
+    return requireKnownPhone(input, field, this.config.DEFAULT_PHONE_REGION, (digits) => this.repo.isKnownNumber(digits));
+  }
+
   private async phoneOf(q: ListMessagesQueryDto): Promise<string | undefined> {
-    if (q.phone === undefined) return undefined;
-    return requireKnownPhone(q.phone, 'phone', this.config.DEFAULT_PHONE_REGION, (digits) => this.repo.isKnownNumber(digits));
+    return q.phone === undefined ? undefined : this.requireChatPhone(q.phone);
   }
 }
 
