@@ -122,7 +122,14 @@ async function drain(expected, maxMs) {
 }
 
 /** The run's rows in `messages`, as wamid numbers. */
+/**
+ * The numbers of the stored messages whose wamid starts with `prefix`, once the ingest inbox is empty (webhooks are
+ * acknowledged before they are applied: counted at once, rows would trail the acks). Waits at most 60 s.
+ */
 async function storedNumbers(prefix) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && Number((await db.query(`SELECT count(*) AS n FROM ${SCHEMA}.ingest_inbox`)).rows[0].n) > 0)
+    await new Promise((r) => setTimeout(r, 50));
   const { rows } = await db.query(`SELECT external_id FROM ${SCHEMA}.messages WHERE starts_with(external_id, $1)`, [prefix]);
   return rows.map((r) => Number(r.external_id.slice(prefix.length)));
 }
