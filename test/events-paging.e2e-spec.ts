@@ -1,6 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Metrics } from '../src/observability/metrics';
+import { openStream } from './helpers/sse';
 import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
 
@@ -76,6 +79,37 @@ describe.skipIf(!process.env.DATABASE_URL)('GET /v1/events pages past no event t
       [high, 'early'],
     ]);
     expect(after.nextAfter).toBe(high);
+  });
+
+  it('SSE resumed with Last-Event-ID while a lower id is still held: the late event arrives, in id order', async () => {
+    const [older, younger] = [await connect(), await connect()];
+    const base = await insert(older, 'base');
+    // As above: the committed `high` sits above `low`, held by the still open `younger`.
+    await older.query('BEGIN');
+    await older.query('SELECT pg_current_xact_id()');
+    await younger.query('BEGIN');
+    const low = await insert(younger, 'late');
+    const high = await insert(older, 'early');
+    await older.query('COMMIT');
+
+    // The first subscriber starts the live tail (above `high`, the newest committed id) and catches up from `base`.
+    await t.app.listen(0, '127.0.0.1');
+    const port = (t.app.getHttpServer().address() as AddressInfo).port;
+    const opening = openStream(port, '/v1/events/stream', { ...ADMIN, 'Last-Event-ID': base });
+    const subscribers = t.app.get(Metrics).eventSubscribers;
+    await until('the stream has subscribed to the tail', async () => ((await subscribers.get()).values[0]?.value === 1 ? true : undefined));
+    // Only now does `low` commit: below where the tail started, so only a gap-checked catch-up can deliver it.
+    await younger.query('COMMIT');
+    const sse = await opening;
+    try {
+      await until('both events arrived', async () => (sse.events.length >= 2 ? true : undefined));
+      expect(sse.events.map((e) => [e.id, e.data.data.name])).toEqual([
+        [low, 'late'],
+        [high, 'early'],
+      ]);
+    } finally {
+      sse.close();
+    }
   });
 
   it('a rolled-back id is passed once every transaction that could hold it has ended', async () => {

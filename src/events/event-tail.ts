@@ -23,7 +23,8 @@ type Listener = (batch: readonly LiveEvent[]) => void;
  * committed event after the cursor goes through the {@link GapTracker} shared with the REST page, and delivery
  * stops at the first gap that is not settled. The next id after the cursor, once committed, is delivered at once;
  * a long transaction elsewhere in the cluster delays events only when there is a gap.
- * (The first subscriber's start, {@link EventsRepository.head}, still uses the older `xid < xmin` rule.)
+ * The first subscriber starts the tail at the newest committed id ({@link EventsRepository.latest}); an id below
+ * it may still commit, which is why a stream's catch-up up to `from` is gap-checked too (EventsService.stream).
  */
 @Injectable()
 export class EventTail implements OnModuleDestroy {
@@ -44,12 +45,13 @@ export class EventTail implements OnModuleDestroy {
    * Calls `listener` with each new batch of events (all types and sessions; the listener filters), oldest first,
    * the same array and objects for every listener.
    * @returns `from`: the id the tail had reached when the listener joined (every event after it will be delivered;
-   *   every event up to it is committed or never will be); `latest`: the newest committed id at that moment
-   *   (≥ `from`; a stream that starts "now" skips up to it); and an unsubscribe function.
+   *   the ids up to it that the tail passed are committed or never will be, those below its start may still
+   *   commit); `latest`: the newest committed id at that moment (≥ `from`; a stream that starts "now" skips up to
+   *   it); and an unsubscribe function.
    */
   async subscribe(listener: Listener): Promise<{ from: string; latest: string; unsubscribe: () => void }> {
     while (this.cursor === undefined) {
-      this.starting ??= this.repo.head().then(
+      this.starting ??= this.repo.latest().then(
         (head) => {
           this.cursor ??= head;
           this.starting = undefined;

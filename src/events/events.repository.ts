@@ -23,9 +23,8 @@ export interface EventFilter {
   /** A session-limited key's sessions: events of other sessions (and of none) are not visible. */
   visibleSessionIds?: readonly string[] | null;
   /**
-   * Only events up to this id (inclusive), every committed one: for catching up to a position the live tail has
-   * already passed (see {@link EventsRepository.tail}), where the transaction-age rule of the class comment is
-   * not needed and would hide events the tail has delivered.
+   * Only events up to this id (inclusive): for a stream catching up to the position the live tail had reached
+   * when it joined (see {@link EventsRepository.pageChecked}).
    */
   upTo?: string;
 }
@@ -46,7 +45,8 @@ export interface CheckedPage {
   rows: EventRow[];
   /**
    * The first {@link GAP_SCAN} gaps (runs of ids not visible) among all events, matching or not, from after the
-   * start up to the last row: `from` the first missing id, `to` the visible id after the run, `toXid` its writer.
+   * start up to the last row (with `upTo` and fewer than `limit` rows: up to `upTo`): `from` the first missing
+   * id, `to` the visible id after the run, `toXid` its writer.
    */
   gaps: { from: string; to: string; toXid: string }[];
   /** The snapshot's xmin and xmax (decimal xid8). */
@@ -59,44 +59,19 @@ export const GAP_SCAN = 20;
 
 /**
  * Reads the event log. Ids are taken at insert time and transactions commit in any order, so a reader at id N
- * could skip an id below N that commits later: the REST page ({@link pageChecked}) and the live tail
- * ({@link tail}) read every committed event with the snapshot's bounds and leave the gaps to GapTracker; a
- * catch-up up to a position already passed ({@link page} with `upTo`) needs no rule. Without `upTo`,
- * {@link page} and {@link head} keep the older rule (only transactions older than every running one,
- * `xid < pg_snapshot_xmin(pg_current_snapshot())`), which alone does not prevent the skip.
+ * could skip an id below N that commits later: every read that moves a position (the REST page and a stream's
+ * catch-up, {@link pageChecked}; the live tail, {@link tail}) returns every committed event with the snapshot's
+ * bounds and leaves the gaps in the ids to GapTracker.
  */
 @Injectable()
 export class EventsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Up to `limit` events matching `f`, oldest first.
-   * @returns rows with `id` as text. @throws the database's error.
-   */
-  async page(f: EventFilter, limit: number): Promise<EventRow[]> {
-    const params: unknown[] = [];
-    const where: string[] = f.upTo === undefined ? ['e.xid < pg_snapshot_xmin(pg_current_snapshot())'] : [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (f.after !== undefined) add('e.id > ?::bigint', f.after);
-    if (f.upTo !== undefined) add('e.id <= ?::bigint', f.upTo);
-    if (f.types?.length) add('e.type = ANY(?::text[])', f.types);
-    if (f.sessionId) add('e.session_id = ?::uuid', f.sessionId);
-    if (f.visibleSessionIds) add('e.session_id = ANY(?::uuid[])', f.visibleSessionIds);
-    params.push(limit);
-    return (await this.db.query(
-      `SELECT e.id::text AS id, e.type, e.occurred_at, e.session_id, e.data FROM events e
-       WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.length}`,
-      params,
-    )) as EventRow[];
-  }
-
-  /**
-   * The REST page's read, in one statement (one snapshot): up to `limit` committed events matching `f` after
-   * `f.after` (without it: from the oldest retained event), every transaction's, and the gaps in the ids up to the
-   * last of them (see {@link CheckedPage}); `f.upTo` is ignored. @throws the database's error.
+   * The REST page's and a stream catch-up's read, in one statement (one snapshot): up to `limit` committed events
+   * matching `f` after `f.after` (without it: from the oldest retained event) and up to `f.upTo` (if given),
+   * every transaction's, and the gaps in the ids up to the last of them, or up to `f.upTo` when the page is not
+   * full (see {@link CheckedPage}). @throws the database's error.
    */
   async pageChecked(f: EventFilter, limit: number): Promise<CheckedPage> {
     const params: unknown[] = [f.after ?? null];
@@ -108,6 +83,9 @@ export class EventsRepository {
     if (f.types?.length) add('e.type = ANY(?::text[])', f.types);
     if (f.sessionId) add('e.session_id = ?::uuid', f.sessionId);
     if (f.visibleSessionIds) add('e.session_id = ANY(?::uuid[])', f.visibleSessionIds);
+    if (f.upTo !== undefined) add('e.id <= ?::bigint', f.upTo);
+    // Not full: the gaps are looked for up to upTo, past the last row (the ids after it are not all visible).
+    const upTo = f.upTo === undefined ? 'NULL::bigint' : `$${params.length}::bigint`;
     params.push(limit);
     const rows = (await this.db.query(
       `WITH s AS (
@@ -118,7 +96,8 @@ export class EventsRepository {
          WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.length}
        ), seq AS (
          SELECT e.id, e.xid, lag(e.id) OVER (ORDER BY e.id) AS prev FROM events e, s
-         WHERE e.id > s.base AND e.id <= (SELECT max(id) FROM page)
+         WHERE e.id > s.base AND e.id <= COALESCE(
+           CASE WHEN (SELECT count(*) FROM page) < $${params.length} THEN ${upTo} END, (SELECT max(id) FROM page))
        ), gaps AS (
          SELECT COALESCE(seq.prev, s.base) + 1 AS gfrom, seq.id AS gto, seq.xid FROM seq, s
          WHERE seq.id <> COALESCE(seq.prev, s.base) + 1 ORDER BY seq.id LIMIT ${GAP_SCAN}
@@ -171,14 +150,6 @@ export class EventsRepository {
   /** The newest committed id, whatever the age of its transaction, or '0' for an empty log. */
   async latest(): Promise<string> {
     const [row] = (await this.db.query(`SELECT COALESCE(max(id), 0)::text AS id FROM events`)) as { id: string }[];
-    return row.id;
-  }
-
-  /** The newest id a reader can see now (see the class comment), or '0' for an empty log. */
-  async head(): Promise<string> {
-    const [row] = (await this.db.query(
-      `SELECT COALESCE(max(id), 0)::text AS id FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot())`,
-    )) as { id: string }[];
     return row.id;
   }
 

@@ -3,11 +3,17 @@ import type { AuthenticatedKey } from '../auth/api-keys.service';
 import { EventTail } from './event-tail';
 import { LiveEvent } from './live-event';
 import type { EventPageDto } from './event.dto';
-import { EventsRepository, GAP_SCAN, type EventFilter, type EventRow } from './events.repository';
+import { EventsRepository, GAP_SCAN, type CheckedPage, type EventFilter, type EventRow } from './events.repository';
 import { GapTracker } from './gap-tracker';
 
 /** Pauses before a REST page looks again at a gap that cut it short, in ms. */
 const RETRY_MS = [20, 50, 120];
+/** Pauses before a stream's catch-up looks again at a gap that holds it (ms); the last repeats until it settles. */
+const CATCH_UP_RETRY_MS = [20, 50, 100];
+/** Rows per catch-up read. */
+const PAGE = 1000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reading the event log: pages for catching up, and live subscriptions for streams. */
 @Injectable()
@@ -28,24 +34,35 @@ export class EventsService {
   async page(q: { after?: string; types?: string[]; sessionId?: string; limit: number }, key?: AuthenticatedKey): Promise<EventPageDto> {
     const filter = filterOf(q, key);
     for (let attempt = 0; ; attempt++) {
-      const read = await this.repo.pageChecked(filter, q.limit);
-      const snap = { xmin: BigInt(read.xmin), xmax: BigInt(read.xmax) };
-      let cut: bigint | undefined;
-      // Every gap is looked at (so each is noted), the first one not settled ends the page.
-      for (const g of read.gaps) if (!this.gaps.settled(BigInt(g.from), BigInt(g.to), g.toXid, snap)) cut ??= BigInt(g.from);
-      // Gaps past the last one reported were not looked for: rows after it wait for the next read.
-      if (cut === undefined && read.gaps.length === GAP_SCAN) cut = BigInt(read.gaps[GAP_SCAN - 1].to) + 1n;
-      const rows = cut === undefined ? read.rows : read.rows.filter((r) => BigInt(r.id) < cut);
-      if (rows.length === read.rows.length || attempt === RETRY_MS.length) {
+      const { rows, cut } = this.passable(await this.repo.pageChecked(filter, q.limit));
+      if (!cut || attempt === RETRY_MS.length) {
         return { data: rows.map((r) => new LiveEvent(r).dto), nextAfter: rows.length ? rows[rows.length - 1].id : null };
       }
-      await new Promise((r) => setTimeout(r, RETRY_MS[attempt]));
+      await sleep(RETRY_MS[attempt]);
     }
   }
 
   /**
+   * The rows of `read` a reader may move past: those before the first gap in the ids that is not settled
+   * ({@link GapTracker}; every gap of the read is noted). `cut` when some rows (or ids up to the read's bound)
+   * were held back and a later read should look again.
+   */
+  private passable(read: CheckedPage): { rows: EventRow[]; cut: boolean } {
+    const snap = { xmin: BigInt(read.xmin), xmax: BigInt(read.xmax) };
+    let cut: bigint | undefined;
+    // Every gap is looked at (so each is noted), the first one not settled ends the page.
+    for (const g of read.gaps) if (!this.gaps.settled(BigInt(g.from), BigInt(g.to), g.toXid, snap)) cut ??= BigInt(g.from);
+    // Gaps past the last one reported were not looked for: rows after it wait for the next read.
+    if (cut === undefined && read.gaps.length === GAP_SCAN) cut = BigInt(read.gaps[GAP_SCAN - 1].to) + 1n;
+    if (cut === undefined) return { rows: read.rows, cut: false };
+    return { rows: read.rows.filter((r) => BigInt(r.id) < cut), cut: true };
+  }
+
+  /**
    * Streams events after `after` (or from now when undefined) to `send`, in id order, each once: the log is read
-   * up to where the live tail was when the stream joined, then the tail's batches follow. `send` gets the events
+   * up to where the live tail was when the stream joined, then the tail's batches follow. The catch-up passes no id
+   * that may still commit (as the REST page, but it waits for the gap instead of returning short), so the promise
+   * resolves once it is done; "from now" means after the newest id committed when the stream joined. `send` gets the events
    * of one tail read (or one catch-up page) at a time, never an empty array; the array and its objects may be
    * shared with other subscribers and must not be changed.
    * @returns a function that ends the subscription.
@@ -82,14 +99,17 @@ export class EventsService {
     });
     try {
       if (cursor !== undefined) {
-        // Catch up from the log up to the tail's position, page by page: every event up to it is committed or
-        // never will be, so all of them are read, however old their transactions.
-        for (;;) {
-          const rows = await this.repo.page({ ...filter, after: cursor.toString(), upTo: from }, 1000);
+        // Catch up from the log up to the tail's position, page by page, never past an id that may still commit
+        // (the tail started at the newest committed id: below it, a transaction may still hold an id).
+        const upTo = BigInt(from);
+        for (let attempt = 0; cursor < upTo;) {
+          const { rows, cut } = this.passable(await this.repo.pageChecked({ ...filter, after: cursor.toString(), upTo: from }, PAGE));
           deliver(rows.map((r) => new LiveEvent(r)));
-          if (rows.length < 1000) break;
+          if (cut) await sleep(CATCH_UP_RETRY_MS[Math.min(attempt++, CATCH_UP_RETRY_MS.length - 1)]);
+          else if (rows.length < PAGE) break;
+          else attempt = 0;
         }
-        if (cursor < BigInt(from)) cursor = BigInt(from); // nothing matching between: skip to the tail
+        if (cursor < upTo) cursor = upTo; // nothing matching between: skip to the tail
       } else cursor = BigInt(latest); // from now: what had committed when the stream joined is history
     } catch (e) {
       unsubscribe();
