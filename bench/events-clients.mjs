@@ -1,16 +1,19 @@
 // Subscribers for `npm run bench:events` (issue 12), forked by bench/events.mjs so that parsing what they receive does
 // not share wa-hub's event loop: BENCH_SSE Server-Sent Events clients on GET /v1/events/stream and BENCH_IO Socket.IO
-// clients (path /socket.io, websocket transport, `auth: {apiKey}`), all with the same read key and no filter.
-// Each subscriber counts every `message.received` event whose externalId is `<prefix><n>` in a per-subscriber
-// Uint8Array indexed by n, remembers when it arrived (wall clock, ms, sub-millisecond: performance.timeOrigin + now())
-// and checks that event ids only grow. The first client of this process to see event n parses its occurredAt once.
+// clients (path /socket.io, engine.io 4 over the WebSocket transport, `auth: {apiKey}`, spoken here on the upgraded
+// socket rather than through socket.io-client: its per-packet decoding and event emitter cost more CPU than wa-hub's
+// whole delivery, and on a 2-core host the clients then starve the server they measure), all with the same read key
+// and no filter. Each subscriber counts every `message.received` event whose externalId is `<prefix><n>` in a
+// per-subscriber Uint8Array indexed by n, remembers when it arrived (wall clock, ms, sub-millisecond:
+// performance.timeOrigin + now()) and checks that event ids only grow. Each subscriber finds every event in its own
+// bytes and reads its id; what the id carries (wamid, occurredAt) is parsed once per process (see numberOf).
 // Messages: parent → child {cmd: 'connect', prefix, capacity, keepTimes} (answers {connected, failed, ms}),
 // {cmd: 'count'} (answers {deliveries, min}), {cmd: 'report', sendTimes, ackTimes, expected} (answers per-kind histograms and
 // per-subscriber missed/duplicate/extra counts), {cmd: 'close'} (answers {closed}).
 // Env: BENCH_URL, BENCH_KEY, BENCH_SSE, BENCH_IO.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { io } from 'socket.io-client';
 
 const url = new URL(process.env.BENCH_URL);
 const KEY = process.env.BENCH_KEY;
@@ -47,33 +50,158 @@ function newSub(kind) {
   };
 }
 
-/** One `message.received` delivery to `sub`. */
-function received(sub, id, externalId, occurredAt, at) {
+const EXTERNAL = '"externalId":"';
+const OCCURRED = '"occurredAt":"';
+
+/**
+ * Per event id, the run's wamid number n it carries (-1: not this run's), read from the bytes of the first
+ * subscriber of this process that received it (its occurredAt too); the others read only the id from their bytes.
+ */
+let known = new Map();
+
+const wamidNumber = (externalId) => {
+  if (!externalId.startsWith(prefix)) return -1;
+  const n = Number(externalId.slice(prefix.length));
+  return n >= 0 && n < capacity ? n : -1;
+};
+
+/** The decimal digits at b[i..] as a number. */
+function digits(b, i) {
+  let v = 0;
+  for (let c = b[i]; c >= 48 && c <= 57; c = b[++i]) v = v * 10 + (c - 48);
+  return v;
+}
+
+/** The wamid number of event `id`, whose JSON is b[from, to), parsed the first time this process sees the id. */
+function numberOf(id, b, from, to) {
+  let n = known.get(id);
+  if (n !== undefined) return n;
+  const s = b.latin1Slice(from, to);
+  const e = s.indexOf(EXTERNAL);
+  n = e < 0 ? -1 : wamidNumber(s.slice(e + EXTERNAL.length, s.indexOf('"', e + EXTERNAL.length)));
+  if (n >= 0 && occurred[n] === 0) {
+    const o = s.indexOf(OCCURRED) + OCCURRED.length;
+    occurred[n] = Date.parse(s.slice(o, o + 24));
+  }
+  known.set(id, n);
+  return n;
+}
+
+/** One `message.received` event (id, wamid number n) received by `sub` at `at`. */
+function deliver(sub, id, n, at) {
   if (id <= sub.lastId) sub.outOfOrder++;
   sub.lastId = id;
-  if (typeof externalId !== 'string' || !externalId.startsWith(prefix)) {
-    sub.foreign++;
-    return;
-  }
-  const n = Number(externalId.slice(prefix.length));
-  if (!(n >= 0 && n < capacity)) {
+  if (n < 0) {
     sub.foreign++;
     return;
   }
   sub.deliveries++;
   if (sub.counts[n] < 255) sub.counts[n]++;
   if (sub.times && sub.counts[n] === 1) sub.times[n] = at - base;
-  let o = occurred[n];
-  if (o === 0) o = occurred[n] = typeof occurredAt === 'string' ? Date.parse(occurredAt) : Date.parse(occurredAt());
-  occurredHist[sub.kind][bin(at - o)]++;
+  occurredHist[sub.kind][bin(at - occurred[n])]++;
 }
 
-const EXTERNAL = '"externalId":"';
-const OCCURRED = '"occurredAt":"';
+/** Whether b[at..] starts with the bytes of `text` (ASCII); a JS loop: Buffer.compare's native call costs more here. */
+function startsWith(b, at, text) {
+  if (at + text.length > b.length) return false;
+  for (let i = 0; i < text.length; i++) if (b[at + i] !== text[i]) return false;
+  return true;
+}
+const bytes = (s) => Uint8Array.from(Buffer.from(s, 'latin1'));
+const BLANK_LINE = Buffer.from('\n\n');
+const SSE_ID = bytes('id: ');
+const SSE_TYPE = bytes('event: message.received\n');
+const SSE_CONNECTED = bytes(': connected');
+
+/**
+ * Consumes the whole SSE blocks of `b` from `start` (`id:`, `event:`, `data:` lines, or a `:` comment); returns
+ * where the rest starts.
+ */
+function sseBlocks(sub, b, start, at, onControl) {
+  let end;
+  while ((end = b.indexOf(BLANK_LINE, start)) >= 0) {
+    if (b[start] === 0x3a /* ':' */) {
+      if (startsWith(b, start, SSE_CONNECTED)) onControl('connected');
+    } else if (startsWith(b, start, SSE_ID)) {
+      const nl = b.indexOf(0x0a, start);
+      if (nl + 1 + SSE_TYPE.length <= end && startsWith(b, nl + 1, SSE_TYPE)) {
+        const id = digits(b, start + 4);
+        deliver(sub, id, numberOf(id, b, nl + 1 + SSE_TYPE.length, end), at);
+      }
+    }
+    start = end + 2;
+  }
+  return start;
+}
+
+const IO_EVENT = bytes('42["message.received",{"id":"');
+const IO_READY = bytes('42["ready"');
+
+/**
+ * Consumes the whole WebSocket frames of `b` from `p` (server frames are unmasked, RFC 6455 §5.2), each an
+ * engine.io packet: `0` open, `2` ping, `40` namespace connected, `44` refused, `42[name, payload]` an event.
+ * Returns where the rest starts.
+ */
+function wsFrames(sub, b, p, at, onControl) {
+  while (p + 2 <= b.length) {
+    const op = b[p] & 0x0f;
+    let len = b[p + 1] & 0x7f;
+    let h = 2;
+    if (len === 126) {
+      if (p + 4 > b.length) break;
+      len = b.readUInt16BE(p + 2);
+      h = 4;
+    } else if (len === 127) {
+      if (p + 10 > b.length) break;
+      len = Number(b.readBigUInt64BE(p + 2));
+      h = 10;
+    }
+    const from = p + h;
+    if (from + len > b.length) break;
+    p = from + len;
+    if (op === 8) onControl('close');
+    if (op !== 1) continue;
+    const t = b[from];
+    const k = b[from + 1];
+    if (t === 0x34 /* '4' message */ && k === 0x32 /* '2' event */) {
+      if (len > IO_EVENT.length && startsWith(b, from, IO_EVENT)) {
+        const id = digits(b, from + IO_EVENT.length);
+        deliver(sub, id, numberOf(id, b, from, p), at);
+      } else if (startsWith(b, from, IO_READY)) onControl('ready');
+    } else if (t === 0x34 && k === 0x34 /* '44' connect error */) onControl('refused');
+    else if (t === 0x32 /* '2' ping */) onControl('ping');
+    else if (t === 0x30 /* '0' open */) onControl('open');
+  }
+  return p;
+}
+
+/** Bytes of a new read joined to an unfinished block or frame before the rest of the read is consumed in place. */
+const JOIN = 8192;
+
+/**
+ * Feeds one read of `sub`'s connection to `consume`; `sub.rest` keeps an unfinished block or frame for the next.
+ * An unfinished one is completed from the head of the read (a small copy), the rest is consumed where it lies.
+ */
+function feed(sub, chunk, consume, onControl) {
+  const at = now();
+  let b = chunk;
+  let start = 0;
+  if (sub.rest) {
+    const rest = sub.rest;
+    const head = Buffer.concat([rest, chunk.subarray(0, JOIN)]);
+    const used = consume(sub, head, 0, at, onControl);
+    if (used > rest.length)
+      start = used - rest.length; // the unfinished one was completed: go on in the read
+    else b = Buffer.concat([rest, chunk]); // longer than JOIN: join the whole read
+  }
+  const used = consume(sub, b, start, at, onControl);
+  sub.rest = used < b.length ? b.subarray(used) : null;
+}
 
 /** An SSE subscriber; resolves once the server wrote `: connected` (the subscription is live). */
 function openSse() {
   const sub = newSub('sse');
+  sub.rest = null;
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -89,41 +217,7 @@ function openSse() {
           reject(new Error(`SSE answered ${res.statusCode}`));
           return;
         }
-        res.setEncoding('utf8');
-        let buffer = '';
-        let live = false;
-        res.on('data', (chunk) => {
-          const at = now();
-          buffer = buffer ? buffer + chunk : chunk;
-          let start = 0;
-          let end;
-          while ((end = buffer.indexOf('\n\n', start)) >= 0) {
-            const block = buffer.slice(start, end);
-            start = end + 2;
-            if (block.charCodeAt(0) === 58 /* ':' */) {
-              if (!live && block === ': connected') {
-                live = true;
-                resolve(sub);
-              }
-              continue;
-            }
-            if (!block.includes('\nevent: message.received\n')) continue;
-            const id = Number(block.slice(4, block.indexOf('\n')));
-            const e = block.indexOf(EXTERNAL);
-            const externalId = e < 0 ? undefined : block.slice(e + EXTERNAL.length, block.indexOf('"', e + EXTERNAL.length));
-            received(
-              sub,
-              id,
-              externalId,
-              () => {
-                const o = block.indexOf(OCCURRED) + OCCURRED.length;
-                return block.slice(o, o + 24);
-              },
-              at,
-            );
-          }
-          buffer = start < buffer.length ? buffer.slice(start) : '';
-        });
+        res.on('data', (chunk) => feed(sub, chunk, sseBlocks, (c) => c === 'connected' && resolve(sub)));
         res.on('error', () => {});
         res.on('close', () => {
           if (!sub.closed) sub.lost = 'stream closed';
@@ -139,27 +233,59 @@ function openSse() {
   });
 }
 
-/** A Socket.IO subscriber; resolves on `ready` (the subscription is live). */
+/** A client → server WebSocket text frame (masked, as RFC 6455 requires of clients; a zero mask key). */
+function clientFrame(text) {
+  const body = Buffer.from(text, 'utf8');
+  if (body.length >= 126) throw new Error('frame too long for this client');
+  return Buffer.concat([Buffer.from([0x81, 0x80 | body.length, 0, 0, 0, 0]), body]);
+}
+
+/**
+ * A Socket.IO subscriber speaking the protocol itself (engine.io 4 over the WebSocket transport, as socket.io-client
+ * does with `transports: ['websocket']`): `GET /socket.io/?EIO=4&transport=websocket` upgraded, then `40{apiKey}`
+ * once the open packet came, a pong for every ping. Resolves on `ready` (the subscription is live).
+ */
 function openIo() {
   const sub = newSub('io');
+  sub.rest = null;
   return new Promise((resolve, reject) => {
-    const socket = io(url.origin, {
-      path: '/socket.io',
-      transports: ['websocket'],
-      auth: { apiKey: KEY },
-      reconnection: false,
-      forceNew: true,
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: '/socket.io/?EIO=4&transport=websocket',
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+      },
+      agent: false,
     });
-    socket.once('ready', () => resolve(sub));
-    socket.once('connect_error', reject);
-    socket.on('message.received', (e) => received(sub, Number(e.id), e.data?.externalId, e.occurredAt, now()));
-    socket.on('disconnect', (reason) => {
-      if (!sub.closed) sub.lost = reason;
+    req.on('response', (res) => {
+      res.resume();
+      reject(new Error(`Socket.IO upgrade answered ${res.statusCode}`));
     });
-    sub.close = () => {
-      sub.closed = true;
-      socket.disconnect();
-    };
+    req.on('upgrade', (res, socket, head) => {
+      socket.setNoDelay(true);
+      const onControl = (c) => {
+        if (c === 'open') socket.write(clientFrame(`40${JSON.stringify({ apiKey: KEY })}`));
+        else if (c === 'ping') socket.write(clientFrame('3'));
+        else if (c === 'ready') resolve(sub);
+        else if (c === 'refused') reject(new Error('Socket.IO connection refused'));
+      };
+      socket.on('data', (chunk) => feed(sub, chunk, wsFrames, onControl));
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        if (!sub.closed) sub.lost = 'socket closed';
+      });
+      if (head.length) feed(sub, head, wsFrames, onControl);
+      sub.close = () => {
+        sub.closed = true;
+        socket.destroy();
+      };
+    });
+    req.on('error', (e) => (sub.closed ? undefined : reject(e)));
+    req.end();
   });
 }
 
@@ -213,6 +339,7 @@ process.on('message', async (m) => {
     ({ prefix, capacity, keepTimes } = m);
     base = now();
     occurred = new Float64Array(capacity);
+    known = new Map();
     occurredHist = { sse: new Uint32Array(BINS), io: new Uint32Array(BINS) };
     subs = [];
     const started = now();
@@ -247,3 +374,5 @@ process.on('message', async (m) => {
   }
 });
 process.send({ ready: true });
+// Exit on SIGTERM (the parent's kill) through process.exit, so that --cpu-prof writes its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -12,7 +12,7 @@
 //      wamids, concurrency 64, wrk or autocannon) for BENCH_INGEST_SECONDS (10) s after a 3 s warm-up.
 //   3. the same with the 1,000 subscribers connected; then the backlog drains (at most 20 s) and every subscriber
 //      is checked against the rows again.
-// BENCH_CPU_PROF=<dir> runs wa-hub with --cpu-prof (a .cpuprofile per run in <dir>). The machine may be shared:
+// BENCH_CPU_PROF=<dir> runs wa-hub, the clients and the sender with --cpu-prof (a .cpuprofile per process in <dir>). The machine may be shared:
 // each figure is printed with the load average when it was taken. Exit code 1 when an event was missed.
 import autocannon from 'autocannon';
 import { execFileSync, fork, spawnSync } from 'node:child_process';
@@ -79,7 +79,8 @@ const ask = (child, m) =>
   });
 const forkReady = (file, env) =>
   new Promise((resolve, reject) => {
-    const child = fork(here(file), [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const execArgv = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+    const child = fork(here(file), [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', () => resolve(child));
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
@@ -181,6 +182,7 @@ async function collect(sendTimes, ackTimes, expected) {
     outOfOrder: sum('outOfOrder'),
     clientLoopP99: Math.max(...reports.map((r) => r.loopDelayP99)),
     clientCpu: reports.map((r) => (r.cpu.user + r.cpu.system) / 1e6),
+    clientSystemCpu: reports.map((r) => r.cpu.system / 1e6),
   };
 }
 
@@ -374,7 +376,7 @@ if (d) {
     `| wa-hub CPU (one core = 100%); per delivery (ingest included) | ${f(d.hubCpu * 100, 0)}%; ${f((d.hubCpuSeconds * 1e6) / Math.max(1, d.sent.all.count), 2)} µs | | |`,
   );
   console.log(
-    `| client processes: CPU s / worst event-loop delay p99 | ${d.clientCpu.map((x) => x.toFixed(1)).join(' + ')} s / ${f(d.clientLoopP99)} ms | | |`,
+    `| client processes: CPU s (of it system) / worst event-loop delay p99 | ${d.clientCpu.map((x) => x.toFixed(1)).join(' + ')} s (${d.clientSystemCpu.map((x) => x.toFixed(1)).join(' + ')} s) / ${f(d.clientLoopP99)} ms | | |`,
   );
 }
 const n = results.noSubs;
