@@ -302,6 +302,9 @@ function report(sendTimes, ackTimes, expected) {
   const expectedSet = new Uint8Array(capacity);
   for (const n of expected) if (n < capacity) expectedSet[n] = 1;
   const missedSample = [];
+  // The slowest delivery of the webhooks sent in each second of the run (ms), over all subscribers.
+  const firstSend = sendTimes ? Math.min(...sendTimes.filter((t) => t > 0)) : 0;
+  const slowestBySecond = [];
   const perSub = subs.map((s) => {
     let missed = 0;
     let duplicates = 0;
@@ -314,7 +317,12 @@ function report(sendTimes, ackTimes, expected) {
           if (missedSample.length < 10) missedSample.push(`${s.kind} ${n}`);
         } else {
           if (c > 1) duplicates += c - 1;
-          if (s.times && sendTimes?.[n]) sent[s.kind][bin(base + s.times[n] - sendTimes[n])]++;
+          if (s.times && sendTimes?.[n]) {
+            const ms = base + s.times[n] - sendTimes[n];
+            sent[s.kind][bin(ms)]++;
+            const sec = Math.floor((sendTimes[n] - firstSend) / 1000);
+            slowestBySecond[sec] = Math.max(slowestBySecond[sec] ?? 0, ms);
+          }
           if (s.times && ackTimes?.[n]) acked[bin(10_000 + base + s.times[n] - ackTimes[n])]++;
         }
       } else if (c) extra += c;
@@ -328,6 +336,7 @@ function report(sendTimes, ackTimes, expected) {
     occurred: { sse: histogram(occurredHist.sse), io: histogram(occurredHist.io) },
     perSub,
     missedSample,
+    slowestBySecond: Array.from(slowestBySecond, (x) => Math.round(x ?? 0)),
     loopDelayP99: loop.percentile(99) / 1e6,
     loopDelayMax: loop.max / 1e6,
     cpu: process.cpuUsage(),

@@ -48,6 +48,32 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
+const METRICS_TOKEN = 'bench-events-metrics-token';
+
+/**
+ * wa-hub's own view of the applier from GET /metrics: the upper bounds (ms) of the histogram buckets holding the
+ * 50th and 99th percentile of `wahub_ingest_lag_seconds` (acknowledged → applied) and of
+ * `wahub_ingest_batch_duration_seconds`, and the mean batch size.
+ */
+async function applierFigures() {
+  const text = await (await fetch(`${BASE}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const quantiles = (name) => {
+    const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    const total = buckets.at(-1)?.[1] ?? 0;
+    const at = (p) => (buckets.find(([, n]) => n >= Math.ceil(total * p))?.[0] ?? NaN) * 1000;
+    return { p50: at(0.5), p99: at(0.99), count: total };
+  };
+  const num = (name) => Number((text.match(new RegExp(`^${name} (\\S+)`, 'm')) ?? [])[1]);
+  return {
+    lag: quantiles('wahub_ingest_lag_seconds'),
+    batch: quantiles('wahub_ingest_batch_duration_seconds'),
+    batchSize: num('wahub_ingest_batch_size_sum') / num('wahub_ingest_batch_size_count'),
+  };
+}
+
 const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 const freshSchema = () => db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
 const hub = () => {
@@ -59,7 +85,7 @@ const hub = () => {
       schema: SCHEMA,
       port: PORT,
       adminKey: KEY,
-      env: { META_APP_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '100000000' },
+      env: { META_APP_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '100000000', METRICS_TOKEN },
     });
   } finally {
     process.execArgv = execArgv;
@@ -174,6 +200,9 @@ async function collect(sendTimes, ackTimes, expected) {
     subsMissing: perSub.filter((s) => s.missed > 0).length,
     maxMissed: Math.max(...perSub.map((s) => s.missed)),
     missedSample: reports.flatMap((r) => r.missedSample).slice(0, 10),
+    slowestBySecond: Array.from({ length: Math.max(...reports.map((r) => r.slowestBySecond.length)) }, (_, i) =>
+      Math.max(...reports.map((r) => r.slowestBySecond[i] ?? 0)),
+    ),
     lost: Object.entries(
       perSub.filter((s) => s.lost).reduce((a, s) => ({ ...a, [`${s.kind}: ${s.lost}`]: (a[`${s.kind}: ${s.lost}`] ?? 0) + 1 }), {}),
     ).map(([k, v]) => `${v} × ${k}`),
@@ -307,8 +336,9 @@ if (RUNS.includes('delivery')) {
   const hubCpuSeconds = cpuSeconds(child.pid) - cpu0;
   const hubCpu = hubCpuSeconds / ((Date.now() - t0) / 1000);
   const expected = await storedNumbers(prefix);
+  const applier = await applierFigures();
   const r = await collect(sent.sendTimes, sent.ackTimes, expected);
-  results.delivery = { ...r, sender: sent, expected: expected.length, drained, hubCpu, hubCpuSeconds, load: load(), loadDuring };
+  results.delivery = { ...r, sender: sent, expected: expected.length, drained, hubCpu, hubCpuSeconds, load: load(), loadDuring, applier };
   console.log(
     `  sent ${sent.sent} in ${sent.seconds.toFixed(1)} s, acked ${sent.acked} (non-2xx ${sent.non2xx}, errors ${sent.errors}), ack p50 ${sent.p50.toFixed(1)} ms p99 ${sent.p99.toFixed(1)} ms; ` +
       `rows ${expected.length}; delivery p50 ${r.sent.all.p50} ms p99 ${r.sent.all.p99} ms; missed ${r.missed}; wa-hub CPU ${(hubCpu * 100).toFixed(0)}% (load ${load()})`,
@@ -367,6 +397,11 @@ if (d) {
   console.log(`| ... Socket.IO (${IO_CLIENTS}) | ${f(d.sent.io.p50)} / ${f(d.sent.io.p99)} / ${f(d.sent.io.max)} ms | | |`);
   console.log(`| delivery p50 / p99, occurredAt → client | ${f(d.occurred.all.p50)} / ${f(d.occurred.all.p99)} ms | | |`);
   console.log(`| delivery p50 / p99, webhook ack → client | ${f(d.acked.p50)} / ${f(d.acked.p99)} ms | | |`);
+  console.log(`| slowest delivery of the webhooks sent in each second (ms) | ${d.slowestBySecond.join(' ')} | | |`);
+  const a = d.applier;
+  console.log(
+    `| applier (wa-hub's histograms, bucket bounds): ack → applied p50 / p99; batch p50 / p99; mean batch | ≤ ${a.lag.p50} / ≤ ${a.lag.p99} ms; ≤ ${a.batch.p50} / ≤ ${a.batch.p99} ms; ${f(a.batchSize)} webhooks | | |`,
+  );
   console.log(
     `| missed (subscribers missing any; worst) | ${d.missed} (${d.subsMissing}; ${d.maxMissed})${d.missed ? `, e.g. ${d.missedSample.join(', ')}` : ''} | 0 | |`,
   );
