@@ -18,11 +18,11 @@ import autocannon from 'autocannon';
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { databaseLabel, DATABASE_URL, root, startWaHub, stop } from './process.mjs';
+import { cpuSeconds, databaseLabel, DATABASE_URL, root, startWaHub, stop } from './process.mjs';
 
 const SCHEMA = 'bench_events';
 const PORT = '3300';
@@ -91,12 +91,6 @@ const hub = () => {
     process.execArgv = execArgv;
   }
 };
-/** CPU seconds (user + system) the process has used so far, from /proc. */
-const cpuSeconds = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
-
 // ---------------------------------------------------------------- child processes
 const ask = (child, m) =>
   new Promise((r) => {

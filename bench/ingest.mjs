@@ -13,10 +13,11 @@
 // drain s), and afterwards that every acknowledged webhook is visible (a message row, or a status event, for each).
 // The realistic pair runs BENCH_ROUNDS (3) times, the order swapped each round; the median round's ratio is the figure.
 // BENCH_COSTS=1 adds the per-write cost table: the realistic run again on scratch schemas, each with one index
-// dropped or one write turned off, effective throughput compared with the full run.
+// dropped or one write turned off (or one index added), CPU per webhook (wa-hub's and PostgreSQL's, from /proc)
+// and effective throughput compared with a full run right before them.
 import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { databaseLabel, DATABASE_URL, root, start, startWaHub } from './process.mjs';
+import { cpuSeconds, databaseLabel, DATABASE_URL, postgresCpuSeconds, root, start, startWaHub } from './process.mjs';
 import { createHash, randomUUID } from 'node:crypto';
 import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import { createWriteStream, mkdtempSync } from 'node:fs';
@@ -172,19 +173,24 @@ async function driveAutocannon(url, seconds, bodyOf) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Warm-up, then the measured load; then waits for `pending()` to reach 0 (drain) and counts `visible()`.
+ * Warm-up, then the measured load; then waits for `pending()` to reach 0 (drain) and counts `visible()`. CPU
+ * per acknowledged webhook (µs) over load + drain: the server process `pid`'s and PostgreSQL's (every `postgres`
+ * process), a steadier measure of what a write costs than throughput on a shared 2-core host.
  * @returns the figures of the measured part.
  */
-async function measure(name, url, bodyOf, { visible, pending = async () => 0, lag = async () => null }) {
+async function measure(name, url, bodyOf, { pid, visible, pending = async () => 0, lag = async () => null }) {
   const drive = useWrk ? driveWrk : driveAutocannon;
   await drive(url, WARMUP, bodyOf);
   while ((await pending()) > 0) await sleep(50);
   const before = await visible();
   const lagFrom = new Date();
+  const cpu0 = { server: cpuSeconds(pid), pg: postgresCpuSeconds() };
   const r = await drive(url, DURATION, bodyOf);
   const stopped = performance.now();
   while ((await pending()) > 0) await sleep(20);
   const drain = (performance.now() - stopped) / 1000;
+  const perWebhook = (s) => (s * 1e6) / Math.max(1, r.ok);
+  const cpu = { server: perWebhook(cpuSeconds(pid) - cpu0.server), pg: perWebhook(postgresCpuSeconds() - cpu0.pg) };
   const stored = (await visible()) - before;
   const effective = r.ok / (DURATION + drain);
   const l = await lag(lagFrom);
@@ -192,9 +198,10 @@ async function measure(name, url, bodyOf, { visible, pending = async () => 0, la
     `${name.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} ack/s  ack p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
       `drain ${drain.toFixed(2)} s  effective ${effective.toFixed(0)}/s` +
       (l ? `  apply lag p50 ${l.p50.toFixed(0)} ms  p99 ${l.p99.toFixed(0)} ms` : '') +
-      `  acknowledged ${r.ok}  non-2xx ${r.non2xx}  errors ${r.errors}  visible ${stored}`,
+      `  acknowledged ${r.ok}  non-2xx ${r.non2xx}  errors ${r.errors}  visible ${stored}` +
+      `  CPU/webhook server ${cpu.server.toFixed(0)} µs, PostgreSQL ${cpu.pg.toFixed(0)} µs`,
   );
-  return { name, ...r, drain, effective, lag: l, stored };
+  return { name, ...r, drain, effective, lag: l, stored, cpu };
 }
 
 const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
@@ -214,7 +221,7 @@ async function withWaHub(schema, port, fn, prepare = async () => {}) {
   });
   try {
     await prepare();
-    return await fn();
+    return await fn(hub.pid);
   } finally {
     hub.kill();
   }
@@ -271,11 +278,13 @@ if (WORKLOAD === 'classic' || WORKLOAD === 'both') {
     '/',
   );
   const base = await measure('baseline', 'http://127.0.0.1:3101/', classicBody, {
+    pid: baseline.pid,
     visible: () => count('SELECT count(*) AS n FROM bench_baseline.raw_events'),
   });
   baseline.kill();
-  const hub = await withWaHub('bench_wahub', '3100', () =>
+  const hub = await withWaHub('bench_wahub', '3100', (pid) =>
     measure('wa-hub', 'http://127.0.0.1:3100/webhooks/meta', classicBody, {
+      pid,
       visible: hubVisible('bench_wahub'),
       pending: hubPending('bench_wahub'),
       lag: hubLag('bench_wahub'),
@@ -302,6 +311,7 @@ if (WORKLOAD === 'realistic' || WORKLOAD === 'both') {
     );
     statusSequence = 0;
     const base = await measure('yardstick', 'http://127.0.0.1:3102/', realisticBody, {
+      pid: yard.pid,
       visible: () =>
         count(
           `SELECT (SELECT count(*) FROM bench_yardstick.messages WHERE direction = 'in') + (SELECT COALESCE(sum(status_updates), 0) FROM bench_yardstick.messages) AS n`,
@@ -315,8 +325,9 @@ if (WORKLOAD === 'realistic' || WORKLOAD === 'both') {
     return withWaHub(
       schema,
       '3103',
-      () =>
+      (pid) =>
         measure(label, 'http://127.0.0.1:3103/webhooks/meta', realisticBody, {
+          pid,
           visible: hubVisible(schema),
           pending: hubPending(schema),
           lag: hubLag(schema),
@@ -365,19 +376,30 @@ if (WORKLOAD === 'realistic' || WORKLOAD === 'both') {
         'ALTER TABLE $S.messages DISABLE TRIGGER wa_stats_messages_ins; ALTER TABLE $S.message_status_events DISABLE TRIGGER wa_stats_status_events_ins',
       'media queue trigger': 'ALTER TABLE $S.messages DISABLE TRIGGER wa_media_messages_ins',
       'contacts write': `CREATE OR REPLACE FUNCTION $S.wa_ingest_contacts(rows jsonb) RETURNS void LANGUAGE sql AS 'SELECT'`,
+      // Not in the schema: what the index a conversation list sorted by an index would need costs (no more HOT bumps).
+      '+ conversations by last message (added)': `CREATE INDEX ix_cost_conversations_recent ON $S.conversations ((COALESCE(last_message_at, 'epoch'::timestamptz)) DESC, id DESC)`,
     };
-    const full = hub.effective;
+    // Each variant right after a run of the full schema, its reference: single runs drift by more than most of
+    // these costs over the minutes the table takes.
     const rows = [];
     for (const [label, sql] of Object.entries(variants)) {
+      const full = await runHub('bench_wahub_cost', 'full');
       const r = await runHub('bench_wahub_cost', `-${label.slice(0, 9)}`, sql);
-      rows.push({ label, r });
+      rows.push({ label, r, full });
     }
     await db.query('DROP SCHEMA IF EXISTS bench_wahub_cost CASCADE');
-    console.log('cost per webhook of each write (realistic workload, effective throughput with it removed vs the full run):');
-    for (const { label, r } of rows) {
-      const perWebhookUs = (1e6 / full - 1e6 / r.effective).toFixed(0);
+    const us = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
+    console.log(
+      'what each write costs (realistic workload; CPU per acknowledged webhook with it changed, minus the full run just before it; ' +
+        'PostgreSQL = its client backends; effective throughput beside it):',
+    );
+    console.log(
+      `  ${'change'.padEnd(40)} ${'PostgreSQL'.padStart(10)} ${'wa-hub'.padStart(7)}  effective (full run's CPU wa-hub + PostgreSQL)`,
+    );
+    for (const { label, r, full } of rows) {
       console.log(
-        `  ${label.padEnd(36)} ${r.effective.toFixed(0).padStart(6)}/s  (${((r.effective / full - 1) * 100).toFixed(1)} %, ≈${perWebhookUs} µs/webhook)`,
+        `  ${label.padEnd(40)} ${`${us(r.cpu.pg - full.cpu.pg)} µs`.padStart(10)} ${`${us(r.cpu.server - full.cpu.server)} µs`.padStart(7)}  ` +
+          `${r.effective.toFixed(0)}/s (${us((r.effective / full.effective - 1) * 100)} %) (${full.cpu.server.toFixed(0)} + ${full.cpu.pg.toFixed(0)} µs)`,
       );
     }
   }

@@ -1,5 +1,6 @@
 // Shared by the benchmarks: the repository root, the database, and starting a server process.
 import { fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +36,34 @@ export function start(script, env, probe = '/health') {
       reject(new Error(`${script} exited with ${code}`));
     });
   });
+}
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc (Linux). */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds (user + system) so far of PostgreSQL's client backends (`postgres: <user> <db> <host>(<port>)`
+ * processes, which do the statements' work and their WAL inserts; the checkpointer, WAL writer and autovacuum,
+ * whose share swings from run to run, are left out; backends that ended meanwhile are not counted), from /proc.
+ */
+export function postgresCpuSeconds() {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.startsWith(`${pid} (postgres)`)) continue;
+      if (!/\(\d+\)/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) continue; // a client backend names its peer's port
+      const fields = stat.split(') ')[1].split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // ended while being read
+    }
+  }
+  return total;
 }
 
 /** SIGTERM, resolved when the process has exited (the app drains its in-flight work first). */
