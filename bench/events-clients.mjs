@@ -7,7 +7,7 @@
 // per-subscriber Uint8Array indexed by n, remembers when it arrived (wall clock, ms, sub-millisecond:
 // performance.timeOrigin + now()) and checks that event ids only grow. Each subscriber finds every event in its own
 // bytes and reads its id; what the id carries (wamid, occurredAt) is parsed once per process (see numberOf).
-// Messages: parent → child {cmd: 'connect', prefix, capacity, keepTimes} (answers {connected, failed, ms}),
+// Messages: parent → child {cmd: 'connect', prefix, capacity, keepTimes, measuredFrom} (answers {connected, failed, ms}),
 // {cmd: 'count'} (answers {deliveries, min}), {cmd: 'report', sendTimes, ackTimes, expected} (answers per-kind histograms and
 // per-subscriber missed/duplicate/extra counts), {cmd: 'close'} (answers {closed}).
 // Env: BENCH_URL, BENCH_KEY, BENCH_SSE, BENCH_IO.
@@ -28,6 +28,8 @@ let subs = [];
 let prefix = '';
 let capacity = 0;
 let keepTimes = false;
+/** Events n below this are the warm-up: counted for missed/duplicates, left out of the latency figures. */
+let measuredFrom = 0;
 let base = 0;
 /** occurredAt (ms) of event n, parsed by the first subscriber of this process that received it. */
 let occurred = new Float64Array(0);
@@ -98,7 +100,7 @@ function deliver(sub, id, n, at) {
   sub.deliveries++;
   if (sub.counts[n] < 255) sub.counts[n]++;
   if (sub.times && sub.counts[n] === 1) sub.times[n] = at - base;
-  occurredHist[sub.kind][bin(at - occurred[n])]++;
+  if (n >= measuredFrom) occurredHist[sub.kind][bin(at - occurred[n])]++;
 }
 
 /** Whether b[at..] starts with the bytes of `text` (ASCII); a JS loop: Buffer.compare's native call costs more here. */
@@ -317,13 +319,13 @@ function report(sendTimes, ackTimes, expected) {
           if (missedSample.length < 10) missedSample.push(`${s.kind} ${n}`);
         } else {
           if (c > 1) duplicates += c - 1;
-          if (s.times && sendTimes?.[n]) {
+          if (s.times && sendTimes?.[n] && n >= measuredFrom) {
             const ms = base + s.times[n] - sendTimes[n];
             sent[s.kind][bin(ms)]++;
             const sec = Math.floor((sendTimes[n] - firstSend) / 1000);
             slowestBySecond[sec] = Math.max(slowestBySecond[sec] ?? 0, ms);
           }
-          if (s.times && ackTimes?.[n]) acked[bin(10_000 + base + s.times[n] - ackTimes[n])]++;
+          if (s.times && ackTimes?.[n] && n >= measuredFrom) acked[bin(10_000 + base + s.times[n] - ackTimes[n])]++;
         }
       } else if (c) extra += c;
     }
@@ -346,6 +348,7 @@ function report(sendTimes, ackTimes, expected) {
 process.on('message', async (m) => {
   if (m.cmd === 'connect') {
     ({ prefix, capacity, keepTimes } = m);
+    measuredFrom = m.measuredFrom ?? 0;
     base = now();
     occurred = new Float64Array(capacity);
     known = new Map();

@@ -7,7 +7,8 @@
 // sub-millisecond precision); its ack latency runs from when it was due, so a server that falls behind shows.
 // Child → parent: {ready}, then {result: {seconds, sent, acked, non2xx, errors, p50, p99, sendLagP99, sendTimes, ackTimes}}
 // once every request was answered (or 10 s after the last was due).
-// Env: BENCH_URL, BENCH_RATE, BENCH_COUNT, BENCH_SECRET, BENCH_PREFIX, BENCH_SENDERS (10000).
+// Env: BENCH_URL, BENCH_RATE, BENCH_COUNT, BENCH_SECRET, BENCH_PREFIX, BENCH_SENDERS (10000), BENCH_MEASURED_FROM (0:
+// the first n that counts in the latency percentiles; those before are the warm-up).
 import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +19,8 @@ const COUNT = Number(process.env.BENCH_COUNT ?? 20_000);
 const SECRET = process.env.BENCH_SECRET;
 const PREFIX = process.env.BENCH_PREFIX;
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 10_000);
+/** Webhooks n below this are the warm-up: sent and answered like the rest, left out of the latency figures. */
+const MEASURED_FROM = Number(process.env.BENCH_MEASURED_FROM ?? 0);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const now = () => performance.timeOrigin + performance.now();
 
@@ -69,14 +72,14 @@ function send(n, dueAt) {
         if (res.statusCode >= 200 && res.statusCode < 300) {
           acked++;
           ackTimes[n] = now();
-          latencies.push(ackTimes[n] - dueAt);
+          if (n >= MEASURED_FROM) latencies.push(ackTimes[n] - dueAt);
         } else non2xx++;
       });
     },
   );
   req.on('finish', () => {
     sendTimes[n] = now();
-    sendLags.push(sendTimes[n] - dueAt);
+    if (n >= MEASURED_FROM) sendLags.push(sendTimes[n] - dueAt);
   });
   req.on('error', () => {
     answered++;

@@ -158,6 +158,16 @@ export class AppConfig {
   @Min(50)
   INGEST_SWEEP_MS: number = 1000;
 
+  /**
+   * The applier ANALYZEs an ingest table (messages, conversations, contacts, ...) that PostgreSQL has never
+   * analyzed once this many of its rows were written (0 = never; autovacuum's own first analyze can be a minute
+   * away, and until one runs, statement plans cached while the table was nearly empty stay in use).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  INGEST_ANALYZE_MIN_ROWS: number = 1000;
+
   /** `/health/ready` answers 503 (`ingest: "lagging"`) while the oldest unapplied webhook is older than this, in seconds. */
   @Transform(toInt)
   @IsInt()

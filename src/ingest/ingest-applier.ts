@@ -12,6 +12,12 @@ interface Pending {
 
 /** Inbox rows younger than this are left to the process that acknowledged them (it holds them in memory). */
 const ORPHAN_AGE_MS = 5000;
+/** The tables an apply writes, ANALYZEd once when still never analyzed (INGEST_ANALYZE_MIN_ROWS). */
+const APPLIED_TABLES = ['messages', 'conversations', 'contacts', 'webhook_events', 'events', 'message_status_events', 'sessions'];
+/** Least time between two looks at whether those tables need their first ANALYZE, in ms. */
+const ANALYZE_CHECK_MS = 2000;
+/** How long after the last apply the looks go on (the statistics report writes up to 10 s late), in ms. */
+const STATS_LAG_MS = 15_000;
 
 /**
  * The ingest applier (issue 16): writes acknowledged webhooks from the inbox (`ingest_inbox`) to messages,
@@ -29,6 +35,10 @@ const ORPHAN_AGE_MS = 5000;
  *   whose events the database refuses (SQLSTATE classes 22 and 23) is applied alone, and if it still fails its raw
  *   event becomes `failed` with the reason, as before the inbox.
  * - `wahub_ingest_lag_seconds` observes acknowledged → applied (visible in `/v1/messages`) per webhook.
+ * - The tables it writes get their first ANALYZE from it once INGEST_ANALYZE_MIN_ROWS rows were written, when
+ *   autovacuum has not analyzed them yet: on a new database the statements' cached plans were made for empty
+ *   tables (one looked up a conversation by scanning all of its session's conversations), which at 1,000 new
+ *   senders a second let the apply fall seconds behind until autovacuum's first pass, up to a minute later.
  */
 @Injectable()
 export class IngestApplier implements OnApplicationBootstrap, OnModuleDestroy {
@@ -44,6 +54,10 @@ export class IngestApplier implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private idle: (() => void)[] = [];
+  /** When the tables were last looked at for a first ANALYZE (ms); undefined once all of them have had one. */
+  private analyzeCheckedAt: number | undefined = 0;
+  private analyzeTimer?: NodeJS.Timeout;
+  private lastAppliedAt = 0;
 
   constructor(
     private readonly repository: IngestRepository,
@@ -63,10 +77,12 @@ export class IngestApplier implements OnApplicationBootstrap, OnModuleDestroy {
   /** Applies what is queued (at most 10 s), then stops; rows left stay in the inbox for the next start. */
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.analyzeTimer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.settled(), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
     clearTimeout(timer);
     this.stopped = true;
+    clearTimeout(this.analyzeTimer);
   }
 
   /**
@@ -162,6 +178,45 @@ export class IngestApplier implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.ingestLag.observe(Math.max(0, now - p.item.ackedAt.getTime()) / 1000);
       this.settle(p, result.messageIds[i]);
     });
+    // Beside the applier, not ahead of its next batch (an ANALYZE takes tens of ms).
+    this.requestAnalyzeCheck();
+  }
+
+  /**
+   * See the class comment. Looks at most every ANALYZE_CHECK_MS, after applies and for STATS_LAG_MS after the last
+   * one (the statistics report a backend's writes up to 10 s after its last statement), until every applied table
+   * has been analyzed once.
+   */
+  private requestAnalyzeCheck(): void {
+    this.lastAppliedAt = Date.now();
+    if (this.config.INGEST_ANALYZE_MIN_ROWS === 0 || this.analyzeCheckedAt === undefined || this.analyzeTimer || this.stopped) return;
+    const wait = Math.max(0, this.analyzeCheckedAt + ANALYZE_CHECK_MS - Date.now());
+    this.analyzeTimer = setTimeout(() => void this.analyzeIfNew(), wait);
+    this.analyzeTimer.unref();
+  }
+
+  private async analyzeIfNew(): Promise<void> {
+    if (this.stopped) return;
+    this.analyzeCheckedAt = Date.now();
+    let again = true;
+    try {
+      const { analyzed, pending } = await this.repository.analyzeNeverAnalyzed(APPLIED_TABLES, this.config.INGEST_ANALYZE_MIN_ROWS);
+      if (analyzed.length) this.logger.log(`analyzed ${analyzed.join(', ')} (first statistics of a new database)`);
+      if (pending === 0 && analyzed.length === 0) {
+        this.analyzeCheckedAt = undefined; // every table has statistics: autovacuum keeps them
+        again = false;
+      }
+    } catch (e) {
+      // Not ours to fail on (a database without the statistics views, a permission): autovacuum still runs.
+      this.logger.warn(`could not look at table statistics: ${(e as Error).message}`);
+      this.analyzeCheckedAt = undefined;
+      again = false;
+    }
+    this.analyzeTimer = undefined;
+    if (again && !this.stopped && Date.now() - this.lastAppliedAt < STATS_LAG_MS) {
+      this.analyzeTimer = setTimeout(() => void this.analyzeIfNew(), ANALYZE_CHECK_MS);
+      this.analyzeTimer.unref();
+    }
   }
 
   private async appliedElsewhere(p: Pending): Promise<void> {

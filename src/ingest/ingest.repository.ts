@@ -164,6 +164,27 @@ export class IngestRepository {
     }));
   }
 
+  /**
+   * ANALYZEs those of `tables` (in the current schema) that PostgreSQL has never analyzed, by hand or by
+   * autovacuum, once at least `minRows` of their rows were inserted, updated or deleted
+   * (`pg_stat_user_tables.n_mod_since_analyze`, which the cumulative statistics report up to a few seconds late).
+   * Analyzing invalidates the plans cached for statements on them (PL/pgSQL caches one per connection), which
+   * were chosen while the table was nearly empty.
+   * @returns the tables analyzed now, and how many of `tables` are still never analyzed.
+   * @throws the database's error.
+   */
+  async analyzeNeverAnalyzed(tables: readonly string[], minRows: number): Promise<{ analyzed: string[]; pending: number }> {
+    const { rows } = await this.pool().query<{ relname: string; due: boolean }>(
+      `SELECT relname::text AS relname, n_mod_since_analyze >= $2 AS due FROM pg_stat_user_tables
+       WHERE schemaname = current_schema() AND relname = ANY($1::text[]) AND last_analyze IS NULL AND last_autoanalyze IS NULL`,
+      [tables, minRows],
+    );
+    const due = rows.filter((r) => r.due).map((r) => r.relname);
+    // Names from the catalog, among our own table names: quoted all the same.
+    if (due.length) await this.pool().query(`ANALYZE ${due.map((t) => `"${t.replace(/"/g, '""')}"`).join(', ')}`);
+    return { analyzed: due, pending: rows.length - due.length };
+  }
+
   /** Whether inbox row `inboxId` is still waiting to be applied. */
   async isPending(inboxId: string): Promise<boolean> {
     const { rows } = await this.pool().query('SELECT 1 FROM ingest_inbox WHERE id = $1', [inboxId]);

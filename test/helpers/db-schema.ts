@@ -26,4 +26,4 @@ export function workerSchema(
 export const CRASH_SCHEMA = `${SCHEMA_PREFIX}_crash`;
 
 /** Every schema of this prefix (per-worker and crash), to drop them all whatever maxWorkers was last time. */
-export const OWNED_SCHEMAS_REGEX = `^${SCHEMA_PREFIX}_((alone_)?[0-9]+|crash|media_crash)$`;
+export const OWNED_SCHEMAS_REGEX = `^${SCHEMA_PREFIX}_((alone_)?[0-9]+|crash|media_crash|analyze)$`;
