@@ -21,7 +21,11 @@ const PREFIX = process.env.BENCH_PREFIX;
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 10_000);
 /** Webhooks n below this are the warm-up: sent and answered like the rest, left out of the latency figures. */
 const MEASURED_FROM = Number(process.env.BENCH_MEASURED_FROM ?? 0);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// Idle sockets are closed before Node's server drops them (its keepAliveTimeout is 5 s): a request written to a
+// socket the server is closing meets ECONNRESET, a client-side race that is no answer of wa-hub's.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+/** Request errors by code (ECONNRESET, ...). */
+const errorCodes = {};
 const now = () => performance.timeOrigin + performance.now();
 
 function metaBody(n) {
@@ -81,9 +85,10 @@ function send(n, dueAt) {
     sendTimes[n] = now();
     if (n >= MEASURED_FROM) sendLags.push(sendTimes[n] - dueAt);
   });
-  req.on('error', () => {
+  req.on('error', (e) => {
     answered++;
     errors++;
+    errorCodes[e.code ?? e.message] = (errorCodes[e.code ?? e.message] ?? 0) + 1;
   });
   req.end(body);
 }
@@ -112,6 +117,7 @@ process.once('message', () => {
           acked,
           non2xx,
           errors,
+          errorCodes,
           p50: pct(sorted, 50),
           p99: pct(sorted, 99),
           sendLagP99: pct(lags, 99),

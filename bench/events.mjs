@@ -351,7 +351,7 @@ if (RUNS.includes('delivery')) {
     applier,
   };
   console.log(
-    `  sent ${sent.sent} in ${sent.seconds.toFixed(1)} s, acked ${sent.acked} (non-2xx ${sent.non2xx}, errors ${sent.errors}), ack p50 ${sent.p50.toFixed(1)} ms p99 ${sent.p99.toFixed(1)} ms; ` +
+    `  sent ${sent.sent} in ${sent.seconds.toFixed(1)} s, acked ${sent.acked} (non-2xx ${sent.non2xx}, errors ${sent.errors}${sent.errors ? ` ${JSON.stringify(sent.errorCodes)}` : ''}), ack p50 ${sent.p50.toFixed(1)} ms p99 ${sent.p99.toFixed(1)} ms; ` +
       `rows ${expected.length}; delivery p50 ${r.sent.all.p50} ms p99 ${r.sent.all.p99} ms; missed ${r.missed}; wa-hub CPU ${(hubCpu * 100).toFixed(0)}% (load ${load()})`,
   );
   await closeAll();
