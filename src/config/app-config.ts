@@ -320,6 +320,16 @@ export class AppConfig {
   @IsIn(['true', 'false'])
   SEND_WORKER: 'true' | 'false' = 'true';
 
+  /**
+   * Bytes of live events a stream may have waiting in this process for a client that reads too slowly (SSE
+   * response, Socket.IO socket) before it is disconnected; the client resumes from the log (`Last-Event-ID`,
+   * `lastEventId`) with nothing missed, and wa-hub's memory stays bounded. Default 8 MiB.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  EVENT_STREAM_MAX_BUFFER_BYTES: number = 8 * 1024 * 1024;
+
   /** Days the event log (GET /v1/events, SSE, outgoing webhooks) keeps events. */
   @Transform(toInt)
   @IsInt()

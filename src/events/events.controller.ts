@@ -3,6 +3,8 @@ import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@n
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
+import { AppConfig } from '../config/app-config';
+import { Metrics } from '../observability/metrics';
 import { EventPageDto, ListEventsQueryDto } from './event.dto';
 import { EventsService } from './events.service';
 import { sseChunk } from './live-event';
@@ -15,7 +17,11 @@ export const HEARTBEAT_MS = 15_000;
 @ApiKeyAuth('read')
 @Controller('v1/events')
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+  ) {}
 
   /** Events after `after`, oldest first (retained EVENT_RETENTION_DAYS); resume with `nextAfter`. */
   @Get()
@@ -28,7 +34,8 @@ export class EventsController {
   /**
    * Server-Sent Events: each event as `id: <id>`, `event: <type>`, `data: <JSON of the event>`. Reconnect with
    * `Last-Event-ID` (or `?after=`) and every event after it arrives exactly once, none missed; without either the
-   * stream starts at now. A comment line every 15 s keeps idle connections open.
+   * stream starts at now. A comment line every 15 s keeps idle connections open. A client that reads so slowly
+   * that more than EVENT_STREAM_MAX_BUFFER_BYTES wait for it is disconnected (it resumes with `Last-Event-ID`).
    */
   @Get('stream')
   @ApiOperation({ summary: 'Live events (Server-Sent Events)' })
@@ -51,9 +58,22 @@ export class EventsController {
     });
     res.flushHeaders();
     // One write per batch; subscribers that get the same batch share its encoded frames (see sseChunk).
-    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (events) =>
-      res.write(sseChunk(events)),
-    );
+    // A batch finds more than the limit still waiting from before: the client reads too slowly, it is closed. A
+    // catch-up page (however large) is written whole and the next one read once it has drained.
+    const max = this.config.EVENT_STREAM_MAX_BUFFER_BYTES;
+    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (events) => {
+      if (res.destroyed) return;
+      if (res.writableLength > max) {
+        this.metrics.eventStreamsDropped.inc({ transport: 'sse' });
+        res.destroy();
+        return;
+      }
+      if (res.write(sseChunk(events))) return;
+      return new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    });
     // After the subscription is live: a client that waits for this line misses nothing posted after it.
     res.write(': connected\n\n');
     const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);

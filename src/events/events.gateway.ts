@@ -6,6 +6,9 @@ import { FailedAuthLimiter } from '../auth/failed-auth-limiter';
 import { EventsService } from './events.service';
 import type { LiveEvent } from './live-event';
 import { directSocket, wsTextFrame } from './socket-io-batch';
+import { AppConfig } from '../config/app-config';
+import { Metrics } from '../observability/metrics';
+import type { Socket as NetSocket } from 'node:net';
 
 /** What a Socket.IO client may put in its handshake `auth` (or query). */
 interface Handshake {
@@ -36,7 +39,8 @@ const SEED_S2_STATUS: Record<string, string> = { qr: 'qr_ready', connected: 'con
  * batch receives it with one write to its TCP socket (see directSocket), in id order as before. Emitting through
  * Socket.IO instead costs a packet object, a frame and a system call per event and socket, which does not keep up
  * with a few hundred sockets at a thousand events a second. A socket that cannot take frames directly (another
- * transport, packets queued in engine.io) gets the same packets through `socket.emit`.
+ * transport, packets queued in engine.io) gets the same packets through `socket.emit`. A socket with more than
+ * EVENT_STREAM_MAX_BUFFER_BYTES waiting (a client reading too slowly) is disconnected; it resumes with `lastEventId`.
  */
 @WebSocketGateway({ path: '/socket.io', cors: false, serveClient: false })
 export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
@@ -54,6 +58,8 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     private readonly events: EventsService,
     private readonly keys: ApiKeysService,
     private readonly failures: FailedAuthLimiter,
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async handleConnection(socket: Socket): Promise<void> {
@@ -120,6 +126,13 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     for (const [socket, batches] of this.pending) {
       if (socket.disconnected) continue;
       const tcp = directSocket(socket);
+      // More than the limit still waiting from before, once the subscription is live (a catch-up is written whole):
+      // the client reads too slowly and is disconnected (it resumes with lastEventId).
+      if (this.subscriptions.has(socket.id) && waiting(socket, tcp) > this.config.EVENT_STREAM_MAX_BUFFER_BYTES) {
+        this.metrics.eventStreamsDropped.inc({ transport: 'socket.io' });
+        socket.disconnect(true);
+        continue;
+      }
       if (tcp) tcp.write(batches.length === 1 ? this.framesOf(batches[0]) : Buffer.concat(batches.map((b) => this.framesOf(b))));
       else for (const batch of batches) for (const e of batch) for (const [name, payload] of packetsOf(e)) socket.emit(name, payload);
     }
@@ -149,6 +162,16 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     }
     return frames;
   }
+}
+
+/**
+ * Bytes waiting to be sent to `socket`: in its TCP socket's write buffer, or (emitted through Socket.IO) engine.io's
+ * queued packets, counted at 1 KiB each.
+ */
+function waiting(socket: Socket, tcp: NetSocket | undefined): number {
+  if (tcp) return tcp.writableLength;
+  const queued = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer;
+  return Array.isArray(queued) ? queued.length * 1024 : 0;
 }
 
 /** The packets an event is emitted as: under its type, then seed s2's page event (it listens for qr, status, message). */

@@ -64,26 +64,26 @@ export class EventsService {
    * that may still commit (as the REST page, but it waits for the gap instead of returning short), so the promise
    * resolves once it is done; "from now" means after the newest id committed when the stream joined. `send` gets the events
    * of one tail read (or one catch-up page) at a time, never an empty array; the array and its objects may be
-   * shared with other subscribers and must not be changed.
+   * shared with other subscribers and must not be changed. A promise `send` returns for a catch-up page is waited
+   * for before the next page is read (back-pressure); live batches are not waited for.
    * @returns a function that ends the subscription.
    */
   async stream(
     q: { after?: string; types?: string[]; sessionId?: string },
     key: AuthenticatedKey | undefined,
-    send: (events: readonly LiveEvent[]) => void,
+    send: (events: readonly LiveEvent[]) => void | Promise<void>,
   ): Promise<() => void> {
     const filter = filterOf(q, key);
     const everything = !filter.types?.length && !filter.sessionId && !filter.visibleSessionIds;
     let cursor = q.after === undefined ? undefined : BigInt(q.after);
     let live = false;
     const buffered: (readonly LiveEvent[])[] = [];
-    const deliver = (batch: readonly LiveEvent[]) => {
+    const deliver = (batch: readonly LiveEvent[]): void | Promise<void> => {
       if (batch.length === 0) return;
       // The common case: a subscriber that wants every event and is behind the whole batch gets the batch itself.
       if (everything && cursor !== undefined && batch[0].seq > cursor) {
         cursor = batch[batch.length - 1].seq;
-        send(batch);
-        return;
+        return send(batch);
       }
       const out: LiveEvent[] = [];
       for (const e of batch) {
@@ -91,10 +91,10 @@ export class EventsService {
         cursor = e.seq;
         if (matches(e.row, filter)) out.push(e);
       }
-      if (out.length) send(out);
+      if (out.length) return send(out);
     };
     const { from, latest, unsubscribe } = await this.tail.subscribe((batch) => {
-      if (live) deliver(batch);
+      if (live) void deliver(batch);
       else buffered.push(batch);
     });
     try {
@@ -104,7 +104,8 @@ export class EventsService {
         const upTo = BigInt(from);
         for (let attempt = 0; cursor < upTo;) {
           const { rows, cut } = this.passable(await this.repo.pageChecked({ ...filter, after: cursor.toString(), upTo: from }, PAGE));
-          deliver(rows.map((r) => new LiveEvent(r)));
+          // The next page once `send` has taken this one (an SSE response waits for its socket to drain).
+          await deliver(rows.map((r) => new LiveEvent(r)));
           if (cut) await sleep(CATCH_UP_RETRY_MS[Math.min(attempt++, CATCH_UP_RETRY_MS.length - 1)]);
           else if (rows.length < PAGE) break;
           else attempt = 0;
@@ -116,7 +117,7 @@ export class EventsService {
       throw e;
     }
     live = true;
-    buffered.forEach(deliver);
+    for (const batch of buffered) void deliver(batch);
     buffered.length = 0;
     return unsubscribe;
   }

@@ -123,6 +123,12 @@ export class Metrics {
     help: 'Live event subscribers (SSE and Socket.IO) connected to this process',
     registers: [this.registry],
   });
+  readonly eventStreamsDropped = new Counter({
+    name: 'wahub_event_streams_dropped_total',
+    help: 'Live event streams disconnected because their client read too slowly (EVENT_STREAM_MAX_BUFFER_BYTES waiting)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
   readonly dbPool = new Gauge({
     name: 'wahub_db_pool_connections',
     help: 'PostgreSQL pool connections by state (total, idle, waiting clients)',
