@@ -61,14 +61,14 @@ export class EventsController {
     // A batch finds more than the limit still waiting from before: the client reads too slowly, it is closed. A
     // catch-up page (however large) is written whole and the next one read once it has drained.
     const max = this.config.EVENT_STREAM_MAX_BUFFER_BYTES;
-    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (events) => {
+    const unsubscribe = await this.events.stream({ ...filters, after: lastEventId ?? filters.after }, apiKeyOf(req), (events, catchUp) => {
       if (res.destroyed) return;
       if (res.writableLength > max) {
         this.metrics.eventStreamsDropped.inc({ transport: 'sse' });
         res.destroy();
         return;
       }
-      if (res.write(sseChunk(events))) return;
+      if (res.write(sseChunk(events)) || !catchUp) return;
       return new Promise<void>((resolve) => {
         res.once('drain', resolve);
         res.once('close', resolve);

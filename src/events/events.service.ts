@@ -64,26 +64,27 @@ export class EventsService {
    * that may still commit (as the REST page, but it waits for the gap instead of returning short), so the promise
    * resolves once it is done; "from now" means after the newest id committed when the stream joined. `send` gets the events
    * of one tail read (or one catch-up page) at a time, never an empty array; the array and its objects may be
-   * shared with other subscribers and must not be changed. A promise `send` returns for a catch-up page is waited
-   * for before the next page is read (back-pressure); live batches are not waited for.
+   * shared with other subscribers and must not be changed. `catchUp` is true for the pages read from the log
+   * before the stream is live: a promise `send` returns for one is waited for before the next page is read
+   * (back-pressure); live batches are not waited for.
    * @returns a function that ends the subscription.
    */
   async stream(
     q: { after?: string; types?: string[]; sessionId?: string },
     key: AuthenticatedKey | undefined,
-    send: (events: readonly LiveEvent[]) => void | Promise<void>,
+    send: (events: readonly LiveEvent[], catchUp: boolean) => void | Promise<void>,
   ): Promise<() => void> {
     const filter = filterOf(q, key);
     const everything = !filter.types?.length && !filter.sessionId && !filter.visibleSessionIds;
     let cursor = q.after === undefined ? undefined : BigInt(q.after);
     let live = false;
     const buffered: (readonly LiveEvent[])[] = [];
-    const deliver = (batch: readonly LiveEvent[]): void | Promise<void> => {
+    const deliver = (batch: readonly LiveEvent[], catchUp = false): void | Promise<void> => {
       if (batch.length === 0) return;
       // The common case: a subscriber that wants every event and is behind the whole batch gets the batch itself.
       if (everything && cursor !== undefined && batch[0].seq > cursor) {
         cursor = batch[batch.length - 1].seq;
-        return send(batch);
+        return send(batch, catchUp);
       }
       const out: LiveEvent[] = [];
       for (const e of batch) {
@@ -91,7 +92,7 @@ export class EventsService {
         cursor = e.seq;
         if (matches(e.row, filter)) out.push(e);
       }
-      if (out.length) return send(out);
+      if (out.length) return send(out, catchUp);
     };
     const { from, latest, unsubscribe } = await this.tail.subscribe((batch) => {
       if (live) void deliver(batch);
@@ -105,7 +106,10 @@ export class EventsService {
         for (let attempt = 0; cursor < upTo;) {
           const { rows, cut } = this.passable(await this.repo.pageChecked({ ...filter, after: cursor.toString(), upTo: from }, PAGE));
           // The next page once `send` has taken this one (an SSE response waits for its socket to drain).
-          await deliver(rows.map((r) => new LiveEvent(r)));
+          await deliver(
+            rows.map((r) => new LiveEvent(r)),
+            true,
+          );
           if (cut) await sleep(CATCH_UP_RETRY_MS[Math.min(attempt++, CATCH_UP_RETRY_MS.length - 1)]);
           else if (rows.length < PAGE) break;
           else attempt = 0;
