@@ -7,7 +7,8 @@ import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
 import { EventPageDto, ListEventsQueryDto } from './event.dto';
 import { EventsService } from './events.service';
-import { sseChunk } from './live-event';
+import type { LiveEvent } from './live-event';
+import { sseChunk, sseHttpChunk } from './live-event';
 
 /** How often an idle stream sends a comment line, so proxies and clients keep the connection (ms). */
 export const HEARTBEAT_MS = 15_000;
@@ -68,7 +69,7 @@ export class EventsController {
         res.destroy();
         return;
       }
-      if (res.write(sseChunk(events)) || !catchUp) return;
+      if (writeChunk(res, events) || !catchUp) return;
       return new Promise<void>((resolve) => {
         res.once('drain', resolve);
         res.once('close', resolve);
@@ -82,6 +83,24 @@ export class EventsController {
       unsubscribe();
     });
   }
+}
+
+/**
+ * Writes the SSE frames of `events` to `res`: while the response is chunked, its socket open and nothing queued
+ * in the response itself, as one pre-framed HTTP chunk straight to the socket (the buffer is shared by every
+ * subscriber of the batch: one write, no per-subscriber framing); otherwise through `res.write`.
+ * @returns false when the socket's buffer is full (as `write`).
+ */
+function writeChunk(res: Response, events: readonly LiveEvent[]): boolean {
+  const socket = res.socket;
+  const direct =
+    res.chunkedEncoding &&
+    res.headersSent &&
+    socket &&
+    socket.writable &&
+    !socket.destroyed &&
+    res.writableLength === socket.writableLength;
+  return direct ? socket.write(sseHttpChunk(events)) : res.write(sseChunk(events));
 }
 
 function parse(q: ListEventsQueryDto): { after?: string; types?: string[]; sessionId?: string } {

@@ -35,6 +35,7 @@ export class LiveEvent {
 }
 
 const chunks = new WeakMap<readonly LiveEvent[], Buffer>();
+const framedChunks = new WeakMap<readonly LiveEvent[], Buffer>();
 
 /**
  * The SSE frames of `events` as one buffer, for one write per batch instead of one per event. Subscribers that get
@@ -50,3 +51,18 @@ export function sseChunk(events: readonly LiveEvent[]): Buffer {
   }
   return chunk;
 }
+
+/**
+ * {@link sseChunk} as one HTTP/1.1 chunk of a chunked response (RFC 9112 §7.1: the size in hex, CRLF, the bytes,
+ * CRLF), built once per batch like the chunk itself, for a write straight to the response's socket.
+ */
+export function sseHttpChunk(events: readonly LiveEvent[]): Buffer {
+  let framed = framedChunks.get(events);
+  if (!framed) {
+    const chunk = sseChunk(events);
+    framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF]);
+    framedChunks.set(events, framed);
+  }
+  return framed;
+}
+const CRLF = Buffer.from('\r\n', 'latin1');
