@@ -37,6 +37,22 @@ describe.skipIf(!process.env.DATABASE_URL)('GET /v1/events pages past no event t
     return res.body as { data: { id: string; data: { name: string } }[]; nextAfter: string | null };
   };
 
+  /**
+   * The case the `xid < xmin` rule alone got wrong: `base` committed; then `older` takes its xid first, `younger`
+   * takes the lower id `low` and stays open, `older` writes the higher id `high` and commits.
+   */
+  const lowerIdHeld = async () => {
+    const [older, younger] = [await connect(), await connect()];
+    const base = await insert(older, 'base');
+    await older.query('BEGIN');
+    await older.query('SELECT pg_current_xact_id()');
+    await younger.query('BEGIN');
+    const low = await insert(younger, 'late');
+    const high = await insert(older, 'early');
+    await older.query('COMMIT');
+    return { younger, base, low, high };
+  };
+
   beforeAll(async () => {
     t = await createTestApp({ WEBHOOK_WORKER: 'false', BAILEYS_WORKER: 'false', SEND_WORKER: 'false', MEDIA_WORKER: 'false' });
   });
@@ -51,15 +67,7 @@ describe.skipIf(!process.env.DATABASE_URL)('GET /v1/events pages past no event t
   });
 
   it('an event with a lower id whose transaction commits later is not skipped: the page stops before it', async () => {
-    const [older, younger] = [await connect(), await connect()];
-    const base = await insert(older, 'base');
-    // `older` gets its xid first; `younger` then takes the lower id and stays open.
-    await older.query('BEGIN');
-    await older.query('SELECT pg_current_xact_id()');
-    await younger.query('BEGIN');
-    const low = await insert(younger, 'late');
-    const high = await insert(older, 'early');
-    await older.query('COMMIT');
+    const { younger, base, low, high } = await lowerIdHeld();
     expect(BigInt(low)).toBeLessThan(BigInt(high));
 
     // The committed higher id is there, but a page that returned it would let the client resume past `low`.
@@ -82,15 +90,7 @@ describe.skipIf(!process.env.DATABASE_URL)('GET /v1/events pages past no event t
   });
 
   it('SSE resumed with Last-Event-ID while a lower id is still held: the late event arrives, in id order', async () => {
-    const [older, younger] = [await connect(), await connect()];
-    const base = await insert(older, 'base');
-    // As above: the committed `high` sits above `low`, held by the still open `younger`.
-    await older.query('BEGIN');
-    await older.query('SELECT pg_current_xact_id()');
-    await younger.query('BEGIN');
-    const low = await insert(younger, 'late');
-    const high = await insert(older, 'early');
-    await older.query('COMMIT');
+    const { younger, base, low, high } = await lowerIdHeld();
 
     // The first subscriber starts the live tail (above `high`, the newest committed id) and catches up from `base`.
     await t.app.listen(0, '127.0.0.1');
