@@ -14,7 +14,7 @@ const EVENTS = 80;
  * A live SSE client that stops reading must not make wa-hub buffer the event log for it without bound: when a
  * batch is due while more than EVENT_STREAM_MAX_BUFFER_BYTES still wait for it, the stream is closed;
  * reconnecting with `Last-Event-ID` gives every event after the last one it had, none missed, however large the
- * catch-up (its pages wait for the socket to drain instead).
+ * catch-up (its pages wait for the socket to drain instead), and after it the stream is live.
  */
 describe('a live stream whose client stops reading (e2e)', () => {
   let t: TestApp;
@@ -76,6 +76,10 @@ describe('a live stream whose client stops reading (e2e)', () => {
       const data = resumed.events.map((e) => e.data.data as { n?: number; more?: number });
       expect(data.slice(0, EVENTS).map((d) => d.n)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
       expect(data.slice(EVENTS).map((d) => d.more)).toEqual(Array.from({ length: more }, (_, i) => i + 1));
+      // Live after the catch-up: its 20 MiB page drained and the stream went on (it once waited for a 'drain' the
+      // response never emits for a chunk written to its socket directly).
+      await t.db.query(`INSERT INTO events (type, data) VALUES ('session.status', '{"after": true}'::jsonb)`);
+      await until('a live event after the catch-up', async () => (resumed.events.length > EVENTS + more ? true : undefined), 10_000);
     } finally {
       resumed.close();
     }

@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { Socket } from 'node:net';
 import { ApiKeyAuth, apiKeyOf } from '../auth/api-key.guard';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
@@ -69,11 +70,8 @@ export class EventsController {
         res.destroy();
         return;
       }
-      if (writeChunk(res, events) || !catchUp) return;
-      return new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
+      if (writeChunk(res, events) || !catchUp || !res.socket) return;
+      return drained(res.socket);
     });
     // After the subscription is live: a client that waits for this line misses nothing posted after it.
     res.write(': connected\n\n');
@@ -101,6 +99,23 @@ function writeChunk(res: Response, events: readonly LiveEvent[]): boolean {
     !socket.destroyed &&
     res.writableLength === socket.writableLength;
   return direct ? socket.write(sseHttpChunk(events)) : res.write(sseChunk(events));
+}
+
+/**
+ * Resolves once `socket` has written out its buffer ('drain') or closed, whichever comes first; the other
+ * listener is removed. The socket's own 'drain': the response emits one only after a `res.write` that returned
+ * false, not after a chunk {@link writeChunk} wrote to the socket directly.
+ */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 function parse(q: ListEventsQueryDto): { after?: string; types?: string[]; sessionId?: string } {
