@@ -5,10 +5,9 @@ import { ApiKeysService, type AuthenticatedKey } from '../auth/api-keys.service'
 import { FailedAuthLimiter } from '../auth/failed-auth-limiter';
 import { EventsService } from './events.service';
 import type { LiveEvent } from './live-event';
-import { directSocket, wsTextFrame } from './socket-io-batch';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
-import type { Socket as NetSocket } from 'node:net';
+import { directSocket, waitingBytes, wsTextFrame } from './socket-io-batch';
 
 /** What a Socket.IO client may put in its handshake `auth` (or query). */
 interface Handshake {
@@ -128,7 +127,7 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
       const tcp = directSocket(socket);
       // More than the limit still waiting from before, once the subscription is live (a catch-up is written whole):
       // the client reads too slowly and is disconnected (it resumes with lastEventId).
-      if (this.subscriptions.has(socket.id) && waiting(socket, tcp) > this.config.EVENT_STREAM_MAX_BUFFER_BYTES) {
+      if (this.subscriptions.has(socket.id) && waitingBytes(socket, tcp) > this.config.EVENT_STREAM_MAX_BUFFER_BYTES) {
         this.metrics.eventStreamsDropped.inc({ transport: 'socket.io' });
         socket.disconnect(true);
         continue;
@@ -162,16 +161,6 @@ export class EventsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     }
     return frames;
   }
-}
-
-/**
- * Bytes waiting to be sent to `socket`: in its TCP socket's write buffer, or (emitted through Socket.IO) engine.io's
- * queued packets, counted at 1 KiB each.
- */
-function waiting(socket: Socket, tcp: NetSocket | undefined): number {
-  if (tcp) return tcp.writableLength;
-  const queued = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer;
-  return Array.isArray(queued) ? queued.length * 1024 : 0;
 }
 
 /** The packets an event is emitted as: under its type, then seed s2's page event (it listens for qr, status, message). */

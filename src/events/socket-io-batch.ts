@@ -43,3 +43,13 @@ export function directSocket(socket: Socket): NetSocket | undefined {
   const tcp = transport.socket._socket;
   return tcp instanceof NetSocket && tcp.writable && !tcp.destroyed ? tcp : undefined;
 }
+
+/**
+ * Bytes waiting to be sent to `socket`: its TCP socket's write buffer when frames go there directly (`tcp`, from
+ * {@link directSocket}), else engine.io's queued packets, counted at 1 KiB each (their size is not kept).
+ */
+export function waitingBytes(socket: Socket, tcp: NetSocket | undefined): number {
+  if (tcp) return tcp.writableLength;
+  const queued = (socket.conn as unknown as EngineConnection).writeBuffer;
+  return Array.isArray(queued) ? queued.length * 1024 : 0;
+}

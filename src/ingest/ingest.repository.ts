@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
+import { escapeIdentifier, type Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import {
@@ -180,8 +180,7 @@ export class IngestRepository {
       [tables, minRows],
     );
     const due = rows.filter((r) => r.due).map((r) => r.relname);
-    // Names from the catalog, among our own table names: quoted all the same.
-    if (due.length) await this.pool().query(`ANALYZE ${due.map((t) => `"${t.replace(/"/g, '""')}"`).join(', ')}`);
+    if (due.length) await this.pool().query(`ANALYZE ${due.map((t) => escapeIdentifier(t)).join(', ')}`);
     return { analyzed: due, pending: rows.length - due.length };
   }
 
