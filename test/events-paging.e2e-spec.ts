@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../src/observability/metrics';
 import { openStream } from './helpers/sse';
-import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { createTestApp, NO_WORKERS, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
 
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
@@ -54,7 +54,7 @@ describe.skipIf(!process.env.DATABASE_URL)('GET /v1/events pages past no event t
   };
 
   beforeAll(async () => {
-    t = await createTestApp({ WEBHOOK_WORKER: 'false', BAILEYS_WORKER: 'false', SEND_WORKER: 'false', MEDIA_WORKER: 'false' });
+    t = await createTestApp(NO_WORKERS);
   });
   // A test that fails while holding a transaction open would block the next reset()'s TRUNCATE: end them all.
   beforeEach(async () => {

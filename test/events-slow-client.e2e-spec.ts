@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../src/observability/metrics';
 import { openStream } from './helpers/sse';
-import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { createTestApp, NO_WORKERS, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
 
 const ADMIN = { 'X-API-Key': TEST_ENV.ADMIN_API_KEY };
@@ -23,10 +23,7 @@ describe('a live stream whose client stops reading (e2e)', () => {
   beforeAll(async () => {
     t = await createTestApp({
       EVENT_STREAM_MAX_BUFFER_BYTES: String(64 * 1024),
-      WEBHOOK_WORKER: 'false',
-      BAILEYS_WORKER: 'false',
-      SEND_WORKER: 'false',
-      MEDIA_WORKER: 'false',
+      ...NO_WORKERS,
     });
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_PREFIX } from './helpers/db-schema';
 import { loadFixture } from './helpers/fixtures';
 import { postMeta } from './helpers/http';
-import { createTestApp, type TestApp } from './helpers/test-app';
+import { createTestApp, NO_WORKERS, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
 
 // This file's own schema, new (never analyzed) for every run; dropped before and after.
@@ -49,10 +49,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the applier gives new tables their f
     t = await createTestApp({
       DB_SCHEMA: SCHEMA,
       INGEST_ANALYZE_MIN_ROWS: '20',
-      WEBHOOK_WORKER: 'false',
-      BAILEYS_WORKER: 'false',
-      SEND_WORKER: 'false',
-      MEDIA_WORKER: 'false',
+      ...NO_WORKERS,
     });
   });
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { ApiKeysService } from '../src/auth/api-keys.service';
 import { SharedCounters } from '../src/auth/shared-counters';
 import { SharedCountersStore } from '../src/auth/shared-counters.repository';
 import { RedisCountersStore } from '../src/auth/shared-counters.redis';
-import { createTestApp, TEST_ENV, type TestApp } from './helpers/test-app';
+import { createTestApp, NO_WORKERS, TEST_ENV, type TestApp } from './helpers/test-app';
 import { until } from './helpers/until';
 
 const REDIS_URL = process.env.WAHUB_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/1';
@@ -31,10 +31,7 @@ describe('rate limits shared through Redis (REDIS_URL, e2e)', () => {
       REDIS_KEY_PREFIX: prefix,
       RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
       AUTH_FAILURES_PER_MINUTE: String(AUTH_FAILURES),
-      SEND_WORKER: 'false',
-      BAILEYS_WORKER: 'false',
-      WEBHOOK_WORKER: 'false',
-      MEDIA_WORKER: 'false',
+      ...NO_WORKERS,
     });
   /** A sync round of A, then B, then A: each app then holds both apps' counts. */
   const sync = async () => {

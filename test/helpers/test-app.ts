@@ -7,6 +7,12 @@ import { ApiKeysService } from '../../src/auth/api-keys.service';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp } from '../../src/configure-app';
 
+/**
+ * createTestApp overrides for an app that runs none of the background workers (outgoing webhooks, Baileys
+ * sessions, sending, media downloads): for tests of what the request path and the applier do alone.
+ */
+export const NO_WORKERS = { WEBHOOK_WORKER: 'false', BAILEYS_WORKER: 'false', SEND_WORKER: 'false', MEDIA_WORKER: 'false' } as const;
+
 /** Secrets the test environment is configured with (vitest.config.mts `test.env`). */
 export const TEST_ENV = {
   ADMIN_API_KEY: 'test-admin-key-0123456789abcdef',
