@@ -174,8 +174,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Warm-up, then the measured load; then waits for `pending()` to reach 0 (drain) and counts `visible()`. CPU
- * per acknowledged webhook (µs) over load + drain: the server process `pid`'s and PostgreSQL's (every `postgres`
- * process), a steadier measure of what a write costs than throughput on a shared 2-core host.
+ * per acknowledged webhook (µs) over load + drain: the server process `pid`'s and PostgreSQL's client backends'
+ * (postgresCpuSeconds), a steadier measure of what a write costs than throughput on a shared 2-core host.
  * @returns the figures of the measured part.
  */
 async function measure(name, url, bodyOf, { pid, visible, pending = async () => 0, lag = async () => null }) {
