@@ -48,6 +48,8 @@ function newSub(kind) {
     outOfOrder: 0,
     foreign: 0,
     deliveries: 0,
+    /** An unfinished SSE block or WebSocket frame at the end of the last read (see feed). */
+    rest: null,
     close: () => {},
   };
 }
@@ -203,7 +205,6 @@ function feed(sub, chunk, consume, onControl) {
 /** An SSE subscriber; resolves once the server wrote `: connected` (the subscription is live). */
 function openSse() {
   const sub = newSub('sse');
-  sub.rest = null;
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -249,7 +250,6 @@ function clientFrame(text) {
  */
 function openIo() {
   const sub = newSub('io');
-  sub.rest = null;
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: url.hostname,

@@ -52,8 +52,8 @@ export class EventTail implements OnModuleDestroy {
   async subscribe(listener: Listener): Promise<{ from: string; latest: string; unsubscribe: () => void }> {
     while (this.cursor === undefined) {
       this.starting ??= this.repo.latest().then(
-        (head) => {
-          this.cursor ??= head;
+        (newest) => {
+          this.cursor ??= newest;
           this.starting = undefined;
         },
         (e: unknown) => {
