@@ -59,6 +59,23 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       expect((await apiGet(t.app, '/api/wa/get_history')).body.data[0].sender_name).toBe('Unknown');
     });
 
+    it("a sender's profile name follows the provider: created from the first webhook, rewritten by a new one, kept when absent", async () => {
+      type MetaText = { entry: { changes: { value: { contacts?: { profile: { name: string } }[] } }[] }[] };
+      const first = loadFixture<MetaText>('meta/inbound/text.json');
+      const renamed = withFreshIds(first, 'renamed');
+      renamed.entry[0].changes[0].value.contacts![0].profile.name = 'Sheena N.';
+      const nameless = withFreshIds(first, 'nameless');
+      delete nameless.entry[0].changes[0].value.contacts;
+      const profileName = async () => (await apiGet(t.app, '/v1/contacts?q=16505551234')).body.data[0]?.profileName;
+      expect((await postMeta(t.app, first)).status).toBe(200);
+      expect(await profileName()).toBe('Sheena Nelson');
+      expect((await postMeta(t.app, renamed)).status).toBe(200);
+      expect(await profileName()).toBe('Sheena N.');
+      expect((await postMeta(t.app, nameless)).status).toBe(200);
+      expect(await profileName()).toBe('Sheena N.');
+      expect((await apiGet(t.app, '/v1/messages?phone=16505551234')).body.total).toBe(3);
+    });
+
     it('import: CSV with bad rows reports each by line; JSON arrays; upsert by phone', async () => {
       const csv = [
         'phone,name,email,tags',

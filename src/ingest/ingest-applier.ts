@@ -12,8 +12,11 @@ interface Pending {
 
 /** Inbox rows younger than this are left to the process that acknowledged them (it holds them in memory). */
 const ORPHAN_AGE_MS = 5000;
-/** The tables an apply writes, ANALYZEd once when still never analyzed (INGEST_ANALYZE_MIN_ROWS). */
-const APPLIED_TABLES = ['messages', 'conversations', 'contacts', 'webhook_events', 'events', 'message_status_events', 'sessions'];
+/**
+ * The tables an apply writes (media through the messages' insert trigger, migration Media), ANALYZEd once when
+ * still never analyzed (INGEST_ANALYZE_MIN_ROWS).
+ */
+const APPLIED_TABLES = ['messages', 'conversations', 'contacts', 'webhook_events', 'events', 'message_status_events', 'sessions', 'media'];
 /** Least time between two looks at whether those tables need their first ANALYZE, in ms. */
 const ANALYZE_CHECK_MS = 2000;
 /** How long after the last apply the looks go on (the statistics report writes up to 10 s late), in ms. */
