@@ -165,8 +165,8 @@ async function seed() {
     c.release();
   }
   // media: the download queue (a row per seeded image, by the messages' insert trigger), claimed by the media
-  // worker every few seconds; on statistics from before the seed its claim sorted every due row (27–48 ms a claim at
-  // 100,000).
+  // worker every MEDIA_POLL_MS (500 ms by default); on statistics from before the seed each claim sorted every due
+  // row (27–48 ms a claim with 100,000 due rows).
   await db.query(
     `VACUUM ANALYZE ${SCHEMA}.messages, ${SCHEMA}.conversations, ${SCHEMA}.contacts, ${SCHEMA}.message_status_events, ${SCHEMA}.media`,
   );
