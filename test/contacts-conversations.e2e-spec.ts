@@ -64,6 +64,7 @@ describe('contacts, conversations, search and seed s3 (e2e)', () => {
       const first = loadFixture<MetaText>('meta/inbound/text.json');
       const renamed = withFreshIds(first, 'renamed');
       renamed.entry[0].changes[0].value.contacts![0].profile.name = 'Sheena N.';
+      // Meta sends `contacts` with each message (fixture meta/inbound/text.json); without it the provider names no one.
       const nameless = withFreshIds(first, 'nameless');
       delete nameless.entry[0].changes[0].value.contacts;
       const profileName = async () => (await apiGet(t.app, '/v1/contacts?q=16505551234')).body.data[0]?.profileName;

@@ -3,10 +3,10 @@ import { type OnGatewayConnection, type OnGatewayDisconnect, WebSocketGateway, W
 import type { Server, Socket } from 'socket.io';
 import { ApiKeysService, type AuthenticatedKey } from '../auth/api-keys.service';
 import { FailedAuthLimiter } from '../auth/failed-auth-limiter';
-import { EventsService } from './events.service';
-import type { LiveEvent } from './live-event';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
+import { EventsService } from './events.service';
+import type { LiveEvent } from './live-event';
 import { directSocket, waitingBytes, wsTextFrame } from './socket-io-batch';
 
 /** What a Socket.IO client may put in its handshake `auth` (or query). */

@@ -36,6 +36,7 @@ export class LiveEvent {
 
 const chunks = new WeakMap<readonly LiveEvent[], Buffer>();
 const framedChunks = new WeakMap<readonly LiveEvent[], Buffer>();
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 /**
  * The SSE frames of `events` as one buffer, for one write per batch instead of one per event. Subscribers that get
@@ -65,4 +66,3 @@ export function sseHttpChunk(events: readonly LiveEvent[]): Buffer {
   }
   return framed;
 }
-const CRLF = Buffer.from('\r\n', 'latin1');

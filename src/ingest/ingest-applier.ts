@@ -85,7 +85,7 @@ export class IngestApplier implements OnApplicationBootstrap, OnModuleDestroy {
     await Promise.race([this.settled(), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
     clearTimeout(timer);
     this.stopped = true;
-    clearTimeout(this.analyzeTimer);
+    clearTimeout(this.analyzeTimer); // again: the applies of the drain above may have asked for a check
   }
 
   /**
