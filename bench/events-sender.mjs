@@ -9,7 +9,7 @@
 // once every request was answered (or 10 s after the last was due).
 // Env: BENCH_URL, BENCH_RATE, BENCH_COUNT, BENCH_SECRET, BENCH_PREFIX, BENCH_SENDERS (10000), BENCH_MEASURED_FROM (0:
 // the first n that counts in the latency percentiles; those before are the warm-up).
-import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
+import { metaEnvelope, metaSignature, senderAgent } from './meta-webhook.mjs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -21,9 +21,7 @@ const PREFIX = process.env.BENCH_PREFIX;
 const SENDERS = Number(process.env.BENCH_SENDERS ?? 10_000);
 /** Webhooks n below this are the warm-up: sent and answered like the rest, left out of the latency figures. */
 const MEASURED_FROM = Number(process.env.BENCH_MEASURED_FROM ?? 0);
-// Idle sockets are closed before Node's server drops them (its keepAliveTimeout is 5 s): a request written to a
-// socket the server is closing meets ECONNRESET, a client-side race that is no answer of wa-hub's.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+const agent = senderAgent(256);
 /** Request errors by code (ECONNRESET, ...). */
 const errorCodes = {};
 const now = () => performance.timeOrigin + performance.now();

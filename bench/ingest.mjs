@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpuSeconds, databaseLabel, DATABASE_URL, postgresCpuSeconds, root, start, startWaHub } from './process.mjs';
 import { createHash, randomUUID } from 'node:crypto';
-import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
+import { BENCH_PHONE_NUMBER_ID, metaEnvelope, metaSignature } from './meta-webhook.mjs';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ const WORKLOAD = process.env.BENCH_WORKLOAD ?? 'both';
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 20_000);
 const useWrk = process.env.BENCH_DRIVER !== 'autocannon' && spawnSync('wrk', ['--version']).error === undefined;
 const runId = randomUUID().slice(0, 8);
-const PHONE_NUMBER_ID = '106540352242922';
+const PHONE_NUMBER_ID = BENCH_PHONE_NUMBER_ID;
 /** Outbound messages created before the run: the status callbacks' targets (each gets distinct callbacks). */
 const OUTBOUND = 60_000;
 const outboundId = (k) => `wamid.out.${runId}.${k}`;

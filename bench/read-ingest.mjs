@@ -5,11 +5,11 @@
 // started, whether or not earlier ones were answered, over at most BENCH_INGEST_SOCKETS keep-alive sockets.
 // An ack's latency runs from the moment its request was due (so a server that falls behind shows in the p99 instead
 // of slowing the sender down). Messages: parent → child {cmd: 'measure'} (start counting), {cmd: 'stop'};
-// child → parent {ready}, then {result: {seconds, due, acked, non2xx, errors, heldPerSecond, p50, p99}}.
+// child → parent {ready}, then {result: {seconds, due, acked, non2xx, errors, errorCodes, heldPerSecond, p50, p99}}.
 // Env: BENCH_INGEST_URL, BENCH_INGEST_RATE (webhooks/s), BENCH_INGEST_SECRET, BENCH_INGEST_SENDERS (10000),
 // BENCH_INGEST_PHONE_NUMBER_ID, BENCH_INGEST_SOCKETS (256).
 import { randomUUID } from 'node:crypto';
-import { metaEnvelope, metaSignature } from './meta-webhook.mjs';
+import { BENCH_PHONE_NUMBER_ID, metaEnvelope, metaSignature, senderAgent } from './meta-webhook.mjs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -17,8 +17,10 @@ const url = new URL(process.env.BENCH_INGEST_URL);
 const RATE = Number(process.env.BENCH_INGEST_RATE);
 const SECRET = process.env.BENCH_INGEST_SECRET;
 const SENDERS = Number(process.env.BENCH_INGEST_SENDERS ?? 10_000);
-const PHONE_NUMBER_ID = process.env.BENCH_INGEST_PHONE_NUMBER_ID ?? '106540352242922';
-const agent = new http.Agent({ keepAlive: true, maxSockets: Number(process.env.BENCH_INGEST_SOCKETS ?? 256) });
+const PHONE_NUMBER_ID = process.env.BENCH_INGEST_PHONE_NUMBER_ID ?? BENCH_PHONE_NUMBER_ID;
+const agent = senderAgent(Number(process.env.BENCH_INGEST_SOCKETS ?? 256));
+/** Request errors of the measured part by code (ECONNRESET, ...). */
+const errorCodes = {};
 const runId = randomUUID().slice(0, 8);
 
 // Deterministic pseudo-random numbers (mulberry32), so every run sends the same mix.
@@ -106,8 +108,10 @@ function send(dueAt) {
       });
     },
   );
-  req.on('error', () => {
-    if (counted) errors++;
+  req.on('error', (e) => {
+    if (!counted) return;
+    errors++;
+    errorCodes[e.code ?? e.message] = (errorCodes[e.code ?? e.message] ?? 0) + 1;
   });
   req.end(body);
 }
@@ -135,7 +139,17 @@ process.on('message', (m) => {
     setTimeout(() => {
       const sorted = latencies.slice().sort((a, b) => a - b);
       process.send({
-        result: { seconds, due, acked, non2xx, errors, heldPerSecond: acked / seconds, p50: pct(sorted, 50), p99: pct(sorted, 99) },
+        result: {
+          seconds,
+          due,
+          acked,
+          non2xx,
+          errors,
+          errorCodes,
+          heldPerSecond: acked / seconds,
+          p50: pct(sorted, 50),
+          p99: pct(sorted, 99),
+        },
       });
       agent.destroy();
       setTimeout(() => process.exit(0), 50);

@@ -338,7 +338,7 @@ try {
     );
     held = r.acked >= HELD_TARGET * r.due && r.non2xx + r.errors === 0;
     console.log(
-      `ingest: ${r.heldPerSecond.toFixed(0)} webhooks/s held of ${INGEST_RATE}/s asked (${((100 * r.acked) / Math.max(1, r.due)).toFixed(1)}% of ${r.due} due over ${r.seconds.toFixed(0)} s), ack p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, non-2xx ${r.non2xx}, errors ${r.errors}; ${applied} messages stored during the run   ${held ? 'ok' : `UNDER the ${HELD_TARGET * 100}% target`}`,
+      `ingest: ${r.heldPerSecond.toFixed(0)} webhooks/s held of ${INGEST_RATE}/s asked (${((100 * r.acked) / Math.max(1, r.due)).toFixed(1)}% of ${r.due} due over ${r.seconds.toFixed(0)} s), ack p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, non-2xx ${r.non2xx}, errors ${r.errors}${r.errors ? ` ${JSON.stringify(r.errorCodes)}` : ''}; ${applied} messages stored during the run   ${held ? 'ok' : `UNDER the ${HELD_TARGET * 100}% target`}`,
     );
   }
   const found = JSON.parse(search.last).data.length;
