@@ -280,9 +280,12 @@ describe.runIf(process.env.DATABASE_URL)('outgoing webhooks: two processes share
 
   it(`${TOTAL} events ingested by two processes: each delivered once, by both processes`, async () => {
     // No lease expiry here: a generous timeout, and quick retries should a call fail on a busy machine.
+    // Each process holds at most half of the subscription's WEBHOOK_CONCURRENCY, so the other always finds room.
     const env = {
       ...HUB_ENV,
       WEBHOOK_TIMEOUT_MS: '10000',
+      WEBHOOK_CONCURRENCY: String(2 * CONCURRENCY),
+      WEBHOOK_MAX_IN_FLIGHT: String(CONCURRENCY),
       DATABASE_URL: process.env.DATABASE_URL!,
       DB_SCHEMA: SHARE_SCHEMA,
     };
@@ -292,11 +295,19 @@ describe.runIf(process.env.DATABASE_URL)('outgoing webhooks: two processes share
     children.push(await startHub(main, ports[1], env));
     const pids = children.map((c) => c.pid!);
     rx.secret = await subscribe(ports[0], `http://127.0.0.1:${rx.port}/hook`);
+    // No answer until both processes have a call open: the first process cannot finish the work alone before the
+    // second one's pump comes round (it can fill only its own WEBHOOK_MAX_IN_FLIGHT), whatever the timing.
+    const workers = new Set<string>();
+    let bothCalling!: () => void;
+    const both = new Promise<void>((r) => (bothCalling = r));
     rx.beforeAnswer = async (g) => {
       const [row] = (
         await db.query(`SELECT locked_by FROM ${SHARE_SCHEMA}.webhook_deliveries WHERE id = $1`, [g.webhookId.slice('wd_'.length)])
       ).rows as { locked_by: string | null }[];
       g.worker = row?.locked_by ?? 'none';
+      workers.add(g.worker);
+      if (workers.size >= 2) bothCalling();
+      await both;
     };
 
     let next = 0;
