@@ -10,7 +10,8 @@
 //   2. end-to-end lag (event committed: its occurredAt, the row's transaction time → received) at a steady
 //      200 events/s with 1 subscription: p50/p99.
 //   3. the ingest benchmark (bench/ingest.mjs's signed one-message webhooks, autocannon, concurrency 64) with no
-//      subscription, then with 3 subscriptions receiving every event while it runs.
+//      subscription, then with 3 subscriptions receiving every event while it runs (the deliveries give way to the
+//      ingest meanwhile: WEBHOOK_YIELD_ELU), and the time from its end until every event reached every subscription.
 // Keep runs short (BENCH_EVENTS, BENCH_SECONDS): the machine is shared, so figures carry its noise.
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
@@ -220,9 +221,13 @@ async function main() {
     console.log(`  steady: lag p50 ${s.p50} ms, p99 ${s.p99} ms`);
   };
 
-  // 3. Ingest (bench/ingest.mjs's one-message webhooks, autocannon) with `subs` subscriptions to every event.
+  // 3. Ingest (bench/ingest.mjs's one-message webhooks, autocannon) with `subs` subscriptions to every event. With
+  // subscriptions, the deliveries give way to the ingest while it saturates the process (WEBHOOK_YIELD_ELU): the
+  // drain afterwards is timed (ingest end → every event received by every subscription).
+  const lastEventId = async () => Number((await db.query(`SELECT COALESCE(max(id), 0) AS id FROM ${SCHEMA}.events`)).rows[0].id);
   const ingest = async (label, subs) => {
     await unsubscribeAll();
+    const firstEvent = (await lastEventId()) + 1;
     for (let i = 0; i < subs; i++) await subscribe(`/i${i}`, null);
     await ask('reset');
     const run = (duration) =>
@@ -242,6 +247,7 @@ async function main() {
       });
     await run(2);
     const r = await run(SECONDS);
+    const ended = Date.now();
     const s = await ask('stats');
     const row = {
       run: label,
@@ -249,9 +255,18 @@ async function main() {
       ingestP99: r.latency.p99,
       non2xx: r.non2xx + r.errors + r.timeouts,
       delivered: s.count,
+      drainSeconds: NaN,
+      drained: 0,
     };
+    if (subs > 0) {
+      const expected = ((await lastEventId()) - firstEvent + 1) * subs;
+      const d = await waitDelivered(expected, 600_000);
+      row.drainSeconds = (d.last - ended) / 1000;
+      row.drained = d.distinct;
+    }
     console.log(
-      `  ${label}: ${row.webhooksPerSecond.toFixed(0)} webhooks/s, p99 ${row.ingestP99} ms, non-2xx/errors ${row.non2xx}, deliveries during the run ${s.count}`,
+      `  ${label}: ${row.webhooksPerSecond.toFixed(0)} webhooks/s, p99 ${row.ingestP99} ms, non-2xx/errors ${row.non2xx}, deliveries during the run ${s.count}` +
+        (subs > 0 ? `; all ${row.drained} delivered ${row.drainSeconds.toFixed(1)} s after the run` : ''),
     );
     return row;
   };
@@ -278,10 +293,12 @@ async function main() {
     console.log(
       `| ${r.run} | ${r.deliveries} | ${Number.isNaN(r.perSecond) ? '–' : r.perSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.dupes} |`,
     );
-  console.log('\n| ingest run | webhooks/s | p99 ms | non-2xx/errors | deliveries meanwhile |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('\n| ingest run | webhooks/s | p99 ms | non-2xx/errors | deliveries meanwhile | all delivered after (s) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of [without, with3])
-    console.log(`| ${r.run} | ${r.webhooksPerSecond.toFixed(0)} | ${r.ingestP99} | ${r.non2xx} | ${r.delivered} |`);
+    console.log(
+      `| ${r.run} | ${r.webhooksPerSecond.toFixed(0)} | ${r.ingestP99} | ${r.non2xx} | ${r.delivered} | ${Number.isNaN(r.drainSeconds) ? '–' : `${r.drainSeconds.toFixed(1)} (${r.drained})`} |`,
+    );
   const ratio = with3.webhooksPerSecond / without.webhooksPerSecond;
   console.log(`\ningest with 3 subscriptions / without: ${ratio.toFixed(2)} (target >= 0.90); delivery target 2,000/s`);
   await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);

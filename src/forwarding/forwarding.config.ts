@@ -8,6 +8,8 @@ const toNumber = ({ value }: { value: unknown }) => (value === undefined || valu
 const VARIABLES = [
   'WEBHOOK_CONCURRENCY',
   'WEBHOOK_MAX_IN_FLIGHT',
+  'WEBHOOK_YIELD_ELU',
+  'WEBHOOK_YIELD_IN_FLIGHT',
   'WEBHOOK_TIMEOUT_MS',
   'WEBHOOK_RETRY_BASE_SECONDS',
   'WEBHOOK_RETRY_HOURS',
@@ -36,6 +38,24 @@ export class ForwardingConfig {
   @Min(1)
   @Max(4096)
   WEBHOOK_MAX_IN_FLIGHT: number = 128;
+
+  /**
+   * Event-loop utilisation (0–1) at or above which, while this process acknowledges inbound webhooks, its
+   * deliveries give way to the ingest: the in-flight cap halves every 250 ms down to WEBHOOK_YIELD_IN_FLIGHT and
+   * doubles back once the pressure ends (see YieldingCap). 1 turns this off.
+   */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  WEBHOOK_YIELD_ELU: number = 0.8;
+
+  /** Deliveries in flight in this process while they give way to the ingest (WEBHOOK_YIELD_ELU). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(4096)
+  WEBHOOK_YIELD_IN_FLIGHT: number = 2;
 
   /** Whole-request timeout of one delivery attempt, in ms. */
   @Transform(toNumber)

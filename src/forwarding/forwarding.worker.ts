@@ -11,6 +11,8 @@ import { ForwardingConfig } from './forwarding.config';
 import { type AttemptOutcome, type ClaimedDelivery, type FanOutEvent, ForwardingRepository } from './forwarding.repository';
 import { checkUrlForm, guardedLookup, isBlockedAddress, TargetFormError, TargetRefusedError } from './target-guard';
 import { GapTracker } from '../events/gap-tracker';
+import { IngestPressure, YieldingCap } from '../observability/ingest-pressure';
+import { Metrics } from '../observability/metrics';
 
 /** Events read from the log per fan-out step. */
 const FAN_OUT_PAGE = 1000;
@@ -163,6 +165,10 @@ export function retryAfterSeconds(value: string | string[] | undefined, now = Da
  *    only), signed ({@link signedHeaders}).
  * 3. Outcomes are recorded in batches (one statement for all the calls that ended meanwhile, see
  *    ForwardingRepository.finishMany).
+ * 4. Ingest first: while this process acknowledges inbound webhooks with its event loop busy at least
+ *    WEBHOOK_YIELD_ELU of the time ({@link IngestPressure}), the in-flight cap halves per 250 ms sample down to
+ *    WEBHOOK_YIELD_IN_FLIGHT ({@link YieldingCap}) and the fan-out writes one page only once the queued rows are
+ *    claimed; the backlog waits in the event log and drains at full pace once the pressure ends.
  *
  * Outcomes: 2xx → `delivered`. 410 → `failed` and the subscription disabled. Anything else (other statuses, 3xx
  * since redirects are not followed, network errors, timeouts of WEBHOOK_TIMEOUT_MS, a target that now resolves to a
@@ -203,16 +209,35 @@ export class ForwardingWorker extends PeriodicTask {
   private stopped = false;
   private pumping = false;
   private pumpAgain = false;
+  /** Whether the last claim filled its room (more due rows may be claimable). */
+  private claimableLeft = false;
+  /** This process's in-flight cap: WEBHOOK_MAX_IN_FLIGHT, lower while the ingest is under pressure. */
+  private readonly cap: YieldingCap;
 
   constructor(
     private readonly repo: ForwardingRepository,
     private readonly config: ForwardingConfig,
+    private readonly pressure: IngestPressure,
+    private readonly metrics: Metrics,
   ) {
     super();
+    this.cap = new YieldingCap(
+      Math.min(config.WEBHOOK_YIELD_IN_FLIGHT, config.WEBHOOK_MAX_IN_FLIGHT),
+      config.WEBHOOK_MAX_IN_FLIGHT,
+      config.WEBHOOK_YIELD_ELU,
+    );
   }
 
   override onApplicationBootstrap(): void {
-    if (this.config.WEBHOOK_WORKER === 'true') super.onApplicationBootstrap();
+    if (this.config.WEBHOOK_WORKER !== 'true') return;
+    super.onApplicationBootstrap();
+    this.metrics.webhookDeliveryCap.set(this.cap.value);
+    if (this.config.WEBHOOK_YIELD_ELU < 1)
+      this.pressure.onSample((s) => {
+        const grew = this.cap.update(s);
+        this.metrics.webhookDeliveryCap.set(this.cap.value);
+        if (grew) this.wake();
+      });
   }
 
   override async onModuleDestroy(): Promise<void> {
@@ -226,7 +251,12 @@ export class ForwardingWorker extends PeriodicTask {
 
   protected async run(): Promise<void> {
     if (this.stopped) return;
-    for (let i = 0; i < 10; i++) if (!(await this.fanOutOnce())) break;
+    // While deliveries give way to the ingest, the fan-out does too: one page, and only once the queued rows are
+    // all claimed (the last claim came back short), so the backlog waits in the event log rather than being
+    // written out as delivery rows at the ingest's pace.
+    const yielding = this.cap.value < this.config.WEBHOOK_MAX_IN_FLIGHT;
+    if (!yielding) for (let i = 0; i < 10; i++) if (!(await this.fanOutOnce())) break;
+    if (yielding && !this.claimableLeft) await this.fanOutOnce();
     // Retries that fell due and rows queued by other processes are found by this pass.
     this.wake();
   }
@@ -281,7 +311,7 @@ export class ForwardingWorker extends PeriodicTask {
     try {
       do {
         this.pumpAgain = false;
-        const room = this.config.WEBHOOK_MAX_IN_FLIGHT - this.inFlight.size;
+        const room = this.cap.value - this.inFlight.size;
         if (room <= 0 || this.stopped) break;
         const leaseSeconds = Math.ceil(this.config.WEBHOOK_TIMEOUT_MS / 1000) + LEASE_MARGIN_SECONDS;
         const claimed = await this.repo.claim(room, this.config.WEBHOOK_CONCURRENCY, leaseSeconds, this.workerId, [...this.recording]);
@@ -297,7 +327,8 @@ export class ForwardingWorker extends PeriodicTask {
           this.current.set(d.id, p);
         }
         // A full claim may leave more due rows; a short one means none is claimable until something changes.
-        if (claimed.length === room) this.pumpAgain = true;
+        this.claimableLeft = claimed.length === room;
+        if (this.claimableLeft) this.pumpAgain = true;
       } while (this.pumpAgain && !this.stopped);
     } catch (e) {
       this.log.warn(`webhook claim failed: ${(e as Error).message}`);

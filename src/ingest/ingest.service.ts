@@ -10,6 +10,7 @@ import { isStoredEvent, type InboundEvent, type WebhookNormalizer } from '../dom
 import { IngestApplier, isClientDataError } from './ingest-applier';
 import { IngestRepository } from './ingest.repository';
 import { LogFlood } from '../observability/log-flood';
+import { IngestPressure } from '../observability/ingest-pressure';
 import { Metrics } from '../observability/metrics';
 import type { IngestJob, IngestResult, WebhookEventState } from './ingest.types';
 
@@ -54,6 +55,7 @@ export class IngestService {
     private readonly applier: IngestApplier,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly pressure: IngestPressure,
   ) {
     // The embedded database has one connection: concurrent flushes would only queue for it.
     const flushers = config.DATABASE_URL ? config.INGEST_CONCURRENCY : 1;
@@ -112,6 +114,7 @@ export class IngestService {
       throw new AppError(HttpStatus.SERVICE_UNAVAILABLE, 'SERVICE_UNAVAILABLE', 'Webhook could not be stored; retry later');
     }
     this.metrics.webhooks.inc({ provider, state: ack.state });
+    this.pressure.acknowledged();
     if (ack.duplicate) this.metrics.dedupeHits.inc({ provider });
     let applied: Promise<string[]> | undefined;
     if (ack.inboxId) {

@@ -110,7 +110,17 @@ export class Metrics {
   });
   readonly webhookDeliveryLag = new Gauge({
     name: 'wahub_webhook_delivery_lag_seconds',
-    help: 'Age of the oldest pending outgoing webhook delivery, in seconds',
+    help: 'Age of the oldest pending outgoing webhook delivery or event not yet fanned out, in seconds',
+    registers: [this.registry],
+  });
+  readonly webhookEventsUnfanned = new Gauge({
+    name: 'wahub_webhook_events_unfanned',
+    help: 'Events of the log not yet fanned out into outgoing webhook deliveries (approximate: id distance)',
+    registers: [this.registry],
+  });
+  readonly webhookDeliveryCap = new Gauge({
+    name: 'wahub_webhook_in_flight_cap',
+    help: 'Outgoing webhook calls this process may have in flight now (lower while deliveries give way to the ingest)',
     registers: [this.registry],
   });
   readonly webhookDeliveryFailed = new Gauge({

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { IngestPressure } from './ingest-pressure';
 import { createRootLogger } from './logger';
 import { Metrics } from './metrics';
 import { Readiness } from './readiness';
@@ -8,8 +9,8 @@ import { Readiness } from './readiness';
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /**
- * What every feature reports into: the Prometheus metrics registry ({@link Metrics}), the root logger and the
- * readiness flag. Global so features count without importing it; depends on nothing but the configuration.
+ * What every feature reports into: the Prometheus metrics registry ({@link Metrics}), the root logger, the
+ * readiness flag and the ingest pressure ({@link IngestPressure}). Global so features count without importing it; depends on nothing but the configuration.
  * Request logging and the HTTP metrics are attached to the HTTP server by configureApp (http-observer.ts); the
  * routes that expose all this are in src/operations.
  */
@@ -18,8 +19,9 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
   providers: [
     Metrics,
     Readiness,
+    IngestPressure,
     { provide: ROOT_LOGGER, inject: [AppConfig], useFactory: (config: AppConfig) => createRootLogger(config) },
   ],
-  exports: [Metrics, Readiness, ROOT_LOGGER],
+  exports: [Metrics, Readiness, IngestPressure, ROOT_LOGGER],
 })
 export class ObservabilityModule {}

@@ -78,6 +78,7 @@ export class MetricsController {
       m.heldSessions.set(held);
       m.webhookDeliveryPending.set(deliveries.pending);
       m.webhookDeliveryFailed.set(deliveries.failed);
+      m.webhookEventsUnfanned.set(deliveries.unfanned);
       m.webhookDeliveryLag.set(deliveries.lag);
     } catch {
       /* the database is down: /health/ready says so; the process metrics are still worth scraping */

@@ -31,14 +31,35 @@ export class MetricsRepository {
     return Number(row.n);
   }
 
-  /** Outgoing webhook deliveries: pending, failed (dead letters), age of the oldest pending in seconds. */
-  async deliveries(): Promise<{ pending: number; failed: number; lag: number }> {
-    const [row]: { pending: string; failed: string; lag: string | null }[] = await this.db.query(
-      `SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'failed') AS failed,
-              EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE state = 'pending')) AS lag
-       FROM webhook_deliveries WHERE state IN ('pending', 'failed')`,
+  /**
+   * Outgoing webhooks: deliveries pending and failed (dead letters); events of the log not fanned out yet (ids
+   * after `forwarding_cursor`: the deliveries' backlog while they give way to the ingest; 0 without an enabled
+   * subscription); and the lag in seconds, the age of the oldest pending delivery or of the first event not fanned
+   * out, whichever is older.
+   */
+  async deliveries(): Promise<{ pending: number; failed: number; unfanned: number; lag: number }> {
+    const [row]: { pending: string; failed: string; unfanned: string | null; lag: string | null }[] = await this.db.query(
+      `WITH cur AS (
+         -- Without an enabled subscription nothing waits for the fan-out (and no worker may be running at all).
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled)
+           THEN COALESCE((SELECT last_event_id FROM forwarding_cursor WHERE id = 1), 0) END AS id
+       ),
+       d AS (
+         SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'failed') AS failed,
+                min(created_at) FILTER (WHERE state = 'pending') AS oldest
+         FROM webhook_deliveries WHERE state IN ('pending', 'failed')
+       )
+       SELECT d.pending, d.failed, GREATEST((SELECT max(id) FROM events) - cur.id, 0) AS unfanned,
+              EXTRACT(EPOCH FROM now() - LEAST(d.oldest,
+                (SELECT e.occurred_at FROM events e WHERE e.id > cur.id ORDER BY e.id LIMIT 1))) AS lag
+       FROM d, cur`,
     );
-    return { pending: Number(row.pending), failed: Number(row.failed), lag: Number(row.lag ?? 0) };
+    return {
+      pending: Number(row.pending),
+      failed: Number(row.failed),
+      unfanned: Number(row.unfanned ?? 0),
+      lag: Math.max(0, Number(row.lag ?? 0)),
+    };
   }
 
   /**
