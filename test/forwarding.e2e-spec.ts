@@ -124,7 +124,6 @@ describe('outgoing webhooks (e2e)', () => {
       WEBHOOK_RETRY_BASE_SECONDS: '0.2',
       WEBHOOK_TIMEOUT_MS: '1000',
       WEBHOOK_CONCURRENCY: '2',
-      WEBHOOK_YIELD_IN_FLIGHT: '1',
     });
     // The event loop's real samples would make the cap (WEBHOOK_YIELD_ELU) depend on this machine's load: this file
     // reports its own.
@@ -368,55 +367,6 @@ describe('outgoing webhooks (e2e)', () => {
     expect(rx.maxOpen).toBe(2);
   });
 
-  it('while the ingest keeps the event loop busy, deliveries give way (WEBHOOK_YIELD_IN_FLIGHT), then resume', async () => {
-    const pressure = t.app.get(IngestPressure);
-    // Busy samples: webhooks acknowledged, the event loop at or above WEBHOOK_YIELD_ELU (0.8). The cap halves per
-    // sample from WEBHOOK_MAX_IN_FLIGHT (128) to WEBHOOK_YIELD_IN_FLIGHT (1).
-    for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 100 });
-    await subscribe();
-    const held: (() => void)[] = [];
-    rx.answer = () => new Promise((r) => held.push(() => r({ status: 200 })));
-    for (const k of [1, 2, 3]) await postMeta(t.app, metaText(`fy-${k}`));
-    await rx.wait(path, 1);
-    // Two of the worker's 100 ms ticks since the first call (each wakes the pump): a worker not giving way would
-    // have sent a second call by then (WEBHOOK_CONCURRENCY is 2).
-    const ticks = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
-    try {
-      await until('two ticks since', async () => (ticks.mock.calls.length >= 2 ? true : undefined));
-    } finally {
-      ticks.mockRestore();
-    }
-    expect(rx.requests.filter((r) => r.path === path)).toHaveLength(1);
-    const cap = async () => (await t.app.get(Metrics).webhookDeliveryCap.get()).values[0].value;
-    expect(await cap()).toBe(1);
-    // The fan-out gives way too: with the one slot taken (the last claim was full) new events wait in the log,
-    // which the metrics report.
-    for (const k of [4, 5]) await postMeta(t.app, metaText(`fy-${k}`));
-    const ticks2 = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
-    try {
-      await until('two ticks since', async () => (ticks2.mock.calls.length >= 2 ? true : undefined));
-    } finally {
-      ticks2.mockRestore();
-    }
-    const waiting = await t.app.get(MetricsRepository).deliveries();
-    expect(waiting.unfanned).toBeGreaterThanOrEqual(2);
-    expect(waiting.lag).toBeGreaterThan(0);
-    // The pressure ends (a sample without webhooks): the cap doubles back at once and the second slot fills while
-    // the first call is still held.
-    for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 0 });
-    expect(await cap()).toBe(128);
-    await rx.wait(path, 2);
-    expect(rx.open).toBe(2);
-    rx.answer = () => ({ status: 200 });
-    held.splice(0).forEach((release) => release());
-    await rx.wait(path, 5);
-    const done = await until('all delivered', async () => {
-      const m = await t.app.get(MetricsRepository).deliveries();
-      return m.pending === 0 && m.unfanned === 0 ? m : undefined;
-    });
-    expect(done).toMatchObject({ failed: 0, lag: 0 });
-  });
-
   it('past WEBHOOK_RETRY_HOURS a delivery fails; failing for WEBHOOK_DISABLE_AFTER_HOURS disables the subscription', async () => {
     const sub = await subscribe();
     rx.answer = () => ({ status: 500 });
@@ -448,6 +398,84 @@ describe('outgoing webhooks (e2e)', () => {
     expect(() => loadForwardingConfig({ WEBHOOK_TIMEOUT_MS: 'ten' })).toThrow(/WEBHOOK_TIMEOUT_MS/);
     expect(loadForwardingConfig({})).toMatchObject({ WEBHOOK_CONCURRENCY: 8, WEBHOOK_TIMEOUT_MS: 10_000, WEBHOOK_RETRY_BASE_SECONDS: 5 });
     expect(loadForwardingConfig({ WEBHOOK_RETRY_BASE_SECONDS: '0.2' }).WEBHOOK_RETRY_BASE_SECONDS).toBe(0.2);
+  });
+});
+
+/**
+ * Deliveries giving way to the ingest, with samples this test reports itself (the real ones would depend on the
+ * machine's load) and a long WEBHOOK_TIMEOUT_MS, so the calls it holds open are never cut while it looks.
+ */
+describe('outgoing webhooks: giving way to the ingest (e2e)', () => {
+  let t: TestApp;
+  const rx = new Receiver();
+  const path = '/hook/yield';
+
+  beforeAll(async () => {
+    await rx.start();
+    t = await createTestApp({
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_TIMEOUT_MS: '60000',
+      WEBHOOK_CONCURRENCY: '2',
+      WEBHOOK_YIELD_IN_FLIGHT: '1',
+    });
+    t.app.get(IngestPressure).onModuleDestroy();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rx.stop();
+  });
+
+  it('while the ingest keeps the event loop busy, deliveries give way (WEBHOOK_YIELD_IN_FLIGHT), then resume', async () => {
+    const pressure = t.app.get(IngestPressure);
+    // Busy samples: webhooks acknowledged, the event loop at or above WEBHOOK_YIELD_ELU (0.8). The cap halves per
+    // sample from WEBHOOK_MAX_IN_FLIGHT (128) to WEBHOOK_YIELD_IN_FLIGHT (1).
+    for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 100 });
+    const res = await request(t.app.getHttpServer())
+      .post('/v1/webhooks')
+      .set(ADMIN)
+      .send({ url: rx.url(path), events: ['message.received'] });
+    expect(res.status).toBe(201);
+    const held: (() => void)[] = [];
+    rx.answer = () => new Promise((r) => held.push(() => r({ status: 200 })));
+    for (const k of [1, 2, 3]) await postMeta(t.app, metaText(`fy-${k}`));
+    await rx.wait(path, 1);
+    // Two of the worker's 100 ms ticks since the first call (each wakes the pump): a worker not giving way would
+    // have sent a second call by then (WEBHOOK_CONCURRENCY is 2).
+    const ticks = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
+    try {
+      await until('two ticks since', async () => (ticks.mock.calls.length >= 2 ? true : undefined));
+    } finally {
+      ticks.mockRestore();
+    }
+    expect(rx.requests.filter((r) => r.path === path)).toHaveLength(1);
+    const cap = async () => (await t.app.get(Metrics).webhookDeliveryCap.get()).values[0].value;
+    expect(await cap()).toBe(1);
+    // The fan-out gives way too: with the one slot taken (the last claim was full) new events wait in the log,
+    // which the metrics report.
+    for (const k of [4, 5]) await postMeta(t.app, metaText(`fy-${k}`));
+    const ticks2 = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
+    try {
+      await until('two ticks since', async () => (ticks2.mock.calls.length >= 2 ? true : undefined));
+    } finally {
+      ticks2.mockRestore();
+    }
+    const waiting = await t.app.get(MetricsRepository).deliveries();
+    expect(waiting.unfanned).toBeGreaterThanOrEqual(2);
+    // The pressure ends (a sample without webhooks): the cap doubles back at once and the second slot fills while
+    // the first call is still held.
+    for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 0 });
+    expect(await cap()).toBe(128);
+    await rx.wait(path, 2);
+    expect(rx.open).toBe(2);
+    rx.answer = () => ({ status: 200 });
+    held.splice(0).forEach((release) => release());
+    await rx.wait(path, 5);
+    const done = await until('all delivered', async () => {
+      const m = await t.app.get(MetricsRepository).deliveries();
+      return m.pending === 0 && m.unfanned === 0 ? m : undefined;
+    });
+    expect(done).toMatchObject({ failed: 0, lag: 0 });
   });
 });
 

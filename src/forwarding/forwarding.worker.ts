@@ -167,8 +167,9 @@ export function retryAfterSeconds(value: string | string[] | undefined, now = Da
  *    ForwardingRepository.finishMany).
  * 4. Ingest first: while this process acknowledges inbound webhooks with its event loop busy at least
  *    WEBHOOK_YIELD_ELU of the time ({@link IngestPressure}), the in-flight cap halves per 250 ms sample down to
- *    WEBHOOK_YIELD_IN_FLIGHT ({@link YieldingCap}) and the fan-out writes one page only once the queued rows are
- *    claimed; the backlog waits in the event log and drains at full pace once the pressure ends.
+ *    WEBHOOK_YIELD_IN_FLIGHT ({@link YieldingCap}), each subscription gets one call at a time, and the fan-out
+ *    writes one page only once the queued rows are claimed; the backlog waits in the event log and drains at full
+ *    pace once the pressure ends.
  *
  * Outcomes: 2xx → `delivered`. 410 → `failed` and the subscription disabled. Anything else (other statuses, 3xx
  * since redirects are not followed, network errors, timeouts of WEBHOOK_TIMEOUT_MS, a target that now resolves to a
@@ -228,6 +229,11 @@ export class ForwardingWorker extends PeriodicTask {
     );
   }
 
+  /** Whether deliveries are giving way to the ingest (the cap is below WEBHOOK_MAX_IN_FLIGHT). */
+  private get yielding(): boolean {
+    return this.cap.value < this.config.WEBHOOK_MAX_IN_FLIGHT;
+  }
+
   override onApplicationBootstrap(): void {
     if (this.config.WEBHOOK_WORKER !== 'true') return;
     super.onApplicationBootstrap();
@@ -254,9 +260,9 @@ export class ForwardingWorker extends PeriodicTask {
     // While deliveries give way to the ingest, the fan-out does too: one page, and only once the queued rows are
     // all claimed (the last claim came back short), so the backlog waits in the event log rather than being
     // written out as delivery rows at the ingest's pace.
-    const yielding = this.cap.value < this.config.WEBHOOK_MAX_IN_FLIGHT;
-    if (!yielding) for (let i = 0; i < 10; i++) if (!(await this.fanOutOnce())) break;
-    if (yielding && !this.claimableLeft) await this.fanOutOnce();
+    if (!this.yielding) {
+      for (let i = 0; i < 10; i++) if (!(await this.fanOutOnce())) break;
+    } else if (!this.claimableLeft) await this.fanOutOnce();
     // Retries that fell due and rows queued by other processes are found by this pass.
     this.wake();
   }
@@ -312,9 +318,17 @@ export class ForwardingWorker extends PeriodicTask {
       do {
         this.pumpAgain = false;
         const room = this.cap.value - this.inFlight.size;
-        if (room <= 0 || this.stopped) break;
+        if (this.stopped) break;
+        if (room <= 0) {
+          // Every slot is taken: whatever is queued waits for them (the fan-out holds back while yielding); the
+          // next call to end wakes the pump, which claims again and finds out.
+          this.claimableLeft = true;
+          break;
+        }
         const leaseSeconds = Math.ceil(this.config.WEBHOOK_TIMEOUT_MS / 1000) + LEASE_MARGIN_SECONDS;
-        const claimed = await this.repo.claim(room, this.config.WEBHOOK_CONCURRENCY, leaseSeconds, this.workerId, [...this.recording]);
+        // While giving way, one call per subscription at a time: a slow or hanging target cannot take every slot.
+        const perSubscription = this.yielding ? 1 : this.config.WEBHOOK_CONCURRENCY;
+        const claimed = await this.repo.claim(room, perSubscription, leaseSeconds, this.workerId, [...this.recording]);
         for (const d of claimed) {
           const p = this.deliver(d)
             .catch((e: Error) => this.log.error(`webhook delivery ${d.id} failed to record: ${e.message}`))

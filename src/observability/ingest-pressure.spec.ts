@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { YieldingCap } from './ingest-pressure';
+import { PRESSURE_MIN_ACKNOWLEDGED, YieldingCap } from './ingest-pressure';
 
 describe('YieldingCap (deliveries giving way to the ingest)', () => {
-  const busy = { elu: 0.9, acknowledged: 10 };
+  const busy = { elu: 0.9, acknowledged: 100 };
 
   it('halves per busy sample down to the floor, and doubles back per other sample up to the ceiling', () => {
     const cap = new YieldingCap(2, 128, 0.8);
@@ -18,13 +18,15 @@ describe('YieldingCap (deliveries giving way to the ingest)', () => {
     expect(back).toEqual([4, 8, 16, 32, 64, 128, -1]);
   });
 
-  it('is busy only with webhooks acknowledged and the event loop at or above the threshold', () => {
+  it('is busy only with PRESSURE_MIN_ACKNOWLEDGED webhooks acknowledged and the event loop at or above the threshold', () => {
     const cap = new YieldingCap(1, 16, 0.8);
     cap.update({ elu: 0.79, acknowledged: 1000 });
     expect(cap.value).toBe(16);
     cap.update({ elu: 1, acknowledged: 0 });
     expect(cap.value).toBe(16);
-    cap.update({ elu: 0.8, acknowledged: 1 });
+    cap.update({ elu: 1, acknowledged: PRESSURE_MIN_ACKNOWLEDGED - 1 });
+    expect(cap.value).toBe(16);
+    cap.update({ elu: 0.8, acknowledged: PRESSURE_MIN_ACKNOWLEDGED });
     expect(cap.value).toBe(8);
   });
 

@@ -10,8 +10,8 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /**
  * What every feature reports into: the Prometheus metrics registry ({@link Metrics}), the root logger, the
- * readiness flag and the ingest pressure ({@link IngestPressure}). Global so features count without importing it; depends on nothing but the configuration.
- * Request logging and the HTTP metrics are attached to the HTTP server by configureApp (http-observer.ts); the
+ * readiness flag and the ingest pressure ({@link IngestPressure}). Global so features count without importing it;
+ * depends on nothing but the configuration. Request logging and the HTTP metrics are attached to the HTTP server by configureApp (http-observer.ts); the
  * routes that expose all this are in src/operations.
  */
 @Global()

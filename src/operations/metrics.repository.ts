@@ -34,8 +34,9 @@ export class MetricsRepository {
   /**
    * Outgoing webhooks: deliveries pending and failed (dead letters); events of the log not fanned out yet (ids
    * after `forwarding_cursor`: the deliveries' backlog while they give way to the ingest; 0 without an enabled
-   * subscription); and the lag in seconds, the age of the oldest pending delivery or of the first event not fanned
-   * out, whichever is older.
+   * subscription); and the lag in seconds: since the oldest of the first event not fanned out, the event of the
+   * lowest pending delivery (a delivery fanned out late is as old as its event, not as its row) and the oldest
+   * pending row (`webhook.test` deliveries and retried ones have no event or an old one).
    */
   async deliveries(): Promise<{ pending: number; failed: number; unfanned: number; lag: number }> {
     const [row]: { pending: string; failed: string; unfanned: string | null; lag: string | null }[] = await this.db.query(
@@ -46,11 +47,13 @@ export class MetricsRepository {
        ),
        d AS (
          SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'failed') AS failed,
-                min(created_at) FILTER (WHERE state = 'pending') AS oldest
+                min(created_at) FILTER (WHERE state = 'pending') AS oldest,
+                min(event_id) FILTER (WHERE state = 'pending') AS first_event
          FROM webhook_deliveries WHERE state IN ('pending', 'failed')
        )
        SELECT d.pending, d.failed, GREATEST((SELECT max(id) FROM events) - cur.id, 0) AS unfanned,
               EXTRACT(EPOCH FROM now() - LEAST(d.oldest,
+                (SELECT e.occurred_at FROM events e WHERE e.id = d.first_event),
                 (SELECT e.occurred_at FROM events e WHERE e.id > cur.id ORDER BY e.id LIMIT 1))) AS lag
        FROM d, cur`,
     );
