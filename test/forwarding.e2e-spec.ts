@@ -428,9 +428,10 @@ describe('outgoing webhooks: giving way to the ingest (e2e)', () => {
 
   it('while the ingest keeps the event loop busy, deliveries give way (WEBHOOK_YIELD_IN_FLIGHT), then resume', async () => {
     const pressure = t.app.get(IngestPressure);
-    // Busy samples: webhooks acknowledged, the event loop at or above WEBHOOK_YIELD_ELU (0.8). The cap halves per
+    // Busy samples: 4,000 webhooks/s acknowledged (WEBHOOK_YIELD_MIN_RATE 1,000), the event loop at or above
+    // WEBHOOK_YIELD_ELU (0.8). The cap halves per
     // sample from WEBHOOK_MAX_IN_FLIGHT (128) to WEBHOOK_YIELD_IN_FLIGHT (1).
-    for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 100 });
+    for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 1000 });
     const res = await request(t.app.getHttpServer())
       .post('/v1/webhooks')
       .set(ADMIN)

@@ -10,6 +10,7 @@ const VARIABLES = [
   'WEBHOOK_MAX_IN_FLIGHT',
   'WEBHOOK_YIELD_ELU',
   'WEBHOOK_YIELD_IN_FLIGHT',
+  'WEBHOOK_YIELD_MIN_RATE',
   'WEBHOOK_TIMEOUT_MS',
   'WEBHOOK_RETRY_BASE_SECONDS',
   'WEBHOOK_RETRY_HOURS',
@@ -40,8 +41,8 @@ export class ForwardingConfig {
   WEBHOOK_MAX_IN_FLIGHT: number = 128;
 
   /**
-   * Event-loop utilisation (0–1) at or above which, while this process acknowledges inbound webhooks, its
-   * deliveries give way to the ingest: the in-flight cap halves every 250 ms down to WEBHOOK_YIELD_IN_FLIGHT and
+   * Event-loop utilisation (0–1) at or above which, while this process acknowledges inbound webhooks at
+   * WEBHOOK_YIELD_MIN_RATE or more, its deliveries give way to the ingest: the in-flight cap halves every 250 ms down to WEBHOOK_YIELD_IN_FLIGHT and
    * doubles back once the pressure ends (see YieldingCap). 1 turns this off.
    */
   @Transform(toNumber)
@@ -49,6 +50,16 @@ export class ForwardingConfig {
   @Min(0)
   @Max(1)
   WEBHOOK_YIELD_ELU: number = 0.8;
+
+  /**
+   * Inbound webhooks per second this process must be acknowledging for its deliveries to give way (with
+   * WEBHOOK_YIELD_ELU): below it the ingest is not what keeps the process busy.
+   */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0)
+  @Max(1_000_000)
+  WEBHOOK_YIELD_MIN_RATE: number = 1000;
 
   /** Deliveries in flight in this process while they give way to the ingest (WEBHOOK_YIELD_ELU). */
   @Transform(toNumber)

@@ -165,8 +165,8 @@ export function retryAfterSeconds(value: string | string[] | undefined, now = Da
  *    only), signed ({@link signedHeaders}).
  * 3. Outcomes are recorded in batches (one statement for all the calls that ended meanwhile, see
  *    ForwardingRepository.finishMany).
- * 4. Ingest first: while this process acknowledges inbound webhooks with its event loop busy at least
- *    WEBHOOK_YIELD_ELU of the time ({@link IngestPressure}), the in-flight cap halves per 250 ms sample down to
+ * 4. Ingest first: while this process acknowledges inbound webhooks (WEBHOOK_YIELD_MIN_RATE per second or more)
+ *    with its event loop busy at least WEBHOOK_YIELD_ELU of the time ({@link IngestPressure}), the in-flight cap halves per 250 ms sample down to
  *    WEBHOOK_YIELD_IN_FLIGHT ({@link YieldingCap}), each subscription gets one call at a time, and the fan-out
  *    writes one page only once the queued rows are claimed; the backlog waits in the event log and drains at full
  *    pace once the pressure ends.
@@ -226,6 +226,7 @@ export class ForwardingWorker extends PeriodicTask {
       Math.min(config.WEBHOOK_YIELD_IN_FLIGHT, config.WEBHOOK_MAX_IN_FLIGHT),
       config.WEBHOOK_MAX_IN_FLIGHT,
       config.WEBHOOK_YIELD_ELU,
+      config.WEBHOOK_YIELD_MIN_RATE,
     );
   }
 

@@ -3,12 +3,6 @@ import { performance } from 'node:perf_hooks';
 
 /** How often the event loop's utilisation is sampled, in ms. */
 export const PRESSURE_SAMPLE_MS = 250;
-/**
- * Webhooks a sample must have seen acknowledged to count as ingest pressure (100/s): a trickle of inbound traffic
- * beside work that keeps the loop busy by itself (a delivery backlog draining) is not what that work should give
- * way to.
- */
-export const PRESSURE_MIN_ACKNOWLEDGED = 25;
 
 /** One sample of this process: its event loop's utilisation (0–1) and the webhooks it acknowledged meanwhile. */
 export interface PressureSample {
@@ -18,9 +12,9 @@ export interface PressureSample {
 
 /**
  * Whether this process is busy taking inbound webhooks, for background work that should give way to it (outgoing
- * webhook deliveries): busy when a sample of the last {@link PRESSURE_SAMPLE_MS} ms saw at least
- * {@link PRESSURE_MIN_ACKNOWLEDGED} webhooks acknowledged and the event loop busy for at least `threshold` of the time (`performance.eventLoopUtilization`,
- * 0–1; the work that gives way counts in it too). Inbound traffic is acknowledged by the ingest pipeline, which
+ * webhook deliveries): see {@link YieldingCap} for when a sample of the last {@link PRESSURE_SAMPLE_MS} ms counts as
+ * pressure. The sample's utilisation is `performance.eventLoopUtilization` (0–1; the work that gives way counts in
+ * it too). Inbound traffic is acknowledged by the ingest pipeline, which
  * reports each webhook here ({@link acknowledged}); a process taking none (a dedicated worker) is never busy.
  * Listeners run after each sample. The timer does not keep the process alive and only runs while listened to.
  */
@@ -63,8 +57,9 @@ export class IngestPressure implements OnModuleDestroy {
 
 /**
  * The in-flight cap of work that gives way to ingest, adjusted once per {@link PressureSample}: halved (down to
- * `floor`) after a sample with at least {@link PRESSURE_MIN_ACKNOWLEDGED} webhooks acknowledged and the event loop
- * at or above `threshold`, doubled (up to `ceiling`) after any other. So while ingest keeps the process near
+ * `floor`) after a sample with webhooks acknowledged at `minRate` per second or more and the event loop at or above
+ * `threshold`, doubled (up to `ceiling`) after any other. Below `minRate` the ingest is not what keeps the loop busy
+ * (a process at a moderate rate has room for both; a delivery backlog draining can fill the loop by itself). So while ingest keeps the process near
  * saturation the work runs at `floor` calls in flight (never stopped), and it is back at full pace
  * log2(ceiling/floor) samples after the pressure ends (1.5 s from 2 to 128). `threshold` 1 turns yielding off.
  */
@@ -75,9 +70,13 @@ export class YieldingCap {
     private readonly floor: number,
     private readonly ceiling: number,
     private readonly threshold: number,
+    private readonly minRate: number,
   ) {
     this.cap = ceiling;
+    this.minPerSample = (minRate * PRESSURE_SAMPLE_MS) / 1000;
   }
+
+  private readonly minPerSample: number;
 
   get value(): number {
     return this.cap;
@@ -86,7 +85,7 @@ export class YieldingCap {
   /** @returns whether the cap grew (room for more work). */
   update(s: PressureSample): boolean {
     const before = this.cap;
-    if (this.threshold < 1 && s.acknowledged >= PRESSURE_MIN_ACKNOWLEDGED && s.elu >= this.threshold)
+    if (this.threshold < 1 && s.acknowledged >= this.minPerSample && s.elu >= this.threshold)
       this.cap = Math.max(this.floor, Math.floor(this.cap / 2));
     else this.cap = Math.min(this.ceiling, this.cap * 2);
     return this.cap > before;
