@@ -166,10 +166,10 @@ export function retryAfterSeconds(value: string | string[] | undefined, now = Da
  * 3. Outcomes are recorded in batches (one statement for all the calls that ended meanwhile, see
  *    ForwardingRepository.finishMany).
  * 4. Ingest first: while this process acknowledges inbound webhooks (WEBHOOK_YIELD_MIN_RATE per second or more)
- *    with its event loop busy at least WEBHOOK_YIELD_ELU of the time ({@link IngestPressure}), the in-flight cap halves per 250 ms sample down to
- *    WEBHOOK_YIELD_IN_FLIGHT ({@link YieldingCap}), each subscription gets one call at a time, and the fan-out
- *    writes one page only once the queued rows are claimed; the backlog waits in the event log and drains at full
- *    pace once the pressure ends.
+ *    with its event loop busy at least WEBHOOK_YIELD_ELU of the time ({@link IngestPressure}), the in-flight cap
+ *    halves per 250 ms sample down to WEBHOOK_YIELD_IN_FLIGHT ({@link YieldingCap}), each subscription gets one
+ *    call at a time, and the fan-out writes one page only once the queued rows are claimed; the backlog waits in
+ *    the event log and drains at full pace once the pressure ends.
  *
  * Outcomes: 2xx → `delivered`. 410 → `failed` and the subscription disabled. Anything else (other statuses, 3xx
  * since redirects are not followed, network errors, timeouts of WEBHOOK_TIMEOUT_MS, a target that now resolves to a
