@@ -100,6 +100,17 @@ function verify(r: Received, secret: string, opts: { hub?: boolean } = {}): Reco
   return parsed;
 }
 
+/**
+ * The real AppModule with plain-http private targets allowed (the receivers are local) and `env` on top. Its
+ * ingest-pressure sampler is stopped: the event loop's real samples would make the delivery cap (WEBHOOK_YIELD_ELU)
+ * depend on this machine's load, so these tests report their own samples.
+ */
+async function forwardingApp(env: Record<string, string>): Promise<TestApp> {
+  const t = await createTestApp({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE: 'true', ...env });
+  t.app.get(IngestPressure).onModuleDestroy();
+  return t;
+}
+
 describe('outgoing webhooks (e2e)', () => {
   let t: TestApp;
   const rx = new Receiver();
@@ -118,16 +129,7 @@ describe('outgoing webhooks (e2e)', () => {
 
   beforeAll(async () => {
     await rx.start();
-    t = await createTestApp({
-      WEBHOOK_ALLOW_HTTP: 'true',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WEBHOOK_RETRY_BASE_SECONDS: '0.2',
-      WEBHOOK_TIMEOUT_MS: '1000',
-      WEBHOOK_CONCURRENCY: '2',
-    });
-    // The event loop's real samples would make the cap (WEBHOOK_YIELD_ELU) depend on this machine's load: this file
-    // reports its own.
-    t.app.get(IngestPressure).onModuleDestroy();
+    t = await forwardingApp({ WEBHOOK_RETRY_BASE_SECONDS: '0.2', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_CONCURRENCY: '2' });
   });
   afterAll(async () => {
     await t?.close();
@@ -409,17 +411,19 @@ describe('outgoing webhooks: giving way to the ingest (e2e)', () => {
   let t: TestApp;
   const rx = new Receiver();
   const path = '/hook/yield';
+  /** Resolves once the worker's periodic run (every 100 ms; each wakes the pump) has started `n` more times. */
+  const workerTicks = async (n: number) => {
+    const runs = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
+    try {
+      await until(`${n} worker ticks`, async () => (runs.mock.calls.length >= n ? true : undefined));
+    } finally {
+      runs.mockRestore();
+    }
+  };
 
   beforeAll(async () => {
     await rx.start();
-    t = await createTestApp({
-      WEBHOOK_ALLOW_HTTP: 'true',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WEBHOOK_TIMEOUT_MS: '60000',
-      WEBHOOK_CONCURRENCY: '2',
-      WEBHOOK_YIELD_IN_FLIGHT: '1',
-    });
-    t.app.get(IngestPressure).onModuleDestroy();
+    t = await forwardingApp({ WEBHOOK_TIMEOUT_MS: '60000', WEBHOOK_CONCURRENCY: '2', WEBHOOK_YIELD_IN_FLIGHT: '1' });
   });
   afterAll(async () => {
     await t?.close();
@@ -429,8 +433,7 @@ describe('outgoing webhooks: giving way to the ingest (e2e)', () => {
   it('while the ingest keeps the event loop busy, deliveries give way (WEBHOOK_YIELD_IN_FLIGHT), then resume', async () => {
     const pressure = t.app.get(IngestPressure);
     // Busy samples: 4,000 webhooks/s acknowledged (WEBHOOK_YIELD_MIN_RATE 1,000), the event loop at or above
-    // WEBHOOK_YIELD_ELU (0.8). The cap halves per
-    // sample from WEBHOOK_MAX_IN_FLIGHT (128) to WEBHOOK_YIELD_IN_FLIGHT (1).
+    // WEBHOOK_YIELD_ELU (0.8). The cap halves per sample from WEBHOOK_MAX_IN_FLIGHT (128) to WEBHOOK_YIELD_IN_FLIGHT (1).
     for (let i = 0; i < 8; i++) pressure.report({ elu: 0.95, acknowledged: 1000 });
     const res = await request(t.app.getHttpServer())
       .post('/v1/webhooks')
@@ -443,24 +446,14 @@ describe('outgoing webhooks: giving way to the ingest (e2e)', () => {
     await rx.wait(path, 1);
     // Two of the worker's 100 ms ticks since the first call (each wakes the pump): a worker not giving way would
     // have sent a second call by then (WEBHOOK_CONCURRENCY is 2).
-    const ticks = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
-    try {
-      await until('two ticks since', async () => (ticks.mock.calls.length >= 2 ? true : undefined));
-    } finally {
-      ticks.mockRestore();
-    }
+    await workerTicks(2);
     expect(rx.requests.filter((r) => r.path === path)).toHaveLength(1);
     const cap = async () => (await t.app.get(Metrics).webhookDeliveryCap.get()).values[0].value;
     expect(await cap()).toBe(1);
     // The fan-out gives way too: with the one slot taken (the last claim was full) new events wait in the log,
     // which the metrics report.
     for (const k of [4, 5]) await postMeta(t.app, metaText(`fy-${k}`));
-    const ticks2 = vi.spyOn(t.app.get(ForwardingWorker) as unknown as { run(): Promise<void> }, 'run');
-    try {
-      await until('two ticks since', async () => (ticks2.mock.calls.length >= 2 ? true : undefined));
-    } finally {
-      ticks2.mockRestore();
-    }
+    await workerTicks(2);
     const waiting = await t.app.get(MetricsRepository).deliveries();
     expect(waiting.unfanned).toBeGreaterThanOrEqual(2);
     // The pressure ends (a sample without webhooks): the cap doubles back at once and the second slot fills while
