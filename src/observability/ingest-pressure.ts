@@ -59,25 +59,33 @@ export class IngestPressure implements OnModuleDestroy {
  * The in-flight cap of work that gives way to ingest, adjusted once per {@link PressureSample}: halved (down to
  * `floor`) after a sample with webhooks acknowledged at `minRate` per second or more and the event loop at or above
  * `threshold`, doubled (up to `ceiling`) after any other. Below `minRate` the ingest is not what keeps the loop busy
- * (a process at a moderate rate has room for both; a delivery backlog draining can fill the loop by itself). So while ingest keeps the process near
- * saturation the work runs at `floor` calls in flight (never stopped), and it is back at full pace
- * log2(ceiling/floor) samples after the pressure ends (1.5 s from 2 to 128). `threshold` 1 turns yielding off.
+ * (a process at a moderate rate has room for both; a delivery backlog draining can fill the loop by itself). So
+ * while ingest keeps the process near saturation the work runs at `floor` calls in flight (never stopped), and it is
+ * back at full pace log2(ceiling/floor) samples after the pressure ends (1.5 s from 2 to 128). `threshold` 1 turns
+ * yielding off.
  */
 export class YieldingCap {
   private cap: number;
+  /** `minRate` as webhooks per {@link PRESSURE_SAMPLE_MS} sample. */
+  private readonly minPerSample: number;
 
+  /**
+   * @param floor calls in flight while yielding (≥ 1)
+   * @param ceiling calls in flight otherwise, and at the start
+   * @param threshold event-loop utilisation, 0–1
+   * @param minRate acknowledged webhooks per second
+   */
   constructor(
     private readonly floor: number,
     private readonly ceiling: number,
     private readonly threshold: number,
-    private readonly minRate: number,
+    minRate: number,
   ) {
     this.cap = ceiling;
     this.minPerSample = (minRate * PRESSURE_SAMPLE_MS) / 1000;
   }
 
-  private readonly minPerSample: number;
-
+  /** Calls in flight allowed now: `floor` ≤ value ≤ `ceiling`. */
   get value(): number {
     return this.cap;
   }
