@@ -152,15 +152,26 @@ async function main() {
         ...env,
       },
     });
-  const waitDelivered = async (expected, timeoutMs = 120_000) => {
+  /** `check()`'s first value other than undefined, polled every `everyMs`; throws `failure()` after `timeoutMs`. */
+  const poll = async (check, timeoutMs, everyMs, failure) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const s = await ask('stats');
-      if (s.distinct >= expected) return s;
-      if (Date.now() > deadline) throw new Error(`only ${s.distinct} of ${expected} deliveries arrived`);
-      await new Promise((r) => setTimeout(r, 100));
+      const v = await check();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(await failure());
+      await new Promise((r) => setTimeout(r, everyMs));
     }
   };
+  const waitDelivered = (expected, timeoutMs = 120_000) =>
+    poll(
+      async () => {
+        const s = await ask('stats');
+        return s.distinct >= expected ? s : undefined;
+      },
+      timeoutMs,
+      100,
+      async () => `only ${(await ask('stats')).distinct} of ${expected} deliveries arrived`,
+    );
 
   console.log(`receiver answers after ${RECEIVER_MS} ms; PostgreSQL ${databaseLabel}; ${EVENTS} events per burst; ${SECONDS}s ingest runs`);
   const rows = [];
@@ -267,12 +278,7 @@ async function main() {
       drained: 0,
     };
     if (subs > 0) {
-      const deadline = Date.now() + 600_000;
-      let expected;
-      while ((expected = await drained()) === undefined) {
-        if (Date.now() > deadline) throw new Error('the deliveries did not drain within 600 s');
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const expected = await poll(drained, 600_000, 200, () => 'the deliveries did not drain within 600 s');
       const d = await waitDelivered(expected, 60_000);
       row.drainSeconds = Math.max(0, d.last - ended) / 1000; // 0: all delivered before the run ended
       row.drained = d.distinct;
